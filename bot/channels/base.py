@@ -1,0 +1,75 @@
+"""The one interface every channel implements, in both directions.
+
+A channel turns its platform's updates into :class:`Inbound` and delivers :class:`Outbound`. It knows
+nothing about intents, tickets or SQL: the service layer decides, storage remembers, the channel carries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A choice shown to the customer. ``payload`` comes back as :attr:`Inbound.payload` when pressed.
+
+    Payload grammar (produced by the core, understood by the service layer): ``intent:<id>``,
+    ``human``, ``none``, ``rate:<ticket_id>:<1-5>``.
+    """
+
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """Plain text (never markup) with optional buttons; channels escape or format as they need."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One thing a customer did: wrote text, sent an attachment, or pressed a button."""
+
+    channel: str
+    """Channel name as stored, e.g. ``telegram`` or ``terminal``."""
+    user_id: str
+    """The customer's id on that channel (Telegram: the chat id of the private chat)."""
+    display_name: str = ""
+    language_hint: str | None = None
+    """The platform's idea of the customer's language (Telegram ``language_code``), used as a prior."""
+    text: str = ""
+    attachment: str | None = None
+    """One of :data:`bot.core.model.ATTACHMENT_KINDS` when the message carries media."""
+    payload: str | None = None
+    """Set when a button was pressed; ``text`` then holds its label."""
+    message_id: str | None = None
+    """The channel's own message id, used to deduplicate redelivered updates."""
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """Delivery side of a channel."""
+
+    name: str
+
+    async def send(self, user_id: str, message: Outbound) -> str | None:
+        """Deliver ``message``; return the channel's message id if it has one.
+
+        Raise :class:`DeliveryError` (or a subclass) when delivery failed; the outbox retries.
+        """
+        ...
+
+
+class DeliveryError(Exception):
+    """Delivery failed. ``retry_after`` (seconds) is set when the platform told us when to retry."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
