@@ -1,0 +1,44 @@
+"""The catalogue of message names: every sentence the bot says that is not an intent's answer.
+
+Editors override any of them in ``messages:``; the package ships a default for each in
+``bot/content/default_messages.yaml``. ``extra`` lists placeholders supplied only to that message, on top of
+the folder's variables and :data:`bot.core.templates.RUNTIME_VARIABLES`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSpec:
+    purpose: str
+    extra: frozenset[str] = frozenset()
+
+
+MESSAGES: dict[str, MessageSpec] = {
+    "greeting": MessageSpec("First contact or /start. Must say plainly that this is an automated assistant."),
+    "clarify": MessageSpec("Two or more intents fit about equally; shown with one button per candidate."),
+    "not_understood": MessageSpec("First miss: ask to rephrase and offer a human (a button follows)."),
+    "handoff": MessageSpec("Handed to a human: carries the real $ticket_id and the honest $eta."),
+    "handoff_ack": MessageSpec("The customer writes again while a human has the ticket."),
+    "resolved": MessageSpec("A human closed the ticket; the bot answers again from now on."),
+    "rate": MessageSpec("Ask for a 1-5 rating after a resolved ticket (buttons where the channel has them)."),
+    "rate_thanks": MessageSpec("Thanks for the rating.", frozenset({"rating"})),
+    "back_to_bot": MessageSpec("Staff handed the conversation back to the automated assistant."),
+    "attachment_received": MessageSpec(
+        "The customer sent a photo, voice message, sticker or file, which the bot cannot read; "
+        "it goes to a human (the handoff message follows).",
+        frozenset({"kind"}),
+    ),
+    "agent_reply": MessageSpec(
+        "Wraps a support agent's reply, so the customer knows a human is answering.",
+        frozenset({"agent", "text"}),
+    ),
+    "eta_minutes": MessageSpec("Wait estimate in minutes, inserted as $eta.", frozenset({"minutes"})),
+    "eta_hours": MessageSpec("Wait estimate in hours, inserted as $eta.", frozenset({"hours"})),
+    "eta_unknown": MessageSpec("No data to estimate the wait yet; inserted as $eta. Say so honestly."),
+    "button_human": MessageSpec("Label of the 'talk to a human' button."),
+    "button_none": MessageSpec("Label of the 'none of these' button under a clarifying question."),
+    "language_changed": MessageSpec("Confirms a language switch (/language)."),
+}

@@ -1,0 +1,67 @@
+"""Turns message names and intent answers into text in the customer's language.
+
+Lives in the service layer (not the core) because picking a random variation and resolving variables is
+policy-free plumbing shared by the conversation engine, staff actions and every channel.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+
+from bot.channels.base import Button
+from bot.core.model import Content, Intent, Lang
+from bot.core.templates import render
+
+
+class Renderer:
+    def __init__(self, content: Content, rng: random.Random | None = None) -> None:
+        self.content = content
+        self._rng = rng or random.Random()
+        self._variables = {lang: content.variables_for(lang) for lang in content.settings.languages}
+
+    def language(self, language: Lang | None) -> Lang:
+        """``language`` if the folder supports it, else the folder's default."""
+        settings = self.content.settings
+        return language if language in settings.languages else settings.default_language
+
+    def _values(self, language: Lang, values: Mapping[str, str]) -> dict[str, str]:
+        merged = dict(self._variables.get(language) or self.content.variables_for(language))
+        merged["language"] = language
+        merged.update(values)
+        return merged
+
+    def message(self, name: str, language: Lang | None, values: Mapping[str, str] | None = None) -> str:
+        lang = self.language(language)
+        texts = self.content.messages[name]
+        text = texts.get(lang) or texts[self.content.settings.default_language]
+        return render(text, self._values(lang, values or {}))
+
+    def answer(self, intent: Intent, language: Lang | None, values: Mapping[str, str] | None = None) -> str:
+        lang = self.language(language)
+        variations = intent.answers.get(lang) or intent.answers[self.content.settings.default_language]
+        return render(self._rng.choice(variations), self._values(lang, values or {}))
+
+    def title(self, intent: Intent, language: Lang | None) -> str:
+        lang = self.language(language)
+        return intent.title.get(lang) or intent.title.get(self.content.settings.default_language) or intent.id
+
+    def eta(self, minutes: float | None, language: Lang | None) -> str:
+        """Honest wait text: minutes or hours when there is data, ``eta_unknown`` when there is none."""
+        if minutes is None:
+            return self.message("eta_unknown", language)
+        if minutes < 90:
+            return self.message("eta_minutes", language, {"minutes": str(max(1, round(minutes)))})
+        return self.message("eta_hours", language, {"hours": str(max(2, round(minutes / 60)))})
+
+    def human_button(self, language: Lang | None) -> Button:
+        return Button(self.message("button_human", language), "human")
+
+    def none_button(self, language: Lang | None) -> Button:
+        return Button(self.message("button_none", language), "none")
+
+    def rating_buttons(self, ticket_id: int) -> tuple[Button, ...]:
+        return tuple(Button(str(n), f"rate:{ticket_id}:{n}") for n in range(1, 6))
+
+    def agent_reply(self, agent: str, text: str, language: Lang | None) -> str:
+        return self.message("agent_reply", language, {"agent": agent, "text": text})
