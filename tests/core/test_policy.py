@@ -1,0 +1,239 @@
+"""Every branch of the dialogue policy, on hand-built analyses (no matcher, no database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.core.model import Analysis, Candidate, Intent, MatchResult, Priority, Reason, Settings, ToneResult
+from bot.core.policy import (
+    Clarify,
+    ConversationState,
+    Decision,
+    Escalate,
+    ForwardToTicket,
+    RecordRating,
+    SendAnswer,
+    SendMessage,
+    Situation,
+    Turn,
+    decide,
+)
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+SETTINGS = Settings(
+    languages=("de", "en"), min_score=75, ambiguity_margin=6, max_misses=2, anger_threshold=60
+)
+
+
+def _intent(intent_id: str, **kwargs: object) -> Intent:
+    return Intent(
+        id=intent_id,
+        title={"de": intent_id, "en": intent_id},
+        examples={"de": ("x",), "en": ("x",)},
+        answers={"de": ("a",), "en": ("a",)},
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+INTENTS = {
+    "invoice_copy": _intent("invoice_copy", follow_up=("payment_methods",)),
+    "payment_methods": _intent("payment_methods"),
+    "fault_report": _intent("fault_report", escalate=True),
+    "picky": _intent("picky", min_score=95),
+}
+
+
+def _analysis(*scores: tuple[str, float], anger: float = 0.0, wants_human: bool = False) -> Analysis:
+    candidates = tuple(Candidate(i, s, f"example of {i}", "de") for i, s in scores)
+    tone = ToneResult(anger=anger, reasons=("test",) if anger else (), wants_human=wants_human)
+    return Analysis(language="de", match=MatchResult(candidates, "de"), tone=tone)
+
+
+def _decide(
+    analysis: Analysis | None = None,
+    *,
+    state: ConversationState | None = None,
+    situation: Situation | None = None,
+    text: str = "some text",
+    payload: str | None = None,
+    attachment: str | None = None,
+    now: datetime = NOW,
+) -> Decision:
+    turn = Turn(now=now, text=text, analysis=analysis, attachment=attachment, payload=payload)
+    return decide(state or ConversationState(), turn, situation or Situation(), SETTINGS, INTENTS)
+
+
+def test_clear_match_is_answered_with_follow_ups_and_resets_misses() -> None:
+    decision = _decide(
+        _analysis(("invoice_copy", 91), ("payment_methods", 60)), state=ConversationState(misses=1)
+    )
+    assert decision.actions == (SendAnswer("invoice_copy", ("intent:payment_methods",)),)
+    assert decision.outcome == "invoice_copy"
+    assert decision.state.misses == 0
+    assert "91 against 'example of invoice_copy'" in decision.explanation
+    assert "runner-up" not in decision.explanation  # 60 is below the threshold
+
+
+def test_explanation_names_runner_up_above_threshold() -> None:
+    decision = _decide(_analysis(("invoice_copy", 95), ("payment_methods", 80)))
+    assert decision.outcome == "invoice_copy"
+    assert "runner-up payment_methods 80" in decision.explanation
+
+
+def test_close_candidates_get_one_clarifying_question() -> None:
+    decision = _decide(_analysis(("invoice_copy", 84), ("payment_methods", 80), ("fault_report", 50)))
+    assert decision.actions == (Clarify(("invoice_copy", "payment_methods")),)
+    assert decision.outcome == "clarify"
+    assert decision.state.clarifications == 1
+
+
+def test_second_ambiguity_goes_to_a_human() -> None:
+    state = ConversationState(clarifications=1, clarify_options=("invoice_copy", "payment_methods"))
+    decision = _decide(_analysis(("invoice_copy", 84), ("payment_methods", 80)), state=state)
+    assert decision.actions == (Escalate(Reason.AMBIGUOUS, Priority.NORMAL),)
+    assert decision.state.clarifications == 0
+
+
+def test_first_miss_asks_to_rephrase_and_offers_a_human() -> None:
+    decision = _decide(_analysis(("invoice_copy", 40)))
+    assert decision.actions == (SendMessage("not_understood", ("human",)),)
+    assert decision.state.misses == 1
+    assert decision.outcome == "not_understood"
+
+
+def test_max_misses_in_a_row_escalate() -> None:
+    decision = _decide(_analysis(("invoice_copy", 40)), state=ConversationState(misses=1))
+    assert decision.actions == (Escalate(Reason.UNMATCHED, Priority.NORMAL),)
+    assert decision.state.misses == 0
+
+
+def test_per_intent_min_score_is_respected() -> None:
+    decision = _decide(_analysis(("picky", 90)))
+    assert decision.outcome == "not_understood"
+
+
+def test_anger_escalates_with_high_priority_even_when_an_intent_matches() -> None:
+    decision = _decide(_analysis(("invoice_copy", 95), anger=70))
+    assert decision.actions == (Escalate(Reason.ANGRY, Priority.HIGH),)
+
+
+def test_extreme_anger_is_urgent() -> None:
+    decision = _decide(_analysis(anger=95))
+    assert decision.actions == (Escalate(Reason.ANGRY, Priority.URGENT),)
+
+
+@pytest.mark.parametrize(
+    ("text", "payload", "wants_human"),
+    [
+        ("/human", None, False),
+        ("/human@carebot", None, False),
+        ("Talk to a human", "human", False),
+        ("x", None, True),
+    ],
+)
+def test_requests_for_a_human_escalate(text: str, payload: str | None, wants_human: bool) -> None:
+    analysis = None if payload else _analysis(("invoice_copy", 95), wants_human=wants_human)
+    decision = _decide(analysis, text=text, payload=payload)
+    assert decision.actions == (Escalate(Reason.REQUESTED, Priority.NORMAL),)
+
+
+def test_annoyed_request_for_a_human_goes_up_the_queue() -> None:
+    decision = _decide(_analysis(anger=40, wants_human=True))
+    assert decision.actions == (Escalate(Reason.REQUESTED, Priority.HIGH),)
+
+
+def test_escalating_intent_answers_then_hands_over() -> None:
+    decision = _decide(_analysis(("fault_report", 92)))
+    assert decision.actions == (SendAnswer("fault_report"), Escalate(Reason.INTENT, Priority.NORMAL))
+    assert decision.outcome == "fault_report"
+
+
+def test_attachment_goes_to_a_human() -> None:
+    decision = _decide(None, text="", attachment="photo")
+    assert decision.actions == (Escalate(Reason.ATTACHMENT, Priority.NORMAL),)
+
+
+def test_intent_button_answers_that_intent() -> None:
+    decision = _decide(None, payload="intent:payment_methods", state=ConversationState(clarifications=1))
+    assert decision.actions == (SendAnswer("payment_methods"),)
+    assert decision.state.clarifications == 0
+
+
+def test_none_of_these_escalates_instead_of_guessing_again() -> None:
+    decision = _decide(None, payload="none", state=ConversationState(clarifications=1))
+    assert decision.actions == (Escalate(Reason.AMBIGUOUS, Priority.NORMAL),)
+
+
+def test_stale_intent_button_is_treated_as_a_miss() -> None:
+    decision = _decide(None, payload="intent:removed_by_reload")
+    assert decision.outcome == "not_understood"
+
+
+def test_while_a_human_has_the_ticket_the_bot_only_acks_once_per_quiet_period() -> None:
+    situation = Situation(active_ticket_id=7)
+    first = _decide(_analysis(("invoice_copy", 99)), situation=situation)
+    assert first.actions == (ForwardToTicket(7), SendMessage("handoff_ack"))
+    assert first.outcome == "forward"
+
+    soon = _decide(
+        _analysis(("invoice_copy", 99)),
+        state=first.state,
+        situation=situation,
+        now=NOW + timedelta(minutes=5),
+    )
+    assert soon.actions == (ForwardToTicket(7),)
+
+    later = soon.state
+    quiet = _decide(
+        None, state=later, situation=situation, now=NOW + timedelta(minutes=5 + 31), text="hello?"
+    )
+    assert quiet.actions == (ForwardToTicket(7), SendMessage("handoff_ack"))
+
+
+def test_a_new_ticket_gets_its_own_ack() -> None:
+    state = ConversationState(last_ack_at=NOW, ack_ticket_id=7)
+    decision = _decide(
+        None, state=state, situation=Situation(active_ticket_id=8), now=NOW + timedelta(minutes=1)
+    )
+    assert decision.actions == (ForwardToTicket(8), SendMessage("handoff_ack"))
+
+
+def test_even_angry_messages_go_to_the_human_who_has_the_ticket() -> None:
+    decision = _decide(_analysis(anger=99), situation=Situation(active_ticket_id=3))
+    assert isinstance(decision.actions[0], ForwardToTicket)
+
+
+def test_rating_button_and_typed_rating() -> None:
+    assert _decide(None, payload="rate:12:5").actions == (RecordRating(12, 5),)
+    typed = _decide(_analysis(), text=" 4 ", situation=Situation(pending_rating_ticket_id=12))
+    assert typed.actions == (RecordRating(12, 4),)
+
+
+def test_digits_without_a_pending_rating_are_ordinary_text() -> None:
+    assert _decide(_analysis(), text="4").outcome == "not_understood"
+    assert _decide(None, payload="rate:12:9").outcome == "not_understood"
+
+
+def test_language_of_the_analysis_is_remembered() -> None:
+    analysis = Analysis(language="en", match=MatchResult((), "en"))
+    assert _decide(analysis).state.language == "en"
+
+
+def test_state_round_trips_through_json_and_tolerates_garbage() -> None:
+    state = ConversationState(
+        language="de",
+        greeted=True,
+        misses=1,
+        clarifications=1,
+        clarify_options=("a", "b"),
+        last_ack_at=NOW,
+        ack_ticket_id=3,
+    )
+    assert ConversationState.from_json(state.to_json()) == state
+    assert ConversationState.from_json(None) == ConversationState()
+    assert ConversationState.from_json("not json") == ConversationState()
+    assert ConversationState.from_json('{"last_ack_at": "yesterday", "misses": 2}') == ConversationState(
+        misses=2
+    )
