@@ -1,10 +1,137 @@
-"""`python -m bot chat`."""
+"""``python -m bot chat``: be the customer, in the terminal, through the full pipeline.
+
+Everything is real: the intents folder is loaded and watched for changes, messages and tickets go to the
+SQLite file, and replies come out of the outbox, so a ticket opened here can be answered from another
+terminal with ``python -m bot queue reply``.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import asyncio
+import contextlib
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot import config
+from bot.channels.terminal import NAME, TerminalChannel
+from bot.content.loader import ContentError, LoadResult, load_folder
+from bot.content.reload import ContentWatcher
+from bot.service.brain import Brain
+from bot.service.delivery import OutboxSender
+from bot.service.engine import ConversationService
+from bot.storage import Database
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
-    """Filled in by the owner of this command."""
+    parser = sub.add_parser("chat", help="chat with the bot in the terminal, as a customer")
+    add_arguments(parser)
+    parser.set_defaults(handler=run_chat)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--intents", type=Path, help="intents folder (default: $BOT_INTENTS or intents/)")
+    parser.add_argument("--database", type=Path, help="SQLite file (default: $BOT_DATABASE or data/bot.db)")
+    parser.add_argument("--user", help="customer id in the database (default: your login name)")
+    parser.add_argument("--name", help="customer display name (default: your login name)")
+    parser.add_argument("--language", help="language hint, as a channel would send it (e.g. de, en)")
+    parser.add_argument("--explain", action="store_true", help="show why the bot decided what it did")
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_chat(args, sys.stdin, sys.stdout))
+    except KeyboardInterrupt:
+        return 130
+
+
+def _login() -> str:
+    with contextlib.suppress(Exception):
+        return getpass.getuser()
+    return "customer"
+
+
+async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+    intents = getattr(args, "intents", None) or config.intents_dir()
+    database = getattr(args, "database", None) or config.database_path()
+    try:
+        loaded = await asyncio.to_thread(load_folder, intents)
+    except ContentError as error:
+        print(f"The intents folder {intents} has problems:\n{error}", file=sys.stderr)
+        return 1
+    user = getattr(args, "user", None) or _login()
+    name = getattr(args, "name", None) or user
+    hint = getattr(args, "language", None) or _language_from_locale()
+    explain = bool(getattr(args, "explain", False))
+    interactive = stdin.isatty()
+
+    channel = TerminalChannel(stdout)
+    async with await Database.open(database) as db:
+        sender = OutboxSender(db, {NAME: channel})
+        service = ConversationService(db, Brain.build(loaded.content), on_enqueued=sender.wake)
+
+        def reloaded(result: LoadResult) -> None:
+            service.swap_brain(Brain.build(result.content))
+            stdout.write("[the intents folder changed: now serving the new version]\n")
+
+        def broken(error: ContentError) -> None:
+            stdout.write(f"[the intents folder has errors; still serving the last good version]\n{error}\n")
+
+        watcher = ContentWatcher(intents, on_reload=reloaded, on_error=broken, initial=loaded)
+        stop = asyncio.Event()
+        background = [
+            asyncio.create_task(sender.run(stop, interval=1.0)),
+            asyncio.create_task(watcher.run(stop)),
+        ]
+        stdout.write(
+            f"Chatting as customer '{name}' with the bot ({len(loaded.content.intents)} intents from {intents}; "
+            f"tickets in {database}).\nType a message; a number picks a choice; /human asks for a person; "
+            "/quit ends.\n"
+        )
+        await service.recover()
+        start = channel.inbound("/start", user_id=user, display_name=name, language_hint=hint)
+        assert start is not None
+        await service.greet(start)
+        await sender.run_once()
+        try:
+            while True:
+                if interactive:
+                    stdout.write("you> ")
+                    stdout.flush()
+                line = await asyncio.to_thread(stdin.readline)
+                if not line:
+                    break
+                if line.strip() in {"/quit", "/exit"}:
+                    break
+                inbound = channel.inbound(line, user_id=user, display_name=name, language_hint=hint)
+                if inbound is None:
+                    continue
+                if inbound.text.startswith("/language"):
+                    wanted = inbound.text.removeprefix("/language").strip()
+                    if not await service.set_language(inbound, wanted):
+                        langs = ", ".join(service.brain.content.settings.languages)
+                        stdout.write(f"[usage: /language LANG, one of {langs}]\n")
+                elif inbound.text == "/start":
+                    await service.greet(inbound)
+                else:
+                    report = await service.handle(inbound)
+                    if explain:
+                        stdout.write(f"     · {report.outcome}: {report.explanation}\n")
+                await sender.run_once()
+        finally:
+            stop.set()
+            await asyncio.gather(*background, return_exceptions=True)
+            await sender.run_once()
+    return 0
+
+
+def _language_from_locale() -> str | None:
+    """The terminal's locale plays the part of Telegram's ``language_code``."""
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(variable, "")
+        if value and value not in {"C", "POSIX"} and not value.startswith("C."):
+            return value.split("_")[0].split(".")[0].lower() or None
+    return None

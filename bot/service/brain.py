@@ -1,0 +1,81 @@
+"""One intents folder, compiled for answering: matcher index, tone analyser, renderer.
+
+A reload builds a new :class:`Brain` off to the side and swaps the reference in one assignment, so a
+message in flight finishes with the brain it started with and never sees half an index.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.core.language import detect_language
+from bot.core.matcher import IntentIndex
+from bot.core.model import Analysis, Content, Intent, Lang, MatchResult
+from bot.core.policy import ConversationState, Decision, Situation, Turn, decide
+from bot.core.tone import ToneAnalyzer
+from bot.service.render import Renderer
+
+MAX_ANALYSED_CHARS = 2000
+"""Longer messages are stored whole but analysed by their start: intent lives in the first lines."""
+
+
+@dataclass(frozen=True, slots=True)
+class Brain:
+    content: Content
+    index: IntentIndex
+    tone: ToneAnalyzer
+    renderer: Renderer
+    intents: dict[str, Intent]
+
+    @classmethod
+    def build(cls, content: Content, rng: random.Random | None = None) -> Brain:
+        enabled = [intent for intent in content.intents if intent.enabled]
+        return cls(
+            content=content,
+            index=IntentIndex.build(enabled, content.settings),
+            tone=ToneAnalyzer(content.tone, content.settings.languages),
+            renderer=Renderer(content, rng),
+            intents={intent.id: intent for intent in enabled},
+        )
+
+    def detect_language(self, text: str, *, hint: Lang | None, previous: Lang | None) -> Lang:
+        supported = self.content.settings.languages
+        hint = hint if hint in supported else None
+        previous = previous if previous in supported else None
+        return detect_language(text, supported, hint=hint, previous=previous)
+
+    def analyze(
+        self,
+        text: str,
+        *,
+        language: Lang | None = None,
+        hint: Lang | None = None,
+        previous: Lang | None = None,
+        recent: Sequence[str] = (),
+        misses: int = 0,
+    ) -> Analysis:
+        """Language, ranked intents and tone for one message. ``language`` skips detection."""
+        text = text[:MAX_ANALYSED_CHARS]
+        lang = language or self.detect_language(text, hint=hint, previous=previous)
+        match = self.index.match(text, lang) if text.strip() else MatchResult((), lang)
+        tone = self.tone.analyze(text, lang, recent=recent, misses=misses)
+        return Analysis(language=lang, match=match, tone=tone)
+
+    def decide(self, state: ConversationState, turn: Turn, situation: Situation) -> Decision:
+        return decide(state, turn, situation, self.content.settings, self.intents)
+
+    def first_turn_outcome(self, text: str, language: Lang | None = None) -> str:
+        """What a brand-new conversation does with ``text``: the semantics of the editors' ``tests:``.
+
+        Returns an intent id, ``clarify``, ``not_understood`` or ``escalate``.
+        """
+        analysis = self.analyze(text, language=language)
+        decision = self.decide(
+            ConversationState(language=analysis.language),
+            Turn(now=datetime.now(UTC), text=text, analysis=analysis),
+            Situation(),
+        )
+        return decision.outcome

@@ -1,0 +1,351 @@
+"""Runs one customer turn across the layers: store, analyse, decide, queue the replies.
+
+The order is what makes the bot trustworthy:
+
+1. The inbound message is committed before anything acts on it (a crash after this loses nothing:
+   :meth:`ConversationService.recover` picks it up on the next start).
+2. Analysis, decision, ticket, rendered replies, new conversation state and the "handled" mark are written
+   in ONE transaction, so a crash either redoes the whole turn or none of it.
+3. Replies are not sent here: they sit in the outbox until :class:`bot.service.delivery.OutboxSender`
+   delivers them, so a crash between deciding and sending never loses a reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from bot.channels.base import Button, Inbound
+from bot.core.model import Analysis, Author, Lang
+from bot.core.policy import (
+    HUMAN,
+    INTENT_PREFIX,
+    Action,
+    Clarify,
+    ConversationState,
+    Escalate,
+    ForwardToTicket,
+    RecordRating,
+    SendAnswer,
+    SendMessage,
+    Situation,
+    Turn,
+)
+from bot.service.brain import Brain
+from bot.storage import Database
+from bot.storage.database import Tx
+from bot.storage.records import Customer
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnReport:
+    """What happened to one inbound message; returned for tests, logs and the terminal's debug view."""
+
+    message_id: int
+    outcome: str
+    explanation: str
+    ticket_id: int | None = None
+    duplicate: bool = False
+
+
+def analysis_json(analysis: Analysis | None) -> str | None:
+    """The bot's view of a message as stored for staff: what it tried, with scores and reasons."""
+    if analysis is None:
+        return None
+    return json.dumps(
+        {
+            "language": analysis.language,
+            "intents": [
+                {"intent": c.intent_id, "score": round(c.score, 1), "example": c.example}
+                for c in analysis.match.candidates
+            ],
+            "blocked": list(analysis.match.blocked),
+            "anger": round(analysis.tone.anger, 1),
+            "anger_reasons": list(analysis.tone.reasons),
+            "wants_human": analysis.tone.wants_human,
+        },
+        ensure_ascii=False,
+    )
+
+
+class ConversationService:
+    """The customer side of the bot, independent of any channel."""
+
+    def __init__(
+        self,
+        db: Database,
+        brain: Brain,
+        *,
+        notify_staff: bool = False,
+        clock: Clock = _utcnow,
+        on_enqueued: Callable[[], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.brain = brain
+        self.notify_staff = notify_staff
+        self._clock = clock
+        self._on_enqueued = on_enqueued
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def swap_brain(self, brain: Brain) -> None:
+        """Serve a reloaded folder from the next message on; turns in flight keep their brain."""
+        self.brain = brain
+
+    def _lock(self, customer_id: int) -> asyncio.Lock:
+        # One turn at a time per customer keeps replies in order; different customers run concurrently.
+        return self._locks.setdefault(customer_id, asyncio.Lock())
+
+    async def _customer(self, inbound: Inbound) -> Customer:
+        async with self.db.transaction() as tx:
+            return await tx.upsert_customer(
+                inbound.channel, inbound.user_id, inbound.display_name, inbound.language_hint
+            )
+
+    async def handle(self, inbound: Inbound) -> TurnReport:
+        """Store ``inbound`` durably, then run the turn. Redelivered updates are recognised and skipped."""
+        customer = await self._customer(inbound)
+        recorded = await self.db.record_inbound(
+            customer.id,
+            text=inbound.text,
+            attachment=inbound.attachment,
+            payload=inbound.payload,
+            channel_message_id=inbound.message_id,
+            received_at=inbound.received_at,
+        )
+        if recorded.duplicate:
+            return TurnReport(recorded.id, "duplicate", "already stored", duplicate=True)
+        return await self._run_turn(customer, recorded.id, inbound)
+
+    async def recover(self) -> list[TurnReport]:
+        """Finish turns that a crash interrupted: every stored but unhandled message, oldest first."""
+        reports = []
+        for row in await self.db.unhandled_inbound(limit=10_000):
+            inbound = Inbound(
+                channel=row.customer.channel,
+                user_id=row.customer.external_id,
+                display_name=row.customer.display_name,
+                language_hint=row.customer.language,
+                text=row.text,
+                attachment=row.attachment,
+                payload=row.payload,
+                message_id=row.channel_message_id,
+                received_at=row.received_at,
+            )
+            reports.append(await self._run_turn(row.customer, row.id, inbound))
+        if reports:
+            log.info("recovered %d interrupted turn(s)", len(reports))
+        return reports
+
+    async def greet(self, inbound: Inbound) -> None:
+        """``/start`` and first contact on channels that have one: an honest introduction."""
+        customer = await self._customer(inbound)
+        brain = self.brain
+        async with self._lock(customer.id), self.db.transaction() as tx:
+            state = ConversationState.from_json(await tx.load_conversation(customer.id))
+            language = brain.renderer.language(state.language or inbound.language_hint)
+            await self._say(tx, customer, brain, "greeting", language, (), {})
+            state = ConversationState(language=language, greeted=True)
+            await tx.save_conversation(customer.id, state.to_json())
+        self._enqueued()
+
+    async def set_language(self, inbound: Inbound, language: Lang) -> bool:
+        """Switch the conversation's language (``/language``); ``False`` if the folder lacks it."""
+        brain = self.brain
+        if language not in brain.content.settings.languages:
+            return False
+        customer = await self._customer(inbound)
+        async with self._lock(customer.id), self.db.transaction() as tx:
+            state = ConversationState.from_json(await tx.load_conversation(customer.id))
+            await tx.set_customer_language(customer.id, language)
+            await tx.save_conversation(customer.id, replace(state, language=language).to_json())
+            await self._say(tx, customer, brain, "language_changed", language, (), {})
+        self._enqueued()
+        return True
+
+    async def _run_turn(self, customer: Customer, message_id: int, inbound: Inbound) -> TurnReport:
+        brain = self.brain  # one brain for the whole turn, even if a reload swaps it meanwhile
+        now = self._clock()
+        async with self._lock(customer.id), self.db.transaction() as tx:
+            if customer.blocked:
+                await tx.mark_handled(message_id, analysis_json=None, ticket_id=None)
+                return TurnReport(message_id, "ignored", "customer is blocked")
+            state = ConversationState.from_json(await tx.load_conversation(customer.id))
+            ticket = await tx.active_ticket(customer.id)
+            pending_rating = await tx.pending_rating(customer.id, now)
+            analysis: Analysis | None = None
+            if inbound.text.strip() and inbound.payload is None:
+                recent = await tx.recent_customer_texts(customer.id, limit=6)
+                analysis = brain.analyze(
+                    inbound.text,
+                    hint=customer.language or inbound.language_hint,
+                    previous=state.language,
+                    recent=recent[:-1],  # the current message is already stored
+                    misses=state.misses,
+                )
+            turn = Turn(
+                now=now,
+                text=inbound.text,
+                analysis=analysis,
+                attachment=inbound.attachment,
+                payload=inbound.payload,
+            )
+            situation = Situation(
+                active_ticket_id=ticket.id if ticket else None, pending_rating_ticket_id=pending_rating
+            )
+            decision = brain.decide(state, turn, situation)
+            state = decision.state
+            language = brain.renderer.language(state.language or customer.language or inbound.language_hint)
+            if customer.language != language and analysis is not None:
+                await tx.set_customer_language(customer.id, language)
+
+            ticket_id = ticket.id if ticket else None
+            if not state.greeted and not any(
+                isinstance(a, (ForwardToTicket, RecordRating)) for a in decision.actions
+            ):
+                await self._say(tx, customer, brain, "greeting", language, (), {})
+            state = replace(state, greeted=True, language=language)
+
+            for action in decision.actions:
+                created = await self._execute(
+                    tx, action, customer, brain, language, message_id, inbound, analysis, now
+                )
+                ticket_id = created or ticket_id
+            await tx.save_conversation(customer.id, state.to_json())
+            await tx.mark_handled(message_id, analysis_json=analysis_json(analysis), ticket_id=ticket_id)
+        self._enqueued()
+        log.debug("turn %s: %s (%s)", message_id, decision.outcome, decision.explanation)
+        return TurnReport(message_id, decision.outcome, decision.explanation, ticket_id)
+
+    async def _execute(
+        self,
+        tx: Tx,
+        action: Action,
+        customer: Customer,
+        brain: Brain,
+        language: Lang,
+        message_id: int,
+        inbound: Inbound,
+        analysis: Analysis | None,
+        now: datetime,
+    ) -> int | None:
+        """Carry out one action inside the turn's transaction; returns a ticket id it created."""
+        renderer = brain.renderer
+        match action:
+            case SendAnswer(intent_id=intent_id, choices=choices):
+                intent = brain.intents[intent_id]
+                text = renderer.answer(intent, language, {"customer_name": customer.display_name})
+                await tx.enqueue_outbound(
+                    customer.id,
+                    text=text,
+                    buttons=self._buttons(brain, choices, language),
+                    author=Author.BOT,
+                    now=now,
+                )
+            case SendMessage(name=name, choices=choices, values=values):
+                await self._say(tx, customer, brain, name, language, choices, dict(values))
+            case Clarify(intent_ids=intent_ids):
+                buttons = self._buttons(brain, tuple(INTENT_PREFIX + i for i in intent_ids), language)
+                await tx.enqueue_outbound(
+                    customer.id,
+                    text=renderer.message("clarify", language, {"customer_name": customer.display_name}),
+                    buttons=(*buttons, renderer.none_button(language)),
+                    author=Author.BOT,
+                    now=now,
+                )
+            case Escalate(reason=reason, priority=priority):
+                anger = analysis.tone.anger if analysis else 0.0
+                reasons = analysis.tone.reasons if analysis else ()
+                ticket = await tx.create_ticket(
+                    customer.id,
+                    reason=reason,
+                    priority=priority,
+                    anger=anger,
+                    anger_reasons=reasons,
+                    summary=_summary(inbound),
+                    first_message_id=message_id,
+                    now=now,
+                )
+                await tx.attach_message(ticket.id, message_id, now)
+                if inbound.attachment is not None:
+                    await self._say(
+                        tx, customer, brain, "attachment_received", language, (), {"kind": inbound.attachment}
+                    )
+                minutes = await tx.wait_estimate(priority, now)
+                await self._say(
+                    tx,
+                    customer,
+                    brain,
+                    "handoff",
+                    language,
+                    (),
+                    {"ticket_id": str(ticket.id), "eta": renderer.eta(minutes, language)},
+                    ticket_id=ticket.id,
+                )
+                if self.notify_staff:
+                    await tx.enqueue_staff("ticket_created", ticket.id, {"message_id": message_id}, now)
+                return ticket.id
+            case ForwardToTicket(ticket_id=ticket_id):
+                await tx.attach_message(ticket_id, message_id, now)
+                if self.notify_staff:
+                    await tx.enqueue_staff("customer_message", ticket_id, {"message_id": message_id}, now)
+            case RecordRating(ticket_id=ticket_id, rating=rating):
+                if await tx.record_rating(ticket_id, rating, now):
+                    await self._say(tx, customer, brain, "rate_thanks", language, (), {"rating": str(rating)})
+        return None
+
+    async def _say(
+        self,
+        tx: Tx,
+        customer: Customer,
+        brain: Brain,
+        name: str,
+        language: Lang,
+        choices: tuple[str, ...],
+        values: dict[str, str],
+        *,
+        ticket_id: int | None = None,
+    ) -> None:
+        values.setdefault("customer_name", customer.display_name)
+        await tx.enqueue_outbound(
+            customer.id,
+            text=brain.renderer.message(name, language, values),
+            buttons=self._buttons(brain, choices, language),
+            author=Author.BOT,
+            ticket_id=ticket_id,
+            now=self._clock(),
+        )
+
+    @staticmethod
+    def _buttons(brain: Brain, choices: tuple[str, ...], language: Lang) -> tuple[Button, ...]:
+        buttons = []
+        for payload in choices:
+            if payload == HUMAN:
+                buttons.append(brain.renderer.human_button(language))
+            elif payload.startswith(INTENT_PREFIX):
+                intent = brain.intents.get(payload.removeprefix(INTENT_PREFIX))
+                if intent is not None:
+                    buttons.append(Button(brain.renderer.title(intent, language), payload))
+        return tuple(buttons)
+
+    def _enqueued(self) -> None:
+        if self._on_enqueued is not None:
+            self._on_enqueued()
+
+
+def _summary(inbound: Inbound) -> str:
+    text = " ".join(inbound.text.split())
+    if inbound.attachment:
+        text = f"[{inbound.attachment}] {text}".strip()
+    return text[:200] or "(no text)"

@@ -1,0 +1,236 @@
+"""The conversation engine end to end: real YAML, real SQLite file, real outbox, a recording channel."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import aiosqlite
+
+from bot.channels.base import DeliveryError
+from bot.core.model import Priority, Reason, TicketStatus
+from bot.core.policy import ConversationState
+from bot.service.brain import Brain
+from tests.service.conftest import Harness
+
+
+async def _ticket_row(harness: Harness, ticket_id: int) -> aiosqlite.Row:
+    async with aiosqlite.connect(harness.db.path) as conn:
+        conn.row_factory = aiosqlite.Row
+        cursor = await conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
+        row = await cursor.fetchone()
+    assert row is not None
+    return row
+
+
+async def _message_rows(harness: Harness) -> list[aiosqlite.Row]:
+    async with aiosqlite.connect(harness.db.path) as conn:
+        conn.row_factory = aiosqlite.Row
+        cursor = await conn.execute("SELECT * FROM messages ORDER BY id")
+        return list(await cursor.fetchall())
+
+
+async def test_first_message_is_greeted_honestly_then_answered_with_follow_up(harness: Harness) -> None:
+    report = await harness.say("wo finde ich meine rechnug")
+    assert report.outcome == "invoice_copy"
+    greeting, answer = harness.replies()
+    assert "automatisch" in greeting.text.lower() or "assistent" in greeting.text.lower()
+    assert (
+        answer.text == "Ihre Rechnungen finden Sie im Kundencenter: https://kundencenter.example/rechnungen"
+    )
+    assert [b.payload for b in answer.buttons] == ["intent:payment_methods"]
+    assert answer.buttons[0].label == "Zahlungsarten"
+
+
+async def test_language_follows_the_customer(harness: Harness) -> None:
+    await harness.say("where can I download my bill", hint=None)
+    *_, answer = harness.replies()
+    assert answer.text.startswith("You find all invoices")
+    assert answer.buttons[0].label == "Payment methods"
+
+
+async def test_inbound_is_stored_with_the_analysis_staff_will_see(harness: Harness) -> None:
+    report = await harness.say("Rechnung herunterladen", message_id="42")
+    rows = await _message_rows(harness)
+    inbound = next(r for r in rows if r["id"] == report.message_id)
+    assert inbound["text"] == "Rechnung herunterladen"
+    assert inbound["handled_at"] is not None
+    analysis = json.loads(inbound["analysis"])
+    assert analysis["intents"][0]["intent"] == "invoice_copy"
+    assert analysis["intents"][0]["score"] >= 75
+
+
+async def test_redelivered_update_is_not_answered_twice(harness: Harness) -> None:
+    await harness.say("Rechnung herunterladen", message_id="7")
+    harness.replies()
+    again = await harness.say("Rechnung herunterladen", message_id="7")
+    assert again.duplicate
+    assert harness.replies() == []
+
+
+async def test_ambiguous_message_gets_buttons_and_a_button_press_answers(harness: Harness) -> None:
+    report = await harness.say("Tarif")
+    assert report.outcome == "clarify"
+    *_, clarify = harness.replies()
+    payloads = [b.payload for b in clarify.buttons]
+    assert {"intent:tariff_change", "intent:tariff_cancel"} <= set(payloads)
+    assert payloads[-1] == "none"
+    pressed = await harness.say("Tarif wechseln", payload="intent:tariff_change")
+    assert pressed.outcome == "tariff_change"
+    assert harness.replies()[0].text.startswith("Einen Tarifwechsel")
+
+
+async def test_none_of_these_hands_over_instead_of_looping(harness: Harness) -> None:
+    await harness.say("Tarif")
+    harness.replies()
+    report = await harness.say("Nichts davon", payload="none")
+    assert report.outcome == "escalate" and report.ticket_id is not None
+    row = await _ticket_row(harness, report.ticket_id)
+    assert row["reason"] == Reason.AMBIGUOUS.value
+
+
+async def test_two_misses_hand_over_with_real_ticket_and_honest_eta(harness: Harness) -> None:
+    first = await harness.say("Wie wird das Wetter auf dem Mars?")
+    assert first.outcome == "not_understood"
+    *_, miss = harness.replies()
+    assert [b.payload for b in miss.buttons] == ["human"]
+    second = await harness.say("Kennst du ein Rezept für Käsekuchen?")
+    assert second.outcome == "escalate" and second.ticket_id is not None
+    (handoff,) = harness.replies()
+    assert f"{second.ticket_id}" in handoff.text
+    row = await _ticket_row(harness, second.ticket_id)
+    assert row["reason"] == Reason.UNMATCHED.value
+    assert row["status"] == TicketStatus.OPEN.value
+    assert harness.content.messages["eta_unknown"]["de"].split()[0] in handoff.text  # no data yet: said so
+
+
+async def test_angry_customer_is_escalated_with_high_priority_and_reasons(harness: Harness) -> None:
+    report = await harness.say("Ihr seid BETRÜGER!!! Eine Frechheit!!!")
+    assert report.outcome == "escalate" and report.ticket_id is not None
+    row = await _ticket_row(harness, report.ticket_id)
+    assert row["reason"] == Reason.ANGRY.value
+    assert row["priority"] in {Priority.HIGH.value, Priority.URGENT.value}
+    assert row["anger"] >= 60
+    assert "Frechheit".casefold() in row["anger_reasons"].casefold()
+
+
+async def test_while_a_human_has_the_ticket_the_bot_acks_once_and_stays_quiet(harness: Harness) -> None:
+    report = await harness.say("Ich will sofort einen Mitarbeiter sprechen!!!")
+    assert report.outcome == "escalate"
+    harness.replies()
+    second = await harness.say("Rechnung herunterladen")
+    assert second.outcome == "forward" and second.ticket_id == report.ticket_id
+    (ack,) = harness.replies()
+    assert ack.text == harness.service.brain.renderer.message(
+        "handoff_ack", "de", {"ticket_id": str(report.ticket_id), "customer_name": "Kim"}
+    )
+    third = await harness.say("Hallo??")
+    assert third.outcome == "forward"
+    assert harness.replies() == []
+
+
+async def test_escalating_intent_answers_and_opens_a_ticket(harness: Harness) -> None:
+    report = await harness.say("Mein Internet geht nicht")
+    assert report.outcome == "fault_report" and report.ticket_id is not None
+    texts = [m.text for m in harness.replies()]
+    assert any(t.startswith("Das tut mir leid") for t in texts)
+    assert any(str(report.ticket_id) in t for t in texts)
+
+
+async def test_attachment_is_stored_and_goes_to_a_human_with_an_honest_reply(harness: Harness) -> None:
+    report = await harness.say("", attachment="photo")
+    assert report.outcome == "escalate" and report.ticket_id is not None
+    row = await _ticket_row(harness, report.ticket_id)
+    assert row["reason"] == Reason.ATTACHMENT.value
+    assert len(harness.replies()) >= 2  # greeting/attachment notice + handoff with ticket number
+
+
+async def test_huge_message_emoji_and_whitespace_lose_nothing(harness: Harness) -> None:
+    long_text = "Rechnung herunterladen " + "bla " * 2500 + " 😡🎉"
+    report = await harness.say(long_text)
+    rows = await _message_rows(harness)
+    assert next(r for r in rows if r["id"] == report.message_id)["text"] == long_text
+    blank = await harness.say("   ")
+    assert blank.outcome in {"not_understood", "escalate"}
+
+
+async def test_customer_text_is_never_interpreted_as_a_template(harness: Harness) -> None:
+    await harness.say("$ticket_id ${eta} $$ $invoice_url")
+    rows = await _message_rows(harness)
+    assert rows[0]["text"] == "$ticket_id ${eta} $$ $invoice_url"
+
+
+async def test_recover_finishes_a_turn_interrupted_after_storing(harness: Harness) -> None:
+    async with harness.db.transaction() as tx:
+        customer = await tx.upsert_customer("test", "u9", "Alex", "de")
+    stored = await harness.db.record_inbound(
+        customer.id,
+        text="Rechnung herunterladen",
+        attachment=None,
+        payload=None,
+        channel_message_id="1",
+        received_at=datetime.now(UTC),
+    )
+    reports = await harness.service.recover()
+    assert [r.message_id for r in reports] == [stored.id]
+    assert reports[0].outcome == "invoice_copy"
+    await harness.sender.run_once()
+    assert harness.channel.texts("u9")[-1].startswith("Ihre Rechnungen")
+    assert await harness.service.recover() == []
+
+
+async def test_resolved_ticket_gives_the_conversation_back_and_rating_is_stored(harness: Harness) -> None:
+    from bot.service.staff import StaffService
+
+    report = await harness.say("/human")
+    assert report.ticket_id is not None
+    harness.replies()
+    staff = StaffService(harness.db, lambda: harness.service.brain.renderer)
+    assert await staff.claim(report.ticket_id, "anna")
+    await staff.reply(report.ticket_id, "anna", "Ich schaue mir das an. $eta bleibt $eta.")
+    await staff.resolve(report.ticket_id, "anna")
+    await harness.sender.run_once()
+    texts = [m.text for _, m in harness.channel.sent]
+    assert any("Ich schaue mir das an. $eta bleibt $eta." in t and "anna" in t for t in texts)
+    rate_question = next(m for m in harness.channel.sent if m[1].buttons)[1]
+    assert [b.payload for b in rate_question.buttons] == [f"rate:{report.ticket_id}:{n}" for n in range(1, 6)]
+    harness.replies()
+    rating = await harness.say("5", payload=f"rate:{report.ticket_id}:5")
+    assert rating.outcome == "rating"
+    assert harness.replies()  # thanks
+    row = await _ticket_row(harness, report.ticket_id)
+    assert row["status"] == TicketStatus.RESOLVED.value
+    back = await harness.say("Rechnung herunterladen")
+    assert back.outcome == "invoice_copy"
+
+
+async def test_reload_swaps_the_brain_between_turns(harness: Harness) -> None:
+    old = harness.service.brain
+    trimmed = replace(
+        harness.content, intents=tuple(i for i in harness.content.intents if i.id != "invoice_copy")
+    )
+    harness.service.swap_brain(Brain.build(trimmed))
+    report = await harness.say("Rechnung herunterladen")
+    assert report.outcome != "invoice_copy"
+    harness.service.swap_brain(old)
+    assert (await harness.say("Rechnung herunterladen")).outcome == "invoice_copy"
+
+
+async def test_failed_delivery_is_retried_later_in_order(harness: Harness) -> None:
+    harness.channel.failures = [DeliveryError("429", retry_after=0)]
+    await harness.say("Rechnung herunterladen")
+    assert harness.channel.sent == []  # greeting failed, the answer waited behind it
+    await harness.sender.run_once()
+    greeting, answer = harness.replies()
+    assert answer.text.startswith("Ihre Rechnungen")
+    assert "Ihre Rechnungen" not in greeting.text
+
+
+async def test_state_is_persisted_per_customer(harness: Harness) -> None:
+    await harness.say("where can I download my bill", hint=None)
+    await harness.say("Rechnung herunterladen", user="u2")
+    async with harness.db.transaction() as tx:
+        customer = await tx.upsert_customer("test", "u1", "Kim", None)
+        state = ConversationState.from_json(await tx.load_conversation(customer.id))
+    assert state.language == "en" and state.greeted
