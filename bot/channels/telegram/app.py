@@ -1,0 +1,61 @@
+"""The one place a PTB ``Application`` is built, so production and tests run the same object.
+
+Only the network layer differs: production lets PTB build its ``HTTPXRequest`` against the configured API
+server; tests inject a ``BaseRequest`` that talks to an in-repo fake of the Bot API.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from telegram.ext import AIORateLimiter, Application, BaseRateLimiter, ContextTypes, ExtBot, JobQueue
+from telegram.request import BaseRequest
+
+from bot.channels.telegram.config import TelegramConfig
+
+TelegramApp = Application[
+    ExtBot[int], ContextTypes.DEFAULT_TYPE, dict[Any, Any], dict[Any, Any], dict[Any, Any],
+    JobQueue[ContextTypes.DEFAULT_TYPE],
+]  # fmt: skip
+"""What :func:`build_application` returns: default context types, a rate limiter and a job queue."""
+
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+"""Everything the bot handles; asking Telegram for less keeps polling cheap."""
+
+RETRIES_ON_FLOOD = 3
+"""How often PTB's rate limiter waits out a 429 itself before the error reaches the outbox."""
+
+
+def default_rate_limiter() -> AIORateLimiter:
+    """Telegram's documented limits: ~30 messages/s overall, 20/min per group; 429s are waited out."""
+    return AIORateLimiter(max_retries=RETRIES_ON_FLOOD)
+
+
+def build_application(
+    config: TelegramConfig,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    rate_limiter: BaseRateLimiter[int] | None = None,
+) -> TelegramApp:
+    """A configured but not yet started ``Application``; handlers are added by :mod:`.runtime`.
+
+    ``request``/``get_updates_request`` replace the network layer (tests pass a fake Bot API);
+    ``rate_limiter`` defaults to :func:`default_rate_limiter`.
+    """
+    # Opt into PTB's future ``timedelta`` durations (retry_after_seconds reads both), so that every 429
+    # does not print a deprecation warning into the operator's log.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    builder = (
+        Application.builder()
+        .token(config.token)
+        .base_url(config.base_url)
+        .base_file_url(config.base_file_url)
+        .rate_limiter(rate_limiter or default_rate_limiter())
+    )
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    return builder.build()

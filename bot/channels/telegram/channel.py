@@ -1,0 +1,81 @@
+"""Delivery to customers' private chats: the Telegram side of :class:`bot.channels.base.Channel`.
+
+The outbox calls :meth:`TelegramChannel.send`; PTB errors become :class:`DeliveryError` so the outbox can
+tell "try again in 3 s" (flood control), "try again later" (network) and "never" (the customer blocked the
+bot) apart without knowing anything about Telegram.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from datetime import timedelta
+
+from telegram import Bot, Message
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.channels.base import DeliveryError, Outbound
+from bot.channels.telegram.text import keyboard, split_text
+
+log = logging.getLogger(__name__)
+
+CHANNEL_NAME = "telegram"
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    """Seconds to wait, whichever type this PTB version reports (int now, timedelta later)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def delivery_error(error: TelegramError) -> DeliveryError:
+    """Map a PTB error to what the outbox needs to know: when (or whether) to try again."""
+    if isinstance(error, RetryAfter):
+        return DeliveryError(str(error), retry_after=retry_after_seconds(error))
+    if isinstance(error, Forbidden):
+        # Blocked by the user, kicked from the chat, user deactivated: retrying cannot help.
+        return DeliveryError(error.message, permanent=True)
+    if isinstance(error, InvalidToken):
+        # The operator's problem, not the message's: keep it queued until the token is fixed.
+        return DeliveryError(error.message)
+    if isinstance(error, BadRequest):
+        return DeliveryError(error.message, permanent=True)
+    if isinstance(error, NetworkError):  # includes TimedOut
+        return DeliveryError(error.message)
+    return DeliveryError(error.message)
+
+
+class TelegramChannel:
+    """Sends :class:`Outbound` messages to customers (plain text, never a parse mode)."""
+
+    name = CHANNEL_NAME
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, user_id: str, message: Outbound) -> str | None:
+        parts = split_text(message.text)
+        if not parts:
+            raise DeliveryError("empty message", permanent=True)
+        markup = keyboard(message.buttons)
+        sent: Message | None = None
+        try:
+            for index, part in enumerate(parts):
+                last = index == len(parts) - 1
+                sent = await self.bot.send_message(
+                    chat_id=int(user_id), text=part, reply_markup=markup if last else None
+                )
+        except TelegramError as error:
+            raise delivery_error(error) from error
+        return str(sent.message_id) if sent else None
+
+    async def typing(self, chat_id: int) -> None:
+        """Show "typing…" while the bot works; purely cosmetic, so failures are only logged."""
+        try:
+            await self.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING)
+        except TelegramError as error:
+            log.debug("typing action for %s failed: %s", chat_id, error)
