@@ -36,9 +36,7 @@ from bot.core.policy import (
     Turn,
 )
 from bot.service.brain import Brain
-from bot.storage import Database
-from bot.storage.database import Tx
-from bot.storage.records import Customer
+from bot.storage import Customer, Database, Tx
 
 log = logging.getLogger(__name__)
 
