@@ -1,0 +1,60 @@
+"""The shipped example folder must load cleanly and pass every editors' test case through the real pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.content.loader import load_folder
+from bot.core.model import Content
+from bot.service.brain import Brain
+
+INTENTS = Path(__file__).resolve().parents[1] / "intents"
+
+
+@pytest.fixture(scope="module")
+def content() -> Content:
+    result = load_folder(INTENTS)
+    assert result.warnings == []
+    return result.content
+
+
+@pytest.fixture(scope="module")
+def brain(content: Content) -> Brain:
+    return Brain.build(content)
+
+
+def test_folder_is_big_enough_to_be_a_real_faq(content: Content) -> None:
+    assert len(content.intents) >= 30
+    for intent in content.intents:
+        for language in content.settings.languages:
+            assert len(intent.examples[language]) >= 8, (intent.id, language)
+            assert intent.answers[language], (intent.id, language)
+
+
+def test_tests_cover_every_intent_and_both_failure_modes(content: Content) -> None:
+    expected = {case.expect for case in content.tests}
+    assert {intent.id for intent in content.intents} <= expected
+    assert {"escalate", "not_understood"} <= expected
+
+
+def test_every_shipped_case_passes(content: Content, brain: Brain) -> None:
+    failures = [
+        f"{case.source}: {case.text!r} -> {outcome}, expected {case.expect}"
+        for case in content.tests
+        if (outcome := brain.first_turn_outcome(case.text, case.language)) != case.expect
+    ]
+    assert failures == []
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected_start"),
+    [
+        ("wo finde ich meine rechnug", "de", "invoice_copy"),
+        ("where can I download my bill", "en", "invoice_copy"),
+    ],
+)
+def test_issue_examples(brain: Brain, text: str, language: str, expected_start: str) -> None:
+    assert brain.first_turn_outcome(text) == expected_start
+    assert brain.analyze(text).language == language
