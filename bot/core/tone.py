@@ -1,0 +1,466 @@
+"""Tone analysis: how angry a customer message is, and whether the customer asks for a human.
+
+Both decisions escalate a conversation, so both must be explainable to the editor who tunes the lists and to
+the agent who picks up the ticket: every point of the 0-100 anger score comes with a reason string
+("phrase 'Frechheit' (+30)", "capitals 85% (+15)", "'!!!' (+10)"). See ``docs/tone.md``.
+
+How the score is built (the *points* are additive evidence, the score saturates):
+
+* editor phrases from ``tone.anger``: weight x 10 points each (weight 1-3), matched fuzzily on normalised text,
+* built-in signals from the raw text: shouting in capitals, ``!!!``/``?!`` runs, angry emoji,
+* conversation signals: the same message sent again (``recent``), consecutive unmatched messages (``misses``),
+* optionally a small linear model (``bot/core/tone_model.json``), reported as ``model: +N``,
+* ``anger = 100 * (1 - exp(-points / SATURATION))``: one strong phrase alone stays below the default
+  escalation threshold of 60, a strong phrase plus any second signal crosses it, and piling on more evidence
+  approaches but never exceeds 100.
+
+"Wants a human" is a separate yes/no decision from the ``tone.handoff`` phrases plus the built-in commands
+``/human``, ``/agent``, ``/mensch``, ``/mitarbeiter``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
+
+from bot.core.model import Lang, ToneLexicon, ToneResult
+from bot.core.normalize import normalize
+from bot.core.tone_model import ToneModel, load_default_model
+
+SATURATION = 35.0
+"""Points at which the score reaches 63 (1 - 1/e); chosen so that a weight-3 phrase alone (30 points, score 58)
+stays below the default ``anger_threshold`` of 60 and any second signal on top of it crosses it."""
+
+POINTS_PER_WEIGHT = 10.0
+"""An editor's weight 1 / 2 / 3 is worth 10 / 20 / 30 points."""
+
+MAX_GAP = 2
+"""Extra words allowed between two words of a multi-word phrase ("seit drei Wochen" matches "seit Wochen")."""
+
+HANDOFF_COMMANDS = ("/human", "/agent", "/mensch", "/mitarbeiter", "/person", "/support")
+"""Slash commands that always mean "let me talk to a person", whatever the lists say."""
+
+NEGATORS = frozenset(
+    {
+        "not",
+        "no",
+        "never",
+        "dont",
+        "didnt",
+        "isnt",
+        "wasnt",
+        "nicht",
+        "kein",
+        "keine",
+        "keinen",
+        "keiner",
+        "nie",
+    }
+)
+"""A phrase directly after one of these is not counted: "not bad", "nicht schlecht", "kein Mensch antwortet"."""
+
+HANDOFF_FALSE_FRIENDS = frozenset(
+    {
+        "resources",
+        "rights",
+        "nature",
+        "error",
+        "errors",
+        "being",
+        "beings",
+        "body",
+        "race",
+        "trafficking",
+        "orange",
+        "smith",
+        "007",
+        "provocateur",
+        "travel",
+        "estate",
+        "insurance",
+        "secret",
+        "user",
+        "free",
+        "double",
+        "rechte",
+        "menschenrechte",
+        "heit",
+    }
+)
+"""Words next to a handoff word that change its meaning ("human resources", "travel agent", "free agent")."""
+
+_BOT_QUESTIONS = frozenset(
+    {
+        ("are", "you"),
+        ("r", "u"),
+        ("is", "this"),
+        ("is", "it"),
+        ("bist", "du"),
+        ("sind", "sie"),
+        ("ist", "das"),
+    }
+)
+"""Word pairs that make a following handoff word a question about the bot, not a request for a person."""
+
+ANGRY_EMOJI: Mapping[str, int] = {
+    "😠": 10,
+    "😡": 12,
+    "🤬": 15,
+    "👿": 10,
+    "💢": 10,
+    "🖕": 15,
+    "😤": 8,
+    "👎": 6,
+    "🙄": 5,
+    "😒": 5,
+    "😾": 8,
+    "🤯": 5,
+    "😑": 4,
+}
+"""Emoji -> points. Each distinct emoji counts once (a row of 😡😡😡 is one emoji, plus its repetition)."""
+
+_EMOJI_CAP = 25
+_PUNCT_CAP = 15
+_CAPS_MIN_LETTERS = 8
+"""Fewer letters than this are never "shouting": "OK", "DSL", "IBAN?" are normal."""
+
+_EXCLAIM_RUN = re.compile(r"!{2,}|[!?]*(?:\?!|!\?)[!?]*|[!?1]*!!1+[!?1]*")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def saturate(points: float) -> float:
+    """Map additive evidence points to the 0-100 score (monotone, 0 -> 0, never reaches 100)."""
+    if points <= 0:
+        return 0.0
+    return round(100.0 * (1.0 - math.exp(-points / SATURATION)), 1)
+
+
+def allowed_edits(length: int) -> int:
+    """Typos tolerated in a word of this length: none up to 5 letters (else "hate" fires on "date", "Betrug"
+    on "Beitrag"), one up to 9 ("Frechhiet"), two beyond."""
+    if length <= 5:
+        return 0
+    if length <= 9:
+        return 1
+    return 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    """One word of a phrase as the matcher needs it; a ``*`` at either end makes it a stem (prefix/suffix)."""
+
+    text: str
+    prefix: bool = False
+    """``Betrüg*``: also matches ``betrueger``, ``betruegerisch``."""
+    suffix: bool = False
+    """``*frechheit``: also matches the head of a compound, ``riesenfrechheit``."""
+
+    def matches(self, token: str) -> bool:
+        word = self.text
+        edits = allowed_edits(len(word))
+        if token == word:
+            return True
+        candidates = [token]
+        if self.prefix and len(token) > len(word):
+            candidates.append(token[: len(word)])
+            if edits:
+                candidates.append(token[: len(word) + 1])
+        if self.suffix and len(token) > len(word):
+            candidates.append(token[-len(word) :])
+            if edits:
+                candidates.append(token[-len(word) - 1 :])
+        for candidate in candidates:
+            if candidate == word:
+                return True
+            if (
+                edits
+                and candidate[:1] == word[:1]
+                and OSA.distance(candidate, word, score_cutoff=edits) <= edits
+            ):
+                return True
+        # One transposition is a typo even in a short word ("Betrgu"), but never in three letters or fewer.
+        return (
+            len(word) > 3
+            and len(token) == len(word)
+            and token[0] == word[0]
+            and sorted(token) == sorted(word)
+            and OSA.distance(token, word, score_cutoff=1) == 1
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    original: str
+    words: tuple[_Word, ...]
+    points: float
+
+    @property
+    def size(self) -> int:
+        return sum(len(w.text) for w in self.words)
+
+    @property
+    def canonical(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    phrase: _Phrase
+    start: int
+    end: int
+    """Token span ``[start, end)`` the phrase covered."""
+    matched: str
+
+
+def _compile(phrase: str, points: float) -> _Phrase | None:
+    """Normalise an editor's phrase; ``*`` marks stems and survives normalisation."""
+    words: list[_Word] = []
+    for raw in phrase.split():
+        parts = normalize(raw.strip("*")).split()
+        for i, part in enumerate(parts):
+            prefix = raw.endswith("*") and i == len(parts) - 1
+            suffix = raw.startswith("*") and i == 0
+            words.append(_Word(part, prefix=prefix, suffix=suffix))
+    if not words:
+        return None
+    return _Phrase(phrase, tuple(words), points)
+
+
+class _PhraseSet:
+    """All phrases of one kind for one language, with an index that keeps per-message work small.
+
+    Every phrase is indexed by its first word's first letter (typos on the first letter are rare, and
+    :meth:`_Word.matches` requires it), so a token is compared only with words that could match it.
+    """
+
+    def __init__(self, phrases: Iterable[_Phrase]) -> None:
+        self.phrases = tuple(phrases)
+        self._vocab: dict[str, list[_Word]] = {}
+        for phrase in self.phrases:
+            for word in phrase.words:
+                self._vocab.setdefault(word.text[:1], []).append(word)
+        self._cache: dict[str, frozenset[str]] = {}
+
+    def _word_hits(self, token: str) -> frozenset[str]:
+        """Texts of all phrase words ``token`` matches (memoised: customers reuse a small vocabulary)."""
+        hit = self._cache.get(token)
+        if hit is None:
+            hit = frozenset(w.text for w in self._vocab.get(token[:1], ()) if w.matches(token))
+            if len(self._cache) < 50_000:
+                self._cache[token] = hit
+        return hit
+
+    def find(self, tokens: Sequence[str]) -> list[_Hit]:
+        """Non-overlapping hits, longest phrases first, skipping phrases right after a negation."""
+        per_token = [self._word_hits(t) for t in tokens]
+        hits: list[_Hit] = []
+        for phrase in self.phrases:
+            span = _locate(phrase, per_token)
+            if span is None:
+                continue
+            start, end = span
+            if start > 0 and tokens[start - 1] in NEGATORS and phrase.words[0].text not in NEGATORS:
+                continue
+            hits.append(_Hit(phrase, start, end, " ".join(tokens[start:end])))
+        hits.sort(
+            key=lambda h: (-len(h.phrase.words), h.matched != h.phrase.canonical, -h.phrase.size, h.start)
+        )
+        taken: set[int] = set()
+        kept: list[_Hit] = []
+        for hit in hits:
+            covered = set(range(hit.start, hit.end))
+            if covered & taken:
+                continue
+            taken |= covered
+            kept.append(hit)
+        kept.sort(key=lambda h: h.start)
+        return kept
+
+
+def _locate(phrase: _Phrase, per_token: Sequence[frozenset[str]]) -> tuple[int, int] | None:
+    """First token span where the phrase's words occur in order, at most :data:`MAX_GAP` words apart."""
+    first = phrase.words[0].text
+    for start, hits in enumerate(per_token):
+        if first not in hits:
+            continue
+        pos = start
+        for word in phrase.words[1:]:
+            for nxt in range(pos + 1, min(pos + 2 + MAX_GAP, len(per_token))):
+                if word.text in per_token[nxt]:
+                    pos = nxt
+                    break
+            else:
+                break
+        else:
+            return start, pos + 1
+    return None
+
+
+def capitals_share(text: str) -> tuple[float, int]:
+    """Share of upper-case letters among letters in words of two or more letters, and the letter count."""
+    letters = [ch for word in _WORD.findall(text) if len(word) >= 2 for ch in word]
+    if not letters:
+        return 0.0, 0
+    upper = sum(1 for ch in letters if ch.isupper())
+    return upper / len(letters), len(letters)
+
+
+class ToneAnalyzer:
+    """Scores one customer message. Build once per content load: phrases are normalised and indexed here."""
+
+    def __init__(
+        self,
+        lexicon: ToneLexicon,
+        languages: Sequence[str] = ("de", "en"),
+        *,
+        model: ToneModel | bool | None = True,
+    ) -> None:
+        """``model=True`` loads the shipped model if there is one, ``False``/``None`` disables it."""
+        self.languages = tuple(languages)
+        all_langs = list(dict.fromkeys([*self.languages, *lexicon.anger, *lexicon.handoff]))
+        self._anger: dict[Lang, _PhraseSet] = {}
+        self._handoff: dict[Lang, _PhraseSet] = {}
+        for lang in all_langs:
+            anger = (
+                _compile(p, float(w) * POINTS_PER_WEIGHT) for p, w in lexicon.anger.get(lang, {}).items()
+            )
+            self._anger[lang] = _PhraseSet(p for p in anger if p is not None)
+            handoff = (_compile(p, 0.0) for p in lexicon.handoff.get(lang, ()))
+            self._handoff[lang] = _PhraseSet(p for p in handoff if p is not None)
+        self._model: ToneModel | None
+        if model is True:
+            self._model = load_default_model()
+        elif isinstance(model, ToneModel):
+            self._model = model
+        else:
+            self._model = None
+
+    def _sets(self, table: Mapping[Lang, _PhraseSet], language: str) -> list[_PhraseSet]:
+        """The message's language; an unknown language gets every list (better a guess than nothing)."""
+        if language in table:
+            return [table[language]]
+        return list(table.values())
+
+    def analyze(self, text: str, language: str, *, recent: Sequence[str] = (), misses: int = 0) -> ToneResult:
+        """Anger 0-100 with its reasons, and whether the customer asked for a human."""
+        norm = normalize(text)
+        tokens = norm.split()
+        evidence: list[tuple[str, float]] = []
+
+        for phrases in self._sets(self._anger, language):
+            for hit in phrases.find(tokens):
+                evidence.append((_describe(hit), hit.phrase.points))
+        evidence.extend(_surface_signals(text))
+        evidence.extend(_conversation_signals(norm, recent, misses))
+        if self._model is not None and tokens:
+            contribution = self._model.points(norm, language)
+            if contribution >= 1.0:
+                evidence.append((f"model: +{contribution:.0f}", contribution))
+
+        points = sum(p for _, p in evidence)
+        handoff = self._handoff_phrase(text, tokens, language)
+        return ToneResult(
+            anger=saturate(points),
+            reasons=tuple(reason for reason, _ in evidence),
+            wants_human=handoff is not None,
+            handoff_phrase=handoff,
+        )
+
+    def _handoff_phrase(self, text: str, tokens: Sequence[str], language: str) -> str | None:
+        stripped = text.strip().casefold()
+        for command in HANDOFF_COMMANDS:
+            if (
+                stripped == command
+                or stripped.startswith(command + " ")
+                or stripped.startswith(command + "@")
+            ):
+                return command
+        found: list[_Hit] = []
+        for phrases in self._sets(self._handoff, language):
+            for hit in phrases.find(tokens):
+                before = tokens[hit.start - 1] if hit.start > 0 else ""
+                after = tokens[hit.end] if hit.end < len(tokens) else ""
+                if len(hit.phrase.words) == 1 and (
+                    before in HANDOFF_FALSE_FRIENDS or after in HANDOFF_FALSE_FRIENDS
+                ):
+                    continue
+                window = tokens[max(0, hit.start - 4) : hit.start]
+                if any(pair in _BOT_QUESTIONS for pair in itertools.pairwise(window)):
+                    continue  # "are you a human?" asks about the bot, it does not ask for a person
+                found.append(hit)
+        found.sort(key=lambda h: (h.matched != h.phrase.canonical, -h.phrase.size))
+        return found[0].phrase.original if found else None
+
+
+def _describe(hit: _Hit) -> str:
+    """``phrase 'Frechheit' (+30)``, with the customer's spelling when it differed (a typo or a stem)."""
+    shown = f"phrase '{hit.phrase.original}'"
+    canonical = hit.phrase.canonical
+    if hit.matched != canonical and len(hit.phrase.words) == hit.end - hit.start:
+        shown += f" as '{hit.matched}'"
+    elif hit.matched != canonical:
+        shown += f" in '{hit.matched}'"
+    return f"{shown} (+{hit.phrase.points:.0f})"
+
+
+def _surface_signals(text: str) -> list[tuple[str, float]]:
+    """Shouting, punctuation runs and emoji: read from the raw text, which normalisation throws away."""
+    signals: list[tuple[str, float]] = []
+    share, letters = capitals_share(text)
+    if letters >= _CAPS_MIN_LETTERS and share >= 0.6:
+        points = round(10 + 10 * (share - 0.6) / 0.4)
+        signals.append((f"capitals {share:.0%} (+{points})", float(points)))
+
+    runs = _EXCLAIM_RUN.findall(text)
+    if runs:
+        total = 0
+        shown: list[str] = []
+        for run in runs:
+            points = 10 if (run.count("!") >= 3 or "?" in run or "1" in run) else 5
+            total += points
+            if run not in shown:
+                shown.append(run)
+        total = min(total, _PUNCT_CAP)
+        label = ", ".join(f"'{r[:6]}'" for r in shown[:3])
+        signals.append((f"{label} (+{total})", float(total)))
+
+    emoji_points = 0
+    seen: list[str] = []
+    for emoji, points in ANGRY_EMOJI.items():
+        count = text.count(emoji)
+        if count:
+            seen.append(emoji if count == 1 else f"{emoji}x{count}")
+            emoji_points += points + (3 if count > 1 else 0)
+    if emoji_points:
+        emoji_points = min(emoji_points, _EMOJI_CAP)
+        signals.append((f"emoji {' '.join(seen)} (+{emoji_points})", float(emoji_points)))
+    return signals
+
+
+def _conversation_signals(norm: str, recent: Sequence[str], misses: int) -> list[tuple[str, float]]:
+    """Frustration visible only across messages: repeating oneself, and the bot failing again and again."""
+    signals: list[tuple[str, float]] = []
+    if norm and len(norm) >= 3:
+        repeats = 0
+        for previous in recent:
+            other = normalize(previous)
+            if other and (other == norm or fuzz.ratio(other, norm) >= 90):
+                repeats += 1
+        if repeats:
+            points = min(15 * repeats, 30)
+            label = "same message repeated" if repeats == 1 else f"same message sent {repeats + 1} times"
+            signals.append((f"{label} (+{points})", float(points)))
+    if misses > 0:
+        points = min(8 * misses, 24)
+        label = "1 unmatched message before" if misses == 1 else f"{misses} unmatched messages in a row"
+        signals.append((f"{label} (+{points})", float(points)))
+    return signals
+
+
+__all__ = ["SATURATION", "ToneAnalyzer", "allowed_edits", "capitals_share", "saturate"]
