@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from telegram.ext import AIORateLimiter
 
 from bot.channels.telegram.config import TelegramConfig
+from bot.channels.telegram.runtime import TelegramBot
+from bot.content.loader import load_folder
+from bot.storage import Database
 
-from .fake_bot_api import STAFF_CHAT_ID, TOKEN, FakeTelegram
+from .fake_bot_api import STAFF_CHAT_ID, TOKEN, FakeRequest, FakeTelegram
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -29,3 +33,20 @@ def config(tmp_path: Path) -> TelegramConfig:
 def quick_rate_limiter() -> AIORateLimiter:
     """PTB's real limiter with its retries on 429, minus the throttling that would only slow the tests."""
     return AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
+
+
+@pytest.fixture
+async def bot(fake: FakeTelegram, config: TelegramConfig) -> AsyncIterator[TelegramBot]:
+    """The real bot (Application, handlers, outbox, topic relay, watcher) polling the fake Telegram."""
+    loaded = load_folder(config.intents)
+    async with await Database.open(config.database) as db:
+        telegram_bot = TelegramBot(
+            config,
+            db,
+            loaded,
+            request=FakeRequest(fake),
+            get_updates_request=FakeRequest(fake),
+            rate_limiter=quick_rate_limiter(),
+        )
+        async with telegram_bot.running(poll_timeout=1):
+            yield telegram_bot

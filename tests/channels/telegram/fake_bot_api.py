@@ -354,6 +354,7 @@ class FakeTelegram:
                 m
                 for m in chat.messages.values()
                 if m["from"]["id"] == BOT_ID
+                and "forum_topic_created" not in m
                 and (thread_id is None or m.get("message_thread_id") == thread_id)
             ]
 
@@ -483,6 +484,19 @@ class FakeTelegram:
             extra["reply_to_message"] = dict(target)
         return self._store(chat.id, self.me, extra)
 
+    def api_copyMessage(self, params: JSON) -> JSON:
+        chat = self._target(params)
+        thread_id = self._thread(chat, params)
+        source = self.chats[int(params["from_chat_id"])].messages.get(int(params["message_id"]))
+        if source is None:
+            raise _bad("message to copy not found")
+        content = {
+            k: v for k, v in source.items() if k not in {"message_id", "date", "chat", "from", "edit_date"}
+        }
+        if thread_id is not None:
+            content.update(message_thread_id=thread_id, is_topic_message=True)
+        return {"message_id": self._store(chat.id, self.me, content)["message_id"]}
+
     def api_editMessageText(self, params: JSON) -> JSON:
         chat = self._target(params)
         message = chat.messages.get(int(params["message_id"]))
@@ -544,7 +558,7 @@ class FakeTelegram:
         chat = self._target(params)
         return {**chat.data, "accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": {
             "unlimited_gifts": False, "limited_gifts": False, "unique_gifts": False,
-            "premium_subscription": False}}  # fmt: skip
+            "premium_subscription": False, "gifts_from_channels": False}}  # fmt: skip
 
     def _forum(self, params: JSON) -> Chat:
         chat = self._target(params)

@@ -1,0 +1,207 @@
+"""Everything ``python -m bot run`` starts for Telegram, wired once, so tests run exactly the same thing.
+
+:class:`TelegramBot` owns the PTB ``Application`` (from :func:`build_application`), the conversation engine,
+the outbox sender for customers, the topic relay for staff and the content watcher. :func:`serve` runs it
+until a stop event is set; the CLI sets that event on SIGINT/SIGTERM, tests set it when they are done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram.error import TelegramError
+from telegram.ext import BaseRateLimiter, ContextTypes
+from telegram.request import BaseRequest
+
+from bot.channels.telegram.app import ALLOWED_UPDATES, TelegramApp, build_application
+from bot.channels.telegram.channel import CHANNEL_NAME, TelegramChannel
+from bot.channels.telegram.config import TelegramConfig
+from bot.channels.telegram.customers import CustomerHandlers
+from bot.channels.telegram.topics import TopicRelay
+from bot.content.loader import LoadResult, load_folder
+from bot.content.problems import ContentError
+from bot.content.reload import ContentWatcher
+from bot.service.brain import Brain
+from bot.service.delivery import OutboxSender
+from bot.service.engine import ConversationService
+from bot.storage import Database
+
+log = logging.getLogger(__name__)
+
+CUSTOMER_COMMANDS = (
+    BotCommand("start", "Start / Hallo"),
+    BotCommand("language", "Language / Sprache"),
+    BotCommand("human", "Talk to a human / Mensch"),
+)
+STAFF_COMMANDS = (
+    BotCommand("queue", "Open tickets, most urgent first"),
+    BotCommand("claim", "Claim this topic's ticket (or /claim ID)"),
+    BotCommand("resolve", "Resolve this topic's ticket"),
+    BotCommand("note", "Internal note, never sent to the customer"),
+    BotCommand("stats", "Queue and service statistics"),
+    BotCommand("reload", "Reload the intents folder now"),
+)
+
+SNOOZE_CHECK_SECONDS = 30.0
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log a failed update with enough context to find it, never with the bot token."""
+    where = "no update"
+    if isinstance(update, Update):
+        chat = update.effective_chat
+        where = f"update {update.update_id} in chat {chat.id if chat else '?'}"
+    log.error("handling %s failed: %r", where, context.error, exc_info=context.error)
+
+
+class TelegramBot:
+    def __init__(
+        self,
+        config: TelegramConfig,
+        db: Database,
+        content: LoadResult,
+        *,
+        request: BaseRequest | None = None,
+        get_updates_request: BaseRequest | None = None,
+        rate_limiter: BaseRateLimiter[int] | None = None,
+        watch_interval: float = 2.0,
+    ) -> None:
+        self.config = config
+        self.db = db
+        self.app: TelegramApp = build_application(
+            config, request=request, get_updates_request=get_updates_request, rate_limiter=rate_limiter
+        )
+        self.channel = TelegramChannel(self.app.bot)
+        self.sender = OutboxSender(db, {CHANNEL_NAME: self.channel})
+        self.topics = TopicRelay(db, self.app.bot, config.staff_chat_id)
+        self.conversation = ConversationService(
+            db, Brain.build(content.content), notify_staff=True, on_enqueued=self.wake
+        )
+        self.watcher = ContentWatcher(
+            config.intents,
+            on_reload=self._reloaded,
+            on_error=self._broken,
+            initial=content,
+            interval=watch_interval,
+        )
+        self.customers = CustomerHandlers(self.conversation, db, self.channel, self.topics.wake)
+        self.customers.register(self.app)
+        self.customers.register_buttons(self.app)
+        self.app.add_error_handler(on_error)
+
+    def wake(self) -> None:
+        """Something was queued: deliver now instead of on the next tick."""
+        self.sender.wake()
+        self.topics.wake()
+
+    def _reloaded(self, result: LoadResult) -> None:
+        self.conversation.swap_brain(Brain.build(result.content))
+
+    def _broken(self, error: ContentError) -> None:
+        log.warning("the intents folder has errors; still serving the last good version")
+
+    async def _wake_snoozed(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Snoozed tickets whose time has come go back to the queue (and their topics say so)."""
+        now = datetime.now(UTC)
+        for ticket_id in await self.db.wake_snoozed(now):
+            await self.db.enqueue_staff(
+                "ticket_updated", ticket_id, {"text": "⏰ Snooze ended: back in the queue"}, now
+            )
+        self.topics.wake()
+
+    async def _check_staff_chat(self) -> None:
+        """Warn (not fail) when the staff group cannot work: a wrong id or missing rights lose escalations."""
+        chat_id = self.config.staff_chat_id
+        try:
+            chat = await self.app.bot.get_chat(chat_id)
+            member = await self.app.bot.get_chat_member(chat_id, self.app.bot.id)
+        except TelegramError as error:
+            log.warning("cannot reach the staff chat %s (%s): check TELEGRAM_STAFF_CHAT_ID", chat_id, error)
+            return
+        if not chat.is_forum:
+            log.warning(
+                "the staff chat %s has topics switched off: enable them in the group's settings", chat_id
+            )
+        if member.status != "administrator" or not getattr(member, "can_manage_topics", False):
+            log.warning("the bot is not an admin with 'Manage topics' in the staff chat %s", chat_id)
+
+    async def _set_commands(self) -> None:
+        try:
+            await self.app.bot.set_my_commands(CUSTOMER_COMMANDS, scope=BotCommandScopeAllPrivateChats())
+            await self.app.bot.set_my_commands(
+                STAFF_COMMANDS, scope=BotCommandScopeChat(self.config.staff_chat_id)
+            )
+        except TelegramError as error:
+            log.warning("could not register the command menus: %s", error)
+
+    @asynccontextmanager
+    async def running(self, *, poll_timeout: float = 10.0) -> AsyncIterator[TelegramBot]:
+        """Start polling (or the webhook server) and the background loops; stop them all on exit."""
+        stop = asyncio.Event()
+        async with self.app:
+            await self._check_staff_chat()
+            await self._set_commands()
+            await self.conversation.recover()
+            await self.app.start()
+            tasks = [
+                asyncio.create_task(self.sender.run(stop, interval=1.0), name="outbox"),
+                asyncio.create_task(self.topics.run(stop, interval=1.0), name="staff-topics"),
+                asyncio.create_task(self.watcher.run(stop), name="content-watcher"),
+            ]
+            assert self.app.job_queue is not None
+            self.app.job_queue.run_repeating(self._wake_snoozed, interval=SNOOZE_CHECK_SECONDS, first=1.0)
+            updater = self.app.updater
+            assert updater is not None
+            webhook = self.config.webhook
+            if webhook is None:
+                await updater.start_polling(
+                    timeout=timedelta(seconds=poll_timeout), allowed_updates=list(ALLOWED_UPDATES)
+                )
+            else:
+                await updater.start_webhook(
+                    listen=webhook.listen,
+                    port=webhook.port,
+                    url_path=webhook.url_path,
+                    webhook_url=webhook.url,
+                    secret_token=webhook.secret,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                )
+            try:
+                yield self
+            finally:
+                await updater.stop()
+                await self.app.stop()
+                stop.set()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+
+
+async def serve(
+    config: TelegramConfig,
+    stop: asyncio.Event,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    rate_limiter: BaseRateLimiter[int] | None = None,
+) -> None:
+    """Serve customers and staff until ``stop`` is set. Raises ContentError for a broken intents folder."""
+    loaded = await asyncio.to_thread(load_folder, config.intents)
+    async with await Database.open(config.database) as db:
+        bot = TelegramBot(
+            config,
+            db,
+            loaded,
+            request=request,
+            get_updates_request=get_updates_request,
+            rate_limiter=rate_limiter,
+        )
+        async with bot.running():
+            log.info("serving Telegram (%s)", "webhook" if config.webhook else "polling")
+            await stop.wait()

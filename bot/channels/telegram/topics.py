@@ -1,0 +1,305 @@
+"""The staff group's side of the outbox: one forum topic per ticket, opened by a ticket card.
+
+Staff notifications (``ticket_created``, ``customer_message``, ``customer_edited``, ``ticket_updated``) are
+rows of the outbox's ``staff`` channel, delivered by :class:`TopicRelay` in its own task. Telegram lets a
+bot post only about 20 messages a minute into one group; the relay may wait out those limits while
+customers' answers, sent by the outbox sender, keep flowing.
+
+A topic someone deleted is recreated (with a fresh card) the next time the ticket has news.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
+
+from bot.channels.base import DeliveryError
+from bot.channels.telegram.channel import CHANNEL_NAME, delivery_error
+from bot.channels.telegram.text import MAX_TOPIC_NAME, escape, split_text, truncate
+from bot.core.model import Author, TicketStatus
+from bot.service.delivery import MAX_ATTEMPTS, backoff
+from bot.storage import Customer, Database, OutboxItem, StoredMessage, Ticket
+
+log = logging.getLogger(__name__)
+
+STAFF_CHANNEL = "staff"
+"""The outbox channel and the ``ticket_threads``/``message_links`` channel name of the staff group."""
+
+STAFF_PREFIX = "staff:"
+"""Callback data of the card's buttons: ``staff:<action>:<ticket id>``."""
+
+STATUS_ICONS = {
+    TicketStatus.BOT: "🤖",
+    TicketStatus.OPEN: "🆕",
+    TicketStatus.ASSIGNED: "👤",
+    TicketStatus.WAITING: "⏳",
+    TicketStatus.SNOOZED: "💤",
+    TicketStatus.RESOLVED: "✅",
+}
+
+CARD_ACTIONS = (
+    ("claim", "🙋 Claim"),
+    ("resolve", "✅ Resolve"),
+    ("snooze", "💤 Snooze 1h"),
+    ("handback", "🤖 Back to bot"),
+)
+
+_LOST_TOPIC = ("message thread not found", "topic_id_invalid", "topic_deleted", "thread not found")
+_UNCHANGED = ("not modified", "topic_not_modified")
+
+
+def topic_lost(error: TelegramError) -> bool:
+    """Telegram's way of saying the topic was deleted (the wording differs per method)."""
+    return isinstance(error, BadRequest) and any(marker in error.message.lower() for marker in _LOST_TOPIC)
+
+
+def unchanged(error: TelegramError) -> bool:
+    return isinstance(error, BadRequest) and any(marker in error.message.lower() for marker in _UNCHANGED)
+
+
+def topic_name(ticket: Ticket, customer: Customer) -> str:
+    """Status icon, ticket id, customer and reason: the topic list reads like the queue."""
+    who = customer.display_name or customer.external_id
+    return truncate(
+        f"{STATUS_ICONS[ticket.status]} #{ticket.id} {who} · {ticket.reason.value}", MAX_TOPIC_NAME
+    )
+
+
+def card_buttons(ticket_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=f"{STAFF_PREFIX}{action}:{ticket_id}")]
+            for action, label in CARD_ACTIONS
+        ]
+    )
+
+
+def _analysis(messages: Sequence[StoredMessage]) -> dict[str, object]:
+    for message in reversed(messages):
+        if message.author is Author.CUSTOMER and message.analysis:
+            loaded = json.loads(message.analysis)
+            if isinstance(loaded, dict):
+                return loaded
+    return {}
+
+
+def card_html(
+    ticket: Ticket, customer: Customer, messages: Sequence[StoredMessage], earlier: Sequence[Ticket]
+) -> str:
+    """The ticket card: everything a human needs to pick the conversation up, escaped for HTML mode."""
+    lines = [
+        f"🎫 <b>Ticket #{ticket.id}</b> · {escape(ticket.reason.value)} · priority {escape(ticket.priority.value)}",
+        f"<b>Customer:</b> {escape(customer.display_name or '?')} "
+        f"({escape(customer.channel)} {escape(customer.external_id)}, language {escape(customer.language or '?')})",
+    ]
+    asked = [m for m in messages if m.author is Author.CUSTOMER][-5:]
+    if asked:
+        lines.append("<b>What the customer wrote:</b>")
+        for message in asked:
+            text = truncate(" ".join(message.text.split()), 500) or "(no text)"
+            kind = f"[{message.attachment}] " if message.attachment else ""
+            lines.append(f"<blockquote>{escape(kind + text)}</blockquote>")
+    analysis = _analysis(messages)
+    intents = analysis.get("intents")
+    if isinstance(intents, list) and intents:
+        guesses = ", ".join(f"{escape(str(c.get('intent')))} {c.get('score')}" for c in intents[:3])
+        lines.append(f"<b>Bot's best guesses:</b> {guesses}")
+    elif asked:
+        lines.append("<b>Bot's best guesses:</b> none")
+    reasons = ticket.anger_reasons
+    if ticket.anger or reasons:
+        lines.append(
+            f"<b>Anger:</b> {ticket.anger:.0f}/100" + (f" ({escape('; '.join(reasons))})" if reasons else "")
+        )
+    if earlier:
+        listed = ", ".join(
+            f"#{t.id} {escape(t.status.value)} ({escape(t.reason.value)})" for t in earlier[-5:]
+        )
+        lines.append(f"<b>Earlier tickets:</b> {listed}")
+    else:
+        lines.append("<b>Earlier tickets:</b> none")
+    lines.append("Write in this topic to answer the customer; /note text adds an internal note.")
+    return truncate("\n".join(lines), 4000)
+
+
+class TopicRelay:
+    """Delivers the outbox's ``staff`` rows into the staff group's forum topics."""
+
+    def __init__(self, db: Database, bot: Bot, chat_id: int) -> None:
+        self.db = db
+        self.bot = bot
+        self.chat_id = chat_id
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
+        """Deliver until ``stop`` is set; wakes early when :meth:`wake` is called."""
+        while not stop.is_set():
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("staff relay round failed; retrying")
+            self._wake.clear()
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            _, pending = await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+
+    async def run_once(self) -> int:
+        """Deliver every due staff row once, in order per ticket; returns how many were delivered."""
+        delivered = 0
+        held: set[int | None] = set()
+        for item in await self.db.due_outbox(STAFF_CHANNEL, now=datetime.now(UTC)):
+            if item.ticket_id in held:
+                continue
+            try:
+                await self.deliver(item)
+            except TelegramError as error:
+                held.add(item.ticket_id)
+                await self._failed(item, delivery_error(error))
+                continue
+            except Exception as error:
+                log.exception("staff notification %s crashed", item.id)
+                held.add(item.ticket_id)
+                await self._failed(item, DeliveryError(repr(error)))
+                continue
+            await self.db.mark_sent(item.id, None, datetime.now(UTC))
+            delivered += 1
+        return delivered
+
+    async def _failed(self, item: OutboxItem, error: DeliveryError) -> None:
+        now = datetime.now(UTC)
+        retry_at: datetime | None
+        if error.permanent or item.attempts + 1 >= MAX_ATTEMPTS:
+            retry_at = None
+        elif error.retry_after is not None:
+            retry_at = now + timedelta(seconds=error.retry_after)
+        else:
+            retry_at = now + backoff(item.attempts)
+        log.warning("staff notification %s (%s) not delivered: %s", item.id, item.kind, error)
+        await self.db.mark_failed(item.id, str(error), retry_at=retry_at, now=now)
+
+    # --- one notification ---------------------------------------------------------------------------
+
+    async def deliver(self, item: OutboxItem) -> None:
+        if item.ticket_id is None:
+            return
+        if item.kind == "ticket_created":
+            await self.thread(item.ticket_id)
+        elif item.kind == "customer_message":
+            await self._mirror(item.ticket_id, _int(item.payload.get("message_id")))
+        elif item.kind == "customer_edited":
+            text = str(item.payload.get("text") or "")
+            await self.post(item.ticket_id, f"✏️ The customer edited a message, it now reads:\n{text}")
+        elif item.kind == "ticket_updated":
+            await self._status(item.ticket_id, str(item.payload.get("text") or ""))
+        else:
+            log.warning("unknown staff notification kind %r (outbox %s); skipped", item.kind, item.id)
+
+    async def thread(self, ticket_id: int) -> int:
+        """The ticket's topic, created (with its card) if it has none yet."""
+        existing = await self.db.ticket_thread(ticket_id, STAFF_CHANNEL)
+        if existing is not None:
+            return int(existing)
+        return await self._open_topic(ticket_id)
+
+    async def _open_topic(self, ticket_id: int) -> int:
+        ticket = await self.db.ticket(ticket_id)
+        assert ticket is not None, f"no ticket #{ticket_id}"
+        customer = await self.db.customer(ticket.customer_id)
+        assert customer is not None
+        topic = await self.bot.create_forum_topic(chat_id=self.chat_id, name=topic_name(ticket, customer))
+        thread_id = topic.message_thread_id
+        await self.db.set_ticket_thread(ticket_id, STAFF_CHANNEL, thread_id)
+        messages = await self.db.ticket_messages(ticket_id)
+        card = card_html(ticket, customer, messages, await self._earlier(ticket))
+        await self.bot.send_message(
+            chat_id=self.chat_id,
+            message_thread_id=thread_id,
+            text=card,
+            parse_mode=ParseMode.HTML,
+            reply_markup=card_buttons(ticket_id),
+        )
+        return thread_id
+
+    async def _earlier(self, ticket: Ticket) -> list[Ticket]:
+        finder = getattr(self.db, "customer_tickets", None)
+        if finder is None:
+            return []
+        tickets: list[Ticket] = await finder(ticket.customer_id)
+        return [t for t in tickets if t.id != ticket.id]
+
+    async def post(self, ticket_id: int, text: str, *, copy_from: tuple[int, int] | None = None) -> Message:
+        """Plain text into the ticket's topic (split if long); a deleted topic is recreated once."""
+        for attempt in (1, 2):
+            thread_id = await self.thread(ticket_id)
+            try:
+                sent: Message | None = None
+                for part in split_text(text):
+                    sent = await self.bot.send_message(
+                        chat_id=self.chat_id, message_thread_id=thread_id, text=part
+                    )
+                if copy_from is not None:
+                    await self.bot.copy_message(
+                        chat_id=self.chat_id,
+                        from_chat_id=copy_from[0],
+                        message_id=copy_from[1],
+                        message_thread_id=thread_id,
+                    )
+                assert sent is not None
+                return sent
+            except TelegramError as error:
+                if attempt == 2 or not topic_lost(error):
+                    raise
+                log.info("topic %s of ticket %s was deleted; recreating it", thread_id, ticket_id)
+                await self._open_topic(ticket_id)
+        raise AssertionError("unreachable")
+
+    async def _mirror(self, ticket_id: int, message_id: int | None) -> None:
+        message = await self.db.message(message_id) if message_id is not None else None
+        if message is None:
+            return
+        customer = await self.db.customer(message.customer_id)
+        name = customer.display_name if customer else "Customer"
+        copy_from = None
+        if message.attachment:
+            text = f"📎 {name} sent a {message.attachment}" + (f":\n{message.text}" if message.text else "")
+            if customer and customer.channel == CHANNEL_NAME and message.channel_message_id:
+                copy_from = (int(customer.external_id), int(message.channel_message_id))
+        else:
+            text = f"💬 {name}:\n{message.text}"
+        sent = await self.post(ticket_id, text, copy_from=copy_from)
+        await self.db.link_messages(message.id, STAFF_CHANNEL, self.chat_id, sent.message_id)
+
+    async def _status(self, ticket_id: int, text: str) -> None:
+        """Rename the topic to show the new status, and say what happened in it."""
+        ticket = await self.db.ticket(ticket_id)
+        if ticket is None:
+            return
+        customer = await self.db.customer(ticket.customer_id)
+        assert customer is not None
+        thread_id = await self.thread(ticket_id)
+        try:
+            await self.bot.edit_forum_topic(
+                chat_id=self.chat_id, message_thread_id=thread_id, name=topic_name(ticket, customer)
+            )
+        except TelegramError as error:
+            if topic_lost(error):
+                await self._open_topic(ticket_id)
+            elif not unchanged(error):
+                raise
+        if text:
+            await self.post(ticket_id, text)
+
+
+def _int(value: object) -> int | None:
+    return int(value) if isinstance(value, int | str) and str(value).lstrip("-").isdigit() else None

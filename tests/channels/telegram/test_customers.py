@@ -1,0 +1,61 @@
+"""Customers end to end: the real Application polls the fake Telegram; replies come out of the outbox."""
+
+from __future__ import annotations
+
+from bot.channels.telegram.runtime import TelegramBot
+
+from .fake_bot_api import STAFF_CHAT_ID, FakeTelegram
+
+ANNA = 4711
+
+
+async def test_faq_answer_with_greeting_and_typing(fake: FakeTelegram, bot: TelegramBot) -> None:
+    anna = fake.user(ANNA, "Anna", "de")
+    fake.private_message(anna, "Wo finde ich meine Rechnung?")
+    await fake.wait_for(lambda: any("Kundencenter" in t for t in fake.texts(ANNA)))
+    texts = fake.texts(ANNA)
+    assert "automatische" in texts[0].lower() or "assistent" in texts[0].lower()  # honest greeting first
+    assert "https://kundencenter.example/rechnungen" in texts[-1]
+    answer = fake.sent(ANNA)[-1]
+    assert "parse_mode" not in answer
+    follow_up = answer["reply_markup"]["inline_keyboard"]
+    assert ["intent:invoice_wrong"] in [[b["callback_data"] for b in row] for row in follow_up]
+    assert fake.calls_to("sendChatAction", chat_id=ANNA, action="typing")
+
+
+async def test_start_greets_in_the_customers_language(fake: FakeTelegram, bot: TelegramBot) -> None:
+    fake.private_message(fake.user(ANNA, "Ann", "en-GB"), "/start")
+    (greeting,) = await fake.wait_for(lambda: fake.texts(ANNA))
+    assert "assistant" in greeting.lower()
+
+
+async def test_language_command_switches(fake: FakeTelegram, bot: TelegramBot) -> None:
+    anna = fake.user(ANNA, "Anna", "de")
+    fake.private_message(anna, "/language")
+    menu = await fake.wait_for(lambda: [m for m in fake.sent(ANNA) if "reply_markup" in m])
+    fake.press(anna, menu[0], "lang:en")
+    await fake.wait_for(lambda: len(fake.texts(ANNA)) == 2)
+    fake.private_message(anna, "where is my invoice")
+    await fake.wait_for(lambda: any("customer centre" in t for t in fake.texts(ANNA)))
+
+
+async def test_clarify_button_answers_the_chosen_intent(fake: FakeTelegram, bot: TelegramBot) -> None:
+    anna = fake.user(ANNA, "Anna", "de")
+    fake.private_message(anna, "Router neu starten einrichten")
+    question = await fake.wait_for(
+        lambda: [m for m in fake.sent(ANNA) if len(m.get("reply_markup", {}).get("inline_keyboard", [])) >= 2]
+    )
+    data = [row[0]["callback_data"] for row in question[0]["reply_markup"]["inline_keyboard"]]
+    assert {"intent:router_restart", "intent:router_setup"} <= set(data)
+    fake.press(anna, question[0], "intent:router_setup")
+    await fake.wait_for(lambda: any("Anleitung" in t for t in fake.texts(ANNA)))
+    assert all(fake.answered.get(q) for q in map(str, range(1, 2)))  # the button press was acknowledged
+
+
+async def test_other_groups_are_ignored(fake: FakeTelegram, bot: TelegramBot) -> None:
+    stranger = fake.user(99, "Mallory", "de")
+    fake.group_message(stranger, "Wo finde ich meine Rechnung?", chat_id=-100999)
+    fake.private_message(fake.user(ANNA), "/start")
+    await fake.wait_for(lambda: fake.texts(ANNA))
+    assert fake.sent(-100999) == []
+    assert fake.sent(STAFF_CHAT_ID) == []

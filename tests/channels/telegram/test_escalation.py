@@ -1,0 +1,71 @@
+"""Escalation: the customer gets an honest hand-over, staff get a topic opened by a ticket card."""
+
+from __future__ import annotations
+
+from bot.channels.telegram.runtime import TelegramBot
+
+from .fake_bot_api import STAFF_CHAT_ID, FakeTelegram
+
+ANNA = 4711
+
+
+async def test_angry_customer_gets_a_ticket_topic_and_card(fake: FakeTelegram, bot: TelegramBot) -> None:
+    anna = fake.user(ANNA, "Anna <Admin>", "de")
+    fake.private_message(anna, "Das ist eine Frechheit!!! BETRUG")
+    (topic,) = await fake.wait_for(fake.topics)
+    assert topic.name.startswith("🆕 #1 Anna <Admin>")
+    assert "angry" in topic.name
+    card = (await fake.wait_for(lambda: fake.sent(STAFF_CHAT_ID, topic.thread_id)))[0]
+    assert card["parse_mode"] == "HTML"
+    assert "Ticket #1" in card["text"]
+    assert "Anna &lt;Admin&gt;" in card["text"]  # escaped: a customer's name is never markup
+    assert "Frechheit" in card["text"]
+    assert "Anger:" in card["text"]
+    actions = [row[0]["callback_data"] for row in card["reply_markup"]["inline_keyboard"]]
+    assert actions == ["staff:claim:1", "staff:resolve:1", "staff:snooze:1", "staff:handback:1"]
+    handoff = await fake.wait_for(lambda: [t for t in fake.texts(ANNA) if "1" in t and "Vorgang" in t])
+    assert handoff
+
+
+async def test_later_messages_are_mirrored_into_the_topic(fake: FakeTelegram, bot: TelegramBot) -> None:
+    anna = fake.user(ANNA, "Anna", "de")
+    fake.private_message(anna, "/human")
+    (topic,) = await fake.wait_for(fake.topics)
+    fake.private_message(anna, "Meine Kundennummer ist 12345")
+    mirrored = await fake.wait_for(
+        lambda: [t for t in fake.texts(STAFF_CHAT_ID, topic.thread_id) if "12345" in t]
+    )
+    assert mirrored == ["💬 Anna:\nMeine Kundennummer ist 12345"]
+
+
+async def test_photo_goes_to_a_ticket_with_an_honest_reply(fake: FakeTelegram, bot: TelegramBot) -> None:
+    anna = fake.user(ANNA, "Anna", "de")
+    fake.media(anna, "photo", caption="Der Router blinkt rot")
+    (topic,) = await fake.wait_for(fake.topics)
+    assert "attachment" in topic.name
+    card = (await fake.wait_for(lambda: fake.sent(STAFF_CHAT_ID, topic.thread_id)))[0]
+    assert "[photo] Der Router blinkt rot" in card["text"]
+    replies = await fake.wait_for(lambda: len(fake.texts(ANNA)) >= 2 and fake.texts(ANNA))
+    assert any("Vorgang" in t for t in replies)
+
+
+async def test_a_deleted_topic_is_recreated(fake: FakeTelegram, bot: TelegramBot) -> None:
+    anna = fake.user(ANNA, "Anna", "de")
+    fake.private_message(anna, "/human")
+    (first,) = await fake.wait_for(fake.topics)
+    await fake.wait_for(lambda: fake.sent(STAFF_CHAT_ID, first.thread_id))
+    fake.delete_topic(first.thread_id)
+    fake.private_message(anna, "Hallo? Ist da jemand?")
+    (second,) = await fake.wait_for(fake.topics)
+    assert second.thread_id != first.thread_id
+    texts = await fake.wait_for(
+        lambda: (
+            len(fake.texts(STAFF_CHAT_ID, second.thread_id)) >= 2
+            and fake.texts(STAFF_CHAT_ID, second.thread_id)
+        )
+    )
+    assert "Ticket #1" in texts[0]
+    assert "Ist da jemand?" in texts[-1]
+    assert fake.calls_to("sendMessage", message_thread_id=first.thread_id)[-1].failed == (
+        "Bad Request: message thread not found"
+    )
