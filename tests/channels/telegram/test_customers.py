@@ -41,7 +41,7 @@ async def test_language_command_switches(fake: FakeTelegram, bot: TelegramBot) -
 
 async def test_clarify_button_answers_the_chosen_intent(fake: FakeTelegram, bot: TelegramBot) -> None:
     anna = fake.user(ANNA, "Anna", "de")
-    fake.private_message(anna, "Router neu starten einrichten")
+    fake.private_message(anna, "Probleme mit dem Router")
     question = await fake.wait_for(
         lambda: [m for m in fake.sent(ANNA) if len(m.get("reply_markup", {}).get("inline_keyboard", [])) >= 2]
     )
