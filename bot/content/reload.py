@@ -1,0 +1,153 @@
+"""Live reload: editors save a file, the running bot answers from the new version within seconds.
+
+The watcher polls instead of using inotify so that it behaves the same on every OS, in containers and on
+network shares. A poll only compares file sizes and modification times; the files are read and hashed only
+when those change, and validated only when the hash differs from the version being served (saving without a
+change, or ``touch``, does not reload). A broken folder never replaces a good one: the bot keeps serving the
+last good version and ``on_error`` says why. Loading runs in a worker thread so customers' messages are
+never held up by an editor's save.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from bot.content.loader import LoadResult, folder_fingerprint, load_folder, yaml_files
+from bot.content.problems import ContentError, Problem
+
+log = logging.getLogger(__name__)
+
+OnReload = Callable[[LoadResult], Awaitable[None] | None]
+OnError = Callable[[ContentError], Awaitable[None] | None]
+Snapshot = tuple[tuple[str, int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadOutcome:
+    """What a check found, for a staff ``/reload`` reply or a log line."""
+
+    status: Literal["unchanged", "reloaded", "failed"]
+    current: LoadResult | None
+    """The version being served after the check (the last good one)."""
+    error: ContentError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+    def __str__(self) -> str:
+        intents = len(self.current.content.intents) if self.current else 0
+        if self.status == "reloaded":
+            return f"reloaded: now serving {intents} intents"
+        if self.status == "unchanged":
+            return f"no change: serving {intents} intents"
+        errors = len(self.error.errors) if self.error else 0
+        return f"the folder has {errors} error(s); still serving the last good version:\n{self.error}"
+
+
+class ContentWatcher:
+    def __init__(
+        self,
+        folder: str | Path,
+        *,
+        on_reload: OnReload | None = None,
+        on_error: OnError | None = None,
+        initial: LoadResult | None = None,
+        interval: float = 2.0,
+        defaults: str | Path | None = None,
+    ) -> None:
+        self.folder = Path(folder)
+        self.on_reload = on_reload
+        self.on_error = on_error
+        self.current = initial
+        """The last good version (what the bot serves)."""
+        self.interval = interval
+        self.defaults = defaults
+        self.last_error: ContentError | None = None
+        self._failed_fingerprint: str | None = None
+        self._seen: Snapshot | None = None
+        self._lock = asyncio.Lock()
+
+    def _snapshot(self) -> Snapshot:
+        try:
+            entries = []
+            for path in yaml_files(self.folder):
+                stat = path.stat()
+                entries.append((path.as_posix(), stat.st_mtime_ns, stat.st_size))
+            return tuple(entries)
+        except OSError:
+            return ()  # folder gone or a file vanished mid-scan: check_now reports it properly
+
+    async def check_now(self) -> ReloadOutcome:
+        """Reload if the folder differs from what is served; ``on_reload``/``on_error`` are called on change."""
+        async with self._lock:
+            self._seen = await asyncio.to_thread(self._snapshot)
+            try:
+                fingerprint = await asyncio.to_thread(folder_fingerprint, self.folder, defaults=self.defaults)
+            except ContentError as error:
+                return await self._failed(error, None)
+            except OSError as error:
+                return await self._failed(_io_error(self.folder, error), None)
+            if self.current is not None and fingerprint == self.current.content.fingerprint:
+                return ReloadOutcome("unchanged", self.current)
+            if fingerprint == self._failed_fingerprint and self.last_error is not None:
+                return ReloadOutcome("failed", self.current, self.last_error)  # reported already
+            try:
+                result = await asyncio.to_thread(load_folder, self.folder, defaults=self.defaults)
+            except ContentError as error:
+                return await self._failed(error, fingerprint)
+            except OSError as error:
+                return await self._failed(_io_error(self.folder, error), None)
+            self.current = result
+            self.last_error = None
+            self._failed_fingerprint = None
+            log.info("intents reloaded from %s: %d intents", self.folder, len(result.content.intents))
+            await _call(self.on_reload, result)
+            return ReloadOutcome("reloaded", result)
+
+    async def _failed(self, error: ContentError, fingerprint: str | None) -> ReloadOutcome:
+        self.last_error = error
+        self._failed_fingerprint = fingerprint
+        log.warning("intents folder %s has errors; keeping the last good version:\n%s", self.folder, error)
+        await _call(self.on_error, error)
+        return ReloadOutcome("failed", self.current, error)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll every ``interval`` seconds until ``stop`` is set."""
+        await self._poll(force=True)  # catches changes made between the first load and the watcher's start
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.interval)
+                return
+            except TimeoutError:
+                pass
+            await self._poll()
+
+    async def _poll(self, force: bool = False) -> None:
+        snapshot = await asyncio.to_thread(self._snapshot)
+        if force or snapshot != self._seen:
+            try:
+                await self.check_now()
+            except Exception:  # the watcher must outlive any bug
+                log.exception("reloading %s failed", self.folder)
+
+
+def _io_error(folder: Path, error: OSError) -> ContentError:
+    return ContentError([Problem(str(folder), 1, "", f"cannot be read: {error}")])
+
+
+async def _call(callback: Callable[[Any], Awaitable[None] | None] | None, value: object) -> None:
+    if callback is None:
+        return
+    try:
+        result = callback(value)
+        if inspect.isawaitable(result):
+            await result
+    except Exception:
+        log.exception("reload callback %r failed", callback)

@@ -1,0 +1,102 @@
+"""`python -m bot intents ...` end to end: real folders, the real dispatcher, exit codes and output."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "content"
+GOOD = FIXTURES / "good"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().out
+
+
+def copy_good(tmp_path: Path, overlay: str | None = None) -> Path:
+    folder = tmp_path / "intents"
+    shutil.copytree(GOOD, folder)
+    if overlay:
+        shutil.copytree(FIXTURES / "broken" / overlay, folder / "extra")
+    return folder
+
+
+def test_check_good_folder_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "intents", "check", str(GOOD))
+    assert code == 0, out
+    assert "OK" in out.splitlines()[-1]
+    assert "4 intents" in out
+
+
+def test_check_reports_every_problem_and_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    folder = copy_good(tmp_path, "many")
+    code, out = run(capsys, "intents", "check", str(folder))
+    assert code == 1
+    lines = out.splitlines()
+    assert (
+        f"{folder}/extra/a.yaml:5: intents[0] router_reset.min_score: must be at most 100, not 101" in lines
+    )
+    assert len([line for line in lines if ".yaml:" in line]) == 7
+    assert "7 error(s)" in lines[-1]
+
+
+def test_check_uses_bot_intents_when_no_folder_is_given(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOT_INTENTS", str(GOOD))
+    code, out = run(capsys, "intents", "check")
+    assert code == 0, out
+
+
+def test_warnings_pass_unless_strict(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    folder = copy_good(tmp_path, "missing_examples")
+    code, out = run(capsys, "intents", "check", str(folder))
+    assert code == 0 and "warning: has no examples in 'en'" in out
+    code, out = run(capsys, "intents", "check", "--strict", str(folder))
+    assert code == 1 and "--strict" in out
+
+
+def test_check_json_output(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    folder = copy_good(tmp_path, "duplicate_id")
+    code, out = run(capsys, "intents", "check", "--format", "json", str(folder))
+    assert code == 1
+    report = json.loads(out)
+    assert report["ok"] is False and report["errors"] == 1
+    (problem,) = report["problems"]
+    assert problem["severity"] == "error" and "defined twice" in problem["what"]
+    assert set(problem) == {"path", "line", "where", "what", "severity"}
+
+
+def test_check_reports_colliding_examples(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    folder = copy_good(tmp_path)
+    (folder / "clash.yaml").write_text(
+        "intents:\n"
+        "  - id: invoice_download\n"
+        "    title: {de: Rechnung laden, en: Download invoice}\n"
+        "    examples:\n"
+        "      de: [Rechnung herunterladen, Rechnung als PDF laden, Rechnung speichern]\n"
+        "      en: [download my invoice, save my invoice, invoice as PDF]\n"
+        "    answers: {de: [Im Kundencenter.], en: [In the customer centre.]}\n",
+        encoding="utf-8",
+    )
+    code, out = run(capsys, "intents", "check", "--format", "json", str(folder))
+    report = json.loads(out)
+    assert code == 0, out  # collisions are warnings: the bot asks "did you mean" where intents are close
+    clash = next(c for c in report["collisions"] if c["example"] == "Rechnung herunterladen")
+    assert {clash["intent"], clash["other"]} == {"invoice_copy", "invoice_download"}
+    assert clash["other_example"] == "Rechnung herunterladen" and clash["score"] >= clash["threshold"]
+    code, _ = run(capsys, "intents", "check", "--strict", str(folder))
+    assert code == 1
+
+
+def test_schema_command_prints_the_committed_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "intents", "schema")
+    assert code == 0
+    committed = Path(__file__).resolve().parents[2] / "bot" / "content" / "intents.schema.json"
+    assert out == committed.read_text(encoding="utf-8")
