@@ -1,20 +1,20 @@
 """Fuzzy intent matching: which of the editors' intents a customer message means, and why.
 
-How a score comes about (details and examples for editors in ``docs/matching.md``):
+A score is a weighted sum of three pieces of evidence, each on 0-1, reported on the 0-100 scale (details and
+worked examples for editors in ``docs/matching.md``):
 
-1. Every example is normalised once (:func:`bot.core.normalize.normalize`) and cut into features: its words
-   and the 3- and 4-letter pieces of each word. A feature's weight is its IDF, so words that occur in many
-   examples ("i", "my", "bitte") count little and words that tell intents apart ("rechnung", "pin") a lot.
-   Letter pieces make the comparison typo-tolerant: "rechnug" shares most pieces with "rechnung".
-2. A message is compared with every example by cosine similarity of these weighted features (an inverted
-   index makes this fast: only examples sharing a feature with the message are touched).
-3. The closest examples are re-scored with rapidfuzz (``token_sort_ratio`` on the normalised texts), the
-   classic typo-tolerant string similarity. An example's score blends both views on the 0-100 scale.
-4. An intent's score is its best example's score, nudged towards the mean of its next-best examples: an
-   intent that several examples support is more credible than one lucky near-duplicate.
+* **similarity to the best example** (weight ``example_weight``): cosine similarity of IDF-weighted features
+  (words, word pairs and the 3- and 4-letter pieces of each word) blended with rapidfuzz's
+  ``token_sort_ratio`` on the normalised texts. Letter pieces and rapidfuzz make it typo-tolerant
+  ("rechnug" ~ "rechnung"), IDF makes words that tell intents apart count more than "i" or "bitte";
+* **support** (weight ``support_weight``): the mean similarity of the intent's best few examples, because an
+  intent several examples agree on is more credible than one lucky near-duplicate;
+* **intent model** (weight ``model_weight``): the probability of the intent under a multinomial naive Bayes
+  model fitted at load time on all examples' features. It learns which words and letter pieces are typical
+  of an intent across all its examples, which single-example similarity cannot see.
 
-Each :class:`~bot.core.model.Candidate` names the example that explains its score; :meth:`IntentIndex.explain`
-prints the components. Thresholds (``min_score``, ``ambiguity_margin``) are the dialogue policy's business.
+Every :class:`~bot.core.model.Candidate` names the example behind the first piece; :meth:`IntentIndex.explain`
+prints all three. Thresholds (``min_score``, ``ambiguity_margin``) are the dialogue policy's business.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -39,16 +40,25 @@ class MatcherConfig:
     """The scoring knobs, in one place so benchmarks and docs can name them."""
 
     ngram_sizes: tuple[int, ...] = (3, 4)
-    word_weight: float = 1.0
-    """Weight of whole-word features relative to letter pieces."""
+    """Letter pieces taken from each word (padded with spaces, so word starts and ends are pieces too)."""
+    word_pairs: bool = True
+    """Adjacent word pairs as features: "card arrive" means more than "card" and "arrive" apart."""
     rerank: int = 40
     """How many nearest examples (by cosine) are re-scored with rapidfuzz."""
     cosine_weight: float = 0.6
-    """Share of the cosine similarity in an example's score; the rest is rapidfuzz."""
+    """Share of the cosine similarity in an example's similarity; the rest is rapidfuzz."""
     support: int = 3
-    """Examples of the same intent averaged into its support."""
-    support_weight: float = 0.2
-    """How far an intent's score moves from its best example towards its support mean."""
+    """Best examples of an intent averaged into its support."""
+    example_weight: float = 0.5
+    support_weight: float = 0.15
+    model_weight: float = 0.35
+    model_smoothing: float = 0.01
+    """Naive Bayes additive smoothing: small values trust rare features more."""
+    model_temperature: float = 1.0
+    """Sharpness of the model's probabilities (higher: more confident)."""
+    model_gate: bool = True
+    """Multiply the model's probability by the best example's similarity, so that the model can reorder
+    plausible intents but cannot lift an intent no example resembles."""
     cross_language_factor: float = 0.9
     """Examples in another language than the message still count, discounted by this factor."""
 
@@ -67,7 +77,7 @@ class _Entry:
 
 
 class _Vectorizer:
-    """Sparse TF-IDF features over a fixed vocabulary, as (feature ids, weights) with unit L2 norm."""
+    """Sparse features over a fixed vocabulary, as (feature ids, weights) with unit L2 norm."""
 
     def __init__(self, config: MatcherConfig) -> None:
         self.config = config
@@ -75,16 +85,21 @@ class _Vectorizer:
         self.idf: FloatArray = np.zeros(0, dtype=np.float32)
 
     def features(self, normalized: str) -> dict[str, float]:
+        """Raw feature counts: words (``w``), word pairs (``b``) and letter pieces of each word."""
         counts: dict[str, float] = {}
-        word_weight = self.config.word_weight
-        for word in normalized.split():
+        words = normalized.split()
+        for word in words:
             key = "w " + word
-            counts[key] = counts.get(key, 0.0) + word_weight
+            counts[key] = counts.get(key, 0.0) + 1.0
             padded = f" {word} "
             for n in self.config.ngram_sizes:
                 for i in range(len(padded) - n + 1):
                     gram = padded[i : i + n]
                     counts[gram] = counts.get(gram, 0.0) + 1.0
+        if self.config.word_pairs:
+            for first, second in pairwise(words):
+                key = f"b {first} {second}"
+                counts[key] = counts.get(key, 0.0) + 1.0
         return counts
 
     def fit(self, documents: Sequence[dict[str, float]]) -> None:
@@ -98,44 +113,48 @@ class _Vectorizer:
             [math.log((1 + n) / (1 + count)) + 1.0 for count in df.values()], dtype=np.float32
         )
 
-    def transform(self, counts: dict[str, float]) -> tuple[IntArray, FloatArray]:
+    def transform(self, counts: dict[str, float]) -> tuple[IntArray, FloatArray, FloatArray]:
+        """Known feature ids with their TF-IDF weights and their plain TF weights (each L2-normalised)."""
         ids: list[int] = []
         tfs: list[float] = []
+        vocabulary = self.vocabulary
         for key, tf in counts.items():
-            index = self.vocabulary.get(key)
+            index = vocabulary.get(key)
             if index is not None:
                 ids.append(index)
                 tfs.append(1.0 + math.log(tf) if tf > 1.0 else tf)
         id_array = np.array(ids, dtype=np.int32)
-        weights = np.array(tfs, dtype=np.float32) * self.idf[id_array]
-        norm = float(np.linalg.norm(weights))
-        if norm > 0:
-            weights /= norm
-        return id_array, weights
+        tf_array = np.array(tfs, dtype=np.float32)
+        return id_array, _unit(tf_array * self.idf[id_array]), _unit(tf_array)
+
+
+def _unit(weights: FloatArray) -> FloatArray:
+    norm = float(np.linalg.norm(weights))
+    return weights / norm if norm > 0 else weights
 
 
 class _InvertedIndex:
-    """Examples by feature (CSC layout), so a query touches only the examples that share a feature."""
+    """Rows (examples or intents) by feature, so a query touches only the rows that share a feature."""
 
     def __init__(self, rows: Sequence[tuple[IntArray, FloatArray]], n_features: int) -> None:
         self.size = len(rows)
         if not rows:
             self.starts = np.zeros(n_features + 1, dtype=np.int64)
-            self.examples = np.zeros(0, dtype=np.int32)
+            self.rows = np.zeros(0, dtype=np.int32)
             self.weights = np.zeros(0, dtype=np.float32)
             return
         lengths = np.array([len(ids) for ids, _ in rows], dtype=np.int64)
-        example_ids = np.repeat(np.arange(len(rows), dtype=np.int32), lengths)
+        row_ids = np.repeat(np.arange(len(rows), dtype=np.int32), lengths)
         feature_ids = np.concatenate([ids for ids, _ in rows])
         weights = np.concatenate([w for _, w in rows])
         order = np.argsort(feature_ids, kind="stable")
-        self.examples = example_ids[order]
-        self.weights = weights[order]
+        self.rows = row_ids[order]
+        self.weights = weights[order].astype(np.float32)
         counts = np.bincount(feature_ids, minlength=n_features)
         self.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
-    def cosine(self, ids: IntArray, weights: FloatArray) -> FloatArray:
-        """Cosine similarity of the query with every example (0 where nothing is shared)."""
+    def dot(self, ids: IntArray, weights: FloatArray) -> FloatArray:
+        """Dot product of the query with every row (cosine when both sides are unit vectors)."""
         if self.size == 0 or len(ids) == 0:
             return np.zeros(self.size, dtype=np.float32)
         starts, ends = self.starts[ids], self.starts[ids + 1]
@@ -147,16 +166,73 @@ class _InvertedIndex:
         offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
         positions = np.arange(total, dtype=np.int64) + offsets
         contribution = self.weights[positions] * np.repeat(weights, lengths)
-        scores = np.bincount(self.examples[positions], weights=contribution, minlength=self.size)
-        return scores.astype(np.float32)
+        return np.bincount(self.rows[positions], weights=contribution, minlength=self.size).astype(np.float32)
+
+
+class _IntentModel:
+    """Multinomial naive Bayes over the examples' features, stored sparsely.
+
+    ``log P(f | intent) = log(count + a) - log(total + a * V)`` splits into a per-intent constant and
+    ``log(1 + count / a)``, which is non-zero only for features the intent's examples contain; so the model
+    costs memory in proportion to the examples, not to intents x vocabulary.
+    """
+
+    def __init__(
+        self,
+        rows: Sequence[tuple[IntArray, FloatArray]],
+        intents: IntArray,
+        n_intents: int,
+        n_features: int,
+        alpha: float,
+    ) -> None:
+        self.n_intents = n_intents
+        empty = [np.zeros(0, dtype=np.int64)]
+        keys = np.concatenate(
+            [intent * np.int64(n_features) + ids for (ids, _), intent in zip(rows, intents, strict=True)]
+            + empty
+        )
+        values = np.concatenate([w.astype(np.float64) for _, w in rows] + [np.zeros(0)])
+        unique, inverse = np.unique(keys, return_inverse=True)
+        counts = np.bincount(inverse, weights=values, minlength=len(unique))
+        pair_intent = (unique // max(1, n_features)).astype(np.int32)
+        pair_feature = (unique % max(1, n_features)).astype(np.int32)
+        totals = np.bincount(pair_intent, weights=counts, minlength=n_intents)
+        self.constant = (math.log(alpha) - np.log(totals + alpha * max(1, n_features))).astype(np.float32)
+        by_intent: list[tuple[IntArray, FloatArray]] = []
+        order = np.argsort(pair_intent, kind="stable")
+        bounds = np.searchsorted(pair_intent[order], np.arange(n_intents + 1))
+        log_counts = np.log1p(counts / alpha).astype(np.float32)
+        for intent in range(n_intents):
+            chosen = order[bounds[intent] : bounds[intent + 1]]
+            by_intent.append((pair_feature[chosen], log_counts[chosen]))
+        self.index = _InvertedIndex(by_intent, n_features)
+
+    def probabilities(self, ids: IntArray, weights: FloatArray, temperature: float) -> FloatArray:
+        """P(intent | message) for every intent (uniform when the message has no known feature)."""
+        if self.n_intents == 0:
+            return np.zeros(0, dtype=np.float32)
+        if len(ids) == 0:
+            return np.full(self.n_intents, 1.0 / self.n_intents, dtype=np.float32)
+        log_likelihood = float(weights.sum()) * self.constant + self.index.dot(ids, weights)
+        z = temperature * (log_likelihood - log_likelihood.max())
+        p: FloatArray = np.exp(z).astype(np.float32)
+        p /= p.sum()
+        return p
 
 
 @dataclass(frozen=True, slots=True)
-class _Scored:
-    entry: int
+class _Evidence:
+    """Why an intent got its score: the parts of :meth:`IntentIndex._rank`'s weighted sum."""
+
+    intent: int
     score: float
+    entry: int
+    """The best example (index into ``entries``)."""
+    similarity: float
     cosine: float
     fuzzy: float
+    support: float
+    model: float
 
 
 class IntentIndex:
@@ -173,18 +249,32 @@ class IntentIndex:
         self.intent_ids: tuple[str, ...] = tuple(intent_ids)
         self.settings = settings
         self.config = config
-        self.entries: tuple[_Entry, ...] = tuple(entries)
+        # Entries sorted by intent: each intent's examples are one contiguous slice.
+        self.entries: tuple[_Entry, ...] = tuple(sorted(entries, key=lambda e: e.intent))
         self.not_entries: tuple[_Entry, ...] = tuple(not_entries)
+        n_intents = len(self.intent_ids)
         self._vectorizer = _Vectorizer(config)
         example_features = [self._vectorizer.features(e.normalized) for e in self.entries]
         self._vectorizer.fit(example_features)
         n_features = len(self._vectorizer.vocabulary)
-        self._examples = _InvertedIndex([self._vectorizer.transform(f) for f in example_features], n_features)
+        vectors = [self._vectorizer.transform(f) for f in example_features]
+        self._examples = _InvertedIndex([(ids, tfidf) for ids, tfidf, _ in vectors], n_features)
+        entry_intent = np.array([e.intent for e in self.entries], dtype=np.int32)
+        self._entry_intent = entry_intent
+        self._intent_bounds = np.searchsorted(entry_intent, np.arange(n_intents + 1)).astype(np.int64)
+        self._model = _IntentModel(
+            [(ids, tf) for ids, _, tf in vectors], entry_intent, n_intents, n_features, config.model_smoothing
+        )
         self._not_examples = _InvertedIndex(
-            [self._vectorizer.transform(self._vectorizer.features(e.normalized)) for e in self.not_entries],
+            [
+                self._vectorizer.transform(self._vectorizer.features(e.normalized))[:2]
+                for e in self.not_entries
+            ],
             n_features,
         )
-        self._entry_intent = np.array([e.intent for e in self.entries], dtype=np.int32)
+        self._not_by_intent: dict[int, list[int]] = {}
+        for position, entry in enumerate(self.not_entries):
+            self._not_by_intent.setdefault(entry.intent, []).append(position)
         languages = sorted({e.language for e in self.entries})
         self.languages: tuple[Lang, ...] = tuple(languages)
         self._entry_language = np.array([languages.index(e.language) for e in self.entries], dtype=np.int32)
@@ -211,78 +301,107 @@ class IntentIndex:
 
     # --- scoring ------------------------------------------------------------------------------------
 
-    def _language_factor(self, language: Lang | None) -> FloatArray:
-        factors = np.ones(len(self.entries), dtype=np.float32)
-        if language is not None and language in self.languages:
-            other = self._entry_language != self.languages.index(language)
-            factors[other] = self.config.cross_language_factor
-        return factors
-
-    def _score_examples(self, query: str, language: Lang | None) -> list[_Scored]:
-        """The best examples for ``query`` with their blended scores, best first."""
-        ids, weights = self._vectorizer.transform(self._vectorizer.features(query))
-        cosine = self._examples.cosine(ids, weights)
-        if len(cosine) == 0:
-            return []
-        factor = self._language_factor(language)
-        ranked = cosine * factor
-        k = min(self.config.rerank, len(ranked))
-        top = np.argpartition(-ranked, k - 1)[:k] if k < len(ranked) else np.arange(len(ranked))
-        scored: list[_Scored] = []
+    def _similarity(self, query: str, entry: _Entry, cosine: float, factor: float) -> tuple[float, float]:
+        """(similarity 0-1, rapidfuzz score 0-100) of the query and one example or not_example."""
+        fuzzy = float(fuzz.token_sort_ratio(query, entry.normalized))
         w = self.config.cosine_weight
-        for index in top.tolist():
-            cos = float(cosine[index])
-            if cos <= 0.0:
-                continue
-            fuzzy = float(fuzz.token_sort_ratio(query, self.entries[index].normalized))
-            blended = (w * 100.0 * cos + (1.0 - w) * fuzzy) * float(factor[index])
-            scored.append(_Scored(index, blended, cos, fuzzy))
-        scored.sort(key=lambda s: -s.score)
-        return scored
+        return (w * cosine + (1.0 - w) * fuzzy / 100.0) * factor, fuzzy
 
-    def _blocked(self, query: str, best_per_intent: dict[int, _Scored]) -> set[int]:
-        """Intents whose not_examples match ``query`` better than their examples do."""
-        if not self.not_entries:
-            return set()
-        ids, weights = self._vectorizer.transform(self._vectorizer.features(query))
-        cosine = self._not_examples.cosine(ids, weights)
-        blocked: set[int] = set()
-        w = self.config.cosine_weight
-        for index in np.nonzero(cosine > 0)[0].tolist():
-            entry = self.not_entries[index]
-            best = best_per_intent.get(entry.intent)
-            if best is None:
-                continue
-            fuzzy = float(fuzz.token_sort_ratio(query, entry.normalized))
-            score = w * 100.0 * float(cosine[index]) + (1.0 - w) * fuzzy
-            if score > best.score:
-                blocked.add(entry.intent)
-        return blocked
-
-    def _rank(
-        self, text: str, language: Lang | None
-    ) -> tuple[list[tuple[int, float, _Scored, float]], set[int]]:
+    def _rank(self, text: str, language: Lang | None, limit: int) -> tuple[list[_Evidence], list[int]]:
+        """Evidence for the best ``limit`` intents (best first) and the intents blocked by not_examples."""
         query = normalize(text)
-        if not query:
-            return [], set()
-        scored = self._score_examples(query, language)
-        per_intent: dict[int, list[_Scored]] = {}
-        for item in scored:
-            per_intent.setdefault(self.entries[item.entry].intent, []).append(item)
-        best = {intent: items[0] for intent, items in per_intent.items()}
-        blocked = self._blocked(query, best)
-        ranked: list[tuple[int, float, _Scored, float]] = []
-        support_n, support_w = self.config.support, self.config.support_weight
-        for intent, items in per_intent.items():
-            if intent in blocked:
+        if not query or not self.entries:
+            return [], []
+        config = self.config
+        ids, tfidf, tf = self._vectorizer.transform(self._vectorizer.features(query))
+        cosine = self._examples.dot(ids, tfidf)
+        factor = np.ones(len(cosine), dtype=np.float32)
+        if language is not None and language in self.languages:
+            factor[self._entry_language != self.languages.index(language)] = config.cross_language_factor
+        ranked = cosine * factor
+        k = min(config.rerank, len(ranked))
+        nearest = np.argpartition(-ranked, k - 1)[:k] if k < len(ranked) else np.arange(len(ranked))
+        # Similarity of the nearest examples, grouped by intent.
+        per_intent: dict[int, list[tuple[float, int, float]]] = {}
+        for entry_index in nearest.tolist():
+            if cosine[entry_index] <= 0.0:
                 continue
-            top = [s.score for s in items[:support_n]]
-            top += [0.0] * (support_n - len(top))
-            support = sum(top) / support_n
-            score = (1.0 - support_w) * items[0].score + support_w * support
-            ranked.append((intent, min(100.0, max(0.0, score)), items[0], support))
-        ranked.sort(key=lambda r: -r[1])
-        return ranked, blocked
+            entry = self.entries[entry_index]
+            similarity, fuzzy = self._similarity(
+                query, entry, float(cosine[entry_index]), float(factor[entry_index])
+            )
+            per_intent.setdefault(entry.intent, []).append((similarity, entry_index, fuzzy))
+        probabilities = self._model.probabilities(ids, tf, config.model_temperature)
+        # Candidates: intents with a near example, and the model's favourites (which may have none).
+        n_model = min(len(probabilities), limit + 3)
+        favourites = np.argpartition(-probabilities, n_model - 1)[:n_model].tolist() if n_model else []
+        candidates = set(per_intent) | set(favourites)
+        evidence: list[_Evidence] = []
+        for intent in candidates:
+            items = per_intent.get(intent)
+            if not items:
+                start, end = int(self._intent_bounds[intent]), int(self._intent_bounds[intent + 1])
+                if start == end:
+                    continue
+                best_entry = start + int(np.argmax(ranked[start:end]))
+                similarity, fuzzy = self._similarity(
+                    query, self.entries[best_entry], float(cosine[best_entry]), float(factor[best_entry])
+                )
+                items = [(similarity, best_entry, fuzzy)]
+            items.sort(reverse=True)
+            available = int(self._intent_bounds[intent + 1] - self._intent_bounds[intent])
+            n_support = max(1, min(config.support, available))
+            support = sum(s for s, _, _ in items[:n_support]) / n_support
+            best_similarity, best_entry, fuzzy = items[0]
+            model = float(probabilities[intent])
+            if config.model_gate:
+                model *= best_similarity
+            score = 100.0 * (
+                config.example_weight * best_similarity
+                + config.support_weight * support
+                + config.model_weight * model
+            )
+            evidence.append(
+                _Evidence(
+                    intent=intent,
+                    score=min(100.0, max(0.0, score)),
+                    entry=best_entry,
+                    similarity=best_similarity,
+                    cosine=float(cosine[best_entry]),
+                    fuzzy=fuzzy,
+                    support=support,
+                    model=model,
+                )
+            )
+        evidence.sort(key=lambda e: (-e.score, e.intent))
+        blocked = self._blocked(query, ids, tfidf, evidence, language)
+        kept = [e for e in evidence if e.intent not in blocked]
+        return kept[: max(0, limit)], sorted(blocked)
+
+    def _blocked(
+        self,
+        query: str,
+        ids: IntArray,
+        tfidf: FloatArray,
+        evidence: Sequence[_Evidence],
+        language: Lang | None,
+    ) -> set[int]:
+        """Intents whose not_examples are more similar to the query than their best example."""
+        if not self._not_by_intent:
+            return set()
+        cosine = self._not_examples.dot(ids, tfidf)
+        blocked: set[int] = set()
+        for item in evidence:
+            for position in self._not_by_intent.get(item.intent, ()):
+                entry = self.not_entries[position]
+                factor = 1.0
+                if language is not None and entry.language != language and language in self.languages:
+                    factor = self.config.cross_language_factor
+                similarity, _ = self._similarity(query, entry, float(cosine[position]), factor)
+                if similarity > item.similarity:
+                    blocked.add(item.intent)
+                    break
+        return blocked
 
     def match(self, text: str, language: Lang | None = None, limit: int = 5) -> MatchResult:
         """Ranked candidates for ``text``, best first, at most one per intent and ``limit`` in all.
@@ -290,39 +409,42 @@ class IntentIndex:
         ``language`` prefers that language's examples (others count, discounted by
         ``cross_language_factor``); ``None`` treats every language alike.
         """
-        ranked, blocked = self._rank(text, language)
+        evidence, blocked = self._rank(text, language, limit)
         candidates = tuple(
             Candidate(
-                intent_id=self.intent_ids[intent],
-                score=round(score, 1),
-                example=self.entries[best.entry].text,
-                language=self.entries[best.entry].language,
+                intent_id=self.intent_ids[e.intent],
+                score=round(e.score, 1),
+                example=self.entries[e.entry].text,
+                language=self.entries[e.entry].language,
             )
-            for intent, score, best, _ in ranked[: max(0, limit)]
+            for e in evidence
         )
         return MatchResult(
-            candidates=candidates,
-            language=language,
-            blocked=tuple(self.intent_ids[i] for i in sorted(blocked)),
+            candidates=candidates, language=language, blocked=tuple(self.intent_ids[i] for i in blocked)
         )
 
     def explain(self, text: str, language: Lang | None = None, limit: int = 3) -> str:
         """A human-readable account of :meth:`match`: top candidates, their examples and score parts."""
-        query = normalize(text)
-        lines = [f"message {text!r} -> normalised {query!r}" + (f" [{language}]" if language else "")]
-        ranked, blocked = self._rank(text, language)
-        if not ranked:
-            lines.append("  no example shares a word or letter sequence with the message")
-        for place, (intent, score, best, support) in enumerate(ranked[:limit], start=1):
-            entry = self.entries[best.entry]
+        c = self.config
+        lines = [
+            f"message {text!r} -> normalised {normalize(text)!r}" + (f" [{language}]" if language else "")
+        ]
+        evidence, blocked = self._rank(text, language, limit)
+        if not evidence:
+            lines.append("  no candidate: the message shares no word or letter sequence with any example")
+        for place, e in enumerate(evidence, start=1):
+            entry = self.entries[e.entry]
             lines.append(
-                f"  {place}. {self.intent_ids[intent]}: {score:.1f} -- best example {entry.text!r} ({entry.language}) "
-                f"scored {best.score:.1f} (cosine {100 * best.cosine:.0f}, fuzzy {best.fuzzy:.0f}); "
-                f"support of top {self.config.support} examples {support:.1f}"
+                f"  {place}. {self.intent_ids[e.intent]}: {e.score:.1f} = "
+                f"{c.example_weight:g} x example {100 * e.similarity:.0f} "
+                f"+ {c.support_weight:g} x support {100 * e.support:.0f} "
+                f"+ {c.model_weight:g} x model {100 * e.model:.0f}\n"
+                f"     best example {entry.text!r} ({entry.language}): "
+                f"cosine {100 * e.cosine:.0f}, rapidfuzz {e.fuzzy:.0f}"
             )
-        if len(ranked) >= 2:
-            lines.append(f"  margin to runner-up: {ranked[0][1] - ranked[1][1]:.1f}")
-        for intent in sorted(blocked):
+        if len(evidence) >= 2:
+            lines.append(f"  margin to runner-up: {evidence[0].score - evidence[1].score:.1f}")
+        for intent in blocked:
             lines.append(
                 f"  blocked: {self.intent_ids[intent]} (the message is closer to one of its not_examples)"
             )
