@@ -201,6 +201,10 @@ class SettingsModel(_Strict):
         default=_DEFAULTS.max_clarifications,
         description="Clarifying questions in a row before an ambiguous conversation goes to a human.",
     )
+    suggest_band: Score = Field(
+        default=_DEFAULTS.suggest_band,
+        description="A message missing every threshold by less than this gets 'did you mean' (still a miss).",
+    )
 
 
 class ToneModel(_Strict):

@@ -62,6 +62,9 @@ class Settings:
     """While a human has the ticket, ``handoff_ack`` is sent at most once per this many quiet minutes."""
     max_clarifications: int = 1
     """Clarifying questions in a row before an ambiguous conversation goes to a human."""
+    suggest_band: float = 15.0
+    """A message that misses every threshold by less than this many points gets "did you mean …?"
+    with the near misses instead of a flat "not understood" (it still counts as a miss)."""
 
     @property
     def default_language(self) -> Lang:

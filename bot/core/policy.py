@@ -13,8 +13,9 @@ The rules, in order of precedence:
 4. Anger at or above ``anger_threshold`` escalates at once with high priority.
 5. A handoff phrase, ``/human`` or the "talk to a human" button escalates.
 6. A clear match is answered (and handed over as well when the intent says ``escalate: true``); close
-   candidates get one clarifying question, a second ambiguity goes to a human; a miss asks to rephrase and
-   offers a human, ``max_misses`` misses in a row go to a human.
+   candidates get one clarifying question, a second ambiguity goes to a human; a near miss (within
+   ``suggest_band`` of a threshold) gets the same "did you mean", any other miss asks to rephrase and offers a
+   human; ``max_misses`` misses in a row go to a human.
 """
 
 from __future__ import annotations
@@ -299,11 +300,15 @@ def _answer(state: ConversationState, intent: Intent, why: str) -> Decision:
     return Decision(actions, state.reset_dialogue(), intent.id, why)
 
 
-def _passing(candidates: tuple[Candidate, ...], rules: _Rules) -> list[Candidate]:
+def _passing(candidates: tuple[Candidate, ...], rules: _Rules, slack: float = 0.0) -> list[Candidate]:
     passing = []
     for candidate in candidates:
         intent = rules.intents.get(candidate.intent_id)
-        if intent is not None and intent.enabled and candidate.score >= intent.threshold(rules.settings):
+        if (
+            intent is not None
+            and intent.enabled
+            and candidate.score >= intent.threshold(rules.settings) - slack
+        ):
             passing.append(candidate)
     return passing
 
@@ -318,6 +323,15 @@ def _match(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
         why = f"best {best.intent_id} {best.score:.0f}" if best else "no candidate"
         if misses >= settings.max_misses:
             return _escalate(state, Reason.UNMATCHED, Priority.NORMAL, f"{misses} misses in a row ({why})")
+        near = _passing(candidates, rules, slack=settings.suggest_band)[:3]
+        if near and state.clarifications < settings.max_clarifications:
+            # Close to a threshold: offering the candidates beats "please rephrase". Still a miss, so
+            # max_misses bounds the conversation exactly as before.
+            options = tuple(c.intent_id for c in near)
+            state = replace(
+                state, misses=misses, clarifications=state.clarifications + 1, clarify_options=options
+            )
+            return Decision((Clarify(options),), state, "clarify", f"near miss: {why}")
         state = replace(state, misses=misses, clarifications=0, clarify_options=())
         return Decision((SendMessage("not_understood", (HUMAN,)),), state, "not_understood", why)
 

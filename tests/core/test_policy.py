@@ -96,6 +96,20 @@ def test_second_ambiguity_goes_to_a_human() -> None:
     assert decision.state.clarifications == 0
 
 
+def test_near_miss_offers_the_candidates_but_counts_as_a_miss() -> None:
+    decision = _decide(_analysis(("invoice_copy", 66), ("payment_methods", 61), ("fault_report", 30)))
+    assert decision.actions == (Clarify(("invoice_copy", "payment_methods")),)
+    assert decision.outcome == "clarify"
+    assert decision.state.misses == 1
+    again = _decide(_analysis(("invoice_copy", 66)), state=decision.state)
+    assert again.actions == (Escalate(Reason.UNMATCHED, Priority.NORMAL),)
+
+
+def test_near_miss_after_a_clarifying_question_is_a_plain_miss() -> None:
+    decision = _decide(_analysis(("invoice_copy", 66)), state=ConversationState(clarifications=1))
+    assert decision.outcome == "not_understood"
+
+
 def test_first_miss_asks_to_rephrase_and_offers_a_human() -> None:
     decision = _decide(_analysis(("invoice_copy", 40)))
     assert decision.actions == (SendMessage("not_understood", ("human",)),)
@@ -110,8 +124,9 @@ def test_max_misses_in_a_row_escalate() -> None:
 
 
 def test_per_intent_min_score_is_respected() -> None:
-    decision = _decide(_analysis(("picky", 90)))
-    assert decision.outcome == "not_understood"
+    assert _decide(_analysis(("picky", 90))).outcome == "clarify"  # a near miss of its own 95
+    assert _decide(_analysis(("picky", 70))).outcome == "not_understood"
+    assert _decide(_analysis(("picky", 96))).outcome == "picky"
 
 
 def test_anger_escalates_with_high_priority_even_when_an_intent_matches() -> None:
