@@ -6,6 +6,7 @@ server; tests inject a ``BaseRequest`` that talks to an in-repo fake of the Bot 
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -59,3 +60,34 @@ def build_application(
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     return builder.build()
+
+
+class RedactToken(logging.Filter):
+    """Replace the bot token in every log record: a token in a log file is a stolen bot.
+
+    PTB and httpx put request URLs (which contain the token) into some messages and tracebacks.
+    """
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg = message.replace(self.token, "<token>")
+            record.args = None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse a pre-rendered ``exc_text``, so the traceback is redacted once, here.
+            record.exc_text = (
+                logging.Formatter().formatException(record.exc_info).replace(self.token, "<token>")
+            )
+        return True
+
+
+def protect_logs(token: str) -> None:
+    """Install :class:`RedactToken` on the root handlers and keep httpx's per-request URL lines out."""
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger("httpx").level))
+    redact = RedactToken(token)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)

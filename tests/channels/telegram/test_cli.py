@@ -1,0 +1,73 @@
+"""``python -m bot run``: configuration errors, the terminal fallback, logs without the token."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.channels.telegram.app import RedactToken
+
+from .fake_bot_api import TOKEN
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _run(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"TELEGRAM_BOT_TOKEN": TOKEN}, "TELEGRAM_STAFF_CHAT_ID"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_STAFF_CHAT_ID": "-100x"}, "TELEGRAM_STAFF_CHAT_ID"),
+        ({"TELEGRAM_BOT_TOKEN": "oops"}, "TELEGRAM_BOT_TOKEN"),
+    ],
+)
+def test_bad_configuration_exits_2_with_one_line(env: dict[str, str], variable: str) -> None:
+    result = _run(env, "run")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and variable in lines[0], result.stderr
+    assert TOKEN not in result.stderr
+
+
+def test_without_a_token_the_terminal_chat_runs(tmp_path: Path) -> None:
+    intents = Path(__file__).parent / "fixtures" / "intents"
+    result = _run({"BOT_DATABASE": str(tmp_path / "bot.db"), "BOT_INTENTS": str(intents)}, stdin="/quit\n")
+    assert result.returncode == 0, result.stderr
+    assert "assist" in result.stdout.lower()
+
+
+def test_log_records_never_carry_the_token() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactToken(TOKEN))
+    logger = logging.getLogger("test.redact")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("POST https://api.telegram.org/bot%s/getUpdates failed", TOKEN)
+        try:
+            raise RuntimeError(f"connect to https://api.telegram.org/bot{TOKEN}/getMe")
+        except RuntimeError:
+            logger.exception("boom")
+    finally:
+        logger.removeHandler(handler)
+    assert TOKEN not in stream.getvalue()
+    assert stream.getvalue().count("<token>") == 2

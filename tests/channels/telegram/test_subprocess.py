@@ -1,0 +1,51 @@
+"""The real ``python -m bot run``, polling a fake Bot API over HTTP on localhost, as in production."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from asyncio.subprocess import PIPE
+from pathlib import Path
+
+from .conftest import FIXTURES
+from .fake_bot_api import STAFF_CHAT_ID, TOKEN, FakeServer, FakeTelegram
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+async def test_python_m_bot_run_serves_customers_and_staff_by_polling(tmp_path: Path) -> None:
+    fake = FakeTelegram()
+    with FakeServer(fake).running() as server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+        env.update(
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_STAFF_CHAT_ID=str(STAFF_CHAT_ID),
+            TELEGRAM_API_BASE_URL=server.url,
+            BOT_DATABASE=str(tmp_path / "bot.db"),
+            BOT_INTENTS=str(FIXTURES / "intents"),
+            BOT_LOG_LEVEL="INFO",
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=ROOT, env=env, stdout=PIPE, stderr=PIPE
+        )
+        try:
+            anna = fake.user(4711, "Anna", "de")
+            fake.private_message(anna, "Wo finde ich meine Rechnung?")
+            await fake.wait_for(lambda: any("Kundencenter" in t for t in fake.texts(4711)), within=20)
+            fake.private_message(anna, "/human")
+            (topic,) = await fake.wait_for(fake.topics, within=10)
+            card = (await fake.wait_for(lambda: fake.sent(STAFF_CHAT_ID, topic.thread_id), within=10))[0]
+            assert "Ticket #1" in card["text"]
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                _, raw = await asyncio.wait_for(process.communicate(), timeout=20)
+            except TimeoutError:
+                process.kill()
+                _, raw = await process.communicate()
+    stderr = raw.decode()
+    assert process.returncode == 0, stderr
+    assert TOKEN not in stderr
+    assert "serving Telegram (polling)" in stderr
