@@ -70,11 +70,11 @@ async def test_redelivered_update_is_not_answered_twice(harness: Harness) -> Non
 
 
 async def test_ambiguous_message_gets_buttons_and_a_button_press_answers(harness: Harness) -> None:
-    report = await harness.say("Tarif")
+    report = await harness.say("Ich möchte meinen Tarif")
     assert report.outcome == "clarify"
     *_, clarify = harness.replies()
     payloads = [b.payload for b in clarify.buttons]
-    assert {"intent:tariff_change", "intent:tariff_cancel"} <= set(payloads)
+    assert "intent:tariff_change" in payloads
     assert payloads[-1] == "none"
     pressed = await harness.say("Tarif wechseln", payload="intent:tariff_change")
     assert pressed.outcome == "tariff_change"
@@ -82,7 +82,7 @@ async def test_ambiguous_message_gets_buttons_and_a_button_press_answers(harness
 
 
 async def test_none_of_these_hands_over_instead_of_looping(harness: Harness) -> None:
-    await harness.say("Tarif")
+    assert (await harness.say("Ich möchte meinen Tarif")).outcome == "clarify"
     harness.replies()
     report = await harness.say("Nichts davon", payload="none")
     assert report.outcome == "escalate" and report.ticket_id is not None
