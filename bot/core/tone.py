@@ -27,11 +27,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, Indel
 
 from bot.core.model import Lang, ToneLexicon, ToneResult
 from bot.core.normalize import normalize
-from bot.core.tone_model import ToneModel, load_default_model
+from bot.core.tone_model import ToneModel, load_default_model, load_known_words
+from bot.core.tone_words import COMMON_WORDS
 
 SATURATION = 35.0
 """Points at which the score reaches 63 (1 - 1/e); chosen so that a weight-3 phrase alone (30 points, score 58)
@@ -142,11 +143,16 @@ def saturate(points: float) -> float:
 
 
 def allowed_edits(length: int) -> int:
-    """Typos tolerated in a word of this length: none up to 5 letters (else "hate" fires on "date", "Betrug"
-    on "Beitrag"), one up to 9 ("Frechhiet"), two beyond."""
-    if length <= 5:
+    """Typo budget for a word of this length, in insertions/deletions (a changed letter costs two).
+
+    None below 7 letters ("hate" must not fire on "date", "Betrug" not on "Beitrag", "bitter" not on
+    "better"); one missing or extra letter up to 9 ("Frechheiit"); from 10 letters two, i.e. also one wrong
+    letter ("incompetant"). Two swapped letters count as one typo from 7 letters ("Frechhiet"). Real words
+    close to a phrase word ("aufgefallen" / "ausgefallen") are matched exactly only, see ``known_words``.
+    """
+    if length < 7:
         return 0
-    if length <= 9:
+    if length < 10:
         return 1
     return 2
 
@@ -161,37 +167,33 @@ class _Word:
     suffix: bool = False
     """``*frechheit``: also matches the head of a compound, ``riesenfrechheit``."""
 
-    def matches(self, token: str) -> bool:
+    def matches(self, token: str, *, fuzzy: bool = True) -> bool:
+        """``fuzzy=False`` for real words: "rating" must not count as a typo of "ranting"."""
         word = self.text
-        edits = allowed_edits(len(word))
         if token == word:
             return True
+        budget = allowed_edits(len(word)) if fuzzy else 0
         candidates = [token]
         if self.prefix and len(token) > len(word):
             candidates.append(token[: len(word)])
-            if edits:
-                candidates.append(token[: len(word) + 1])
+            if budget:
+                candidates.extend((token[: len(word) + 1], token[: len(word) - 1]))
         if self.suffix and len(token) > len(word):
             candidates.append(token[-len(word) :])
-            if edits:
-                candidates.append(token[-len(word) - 1 :])
-        for candidate in candidates:
-            if candidate == word:
-                return True
-            if (
-                edits
-                and candidate[:1] == word[:1]
-                and OSA.distance(candidate, word, score_cutoff=edits) <= edits
-            ):
-                return True
-        # One transposition is a typo even in a short word ("Betrgu"), but never in three letters or fewer.
-        return (
-            len(word) > 3
-            and len(token) == len(word)
-            and token[0] == word[0]
-            and sorted(token) == sorted(word)
-            and OSA.distance(token, word, score_cutoff=1) == 1
-        )
+            if budget:
+                candidates.extend((token[-len(word) - 1 :], token[-len(word) + 1 :]))
+        return any(_is_typo(candidate, word, budget, fuzzy) for candidate in candidates)
+
+
+def _is_typo(candidate: str, word: str, budget: int, fuzzy: bool) -> bool:
+    """Equal, or within the typo budget; the first letter must always agree (typos there are rare)."""
+    if candidate == word:
+        return True
+    if not fuzzy or candidate[:1] != word[:1]:
+        return False
+    if len(word) >= 7 and len(candidate) == len(word) and sorted(candidate) == sorted(word):
+        return OSA.distance(candidate, word, score_cutoff=1) == 1  # two swapped letters: "frechhiet"
+    return budget > 0 and Indel.distance(candidate, word, score_cutoff=budget) <= budget
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,19 +241,27 @@ class _PhraseSet:
     :meth:`_Word.matches` requires it), so a token is compared only with words that could match it.
     """
 
-    def __init__(self, phrases: Iterable[_Phrase]) -> None:
+    def __init__(self, phrases: Iterable[_Phrase], known_words: frozenset[str] = frozenset()) -> None:
         self.phrases = tuple(phrases)
+        self._known = known_words
         self._vocab: dict[str, list[_Word]] = {}
+        self._suffixes: list[_Word] = []
+        """Compound heads (``*frechheit``) can sit anywhere in a token, so they are tried on every token."""
         for phrase in self.phrases:
             for word in phrase.words:
-                self._vocab.setdefault(word.text[:1], []).append(word)
-        self._cache: dict[str, frozenset[str]] = {}
+                if word.suffix:
+                    self._suffixes.append(word)
+                else:
+                    self._vocab.setdefault(word.text[:1], []).append(word)
+        self._cache: dict[str, frozenset[_Word]] = {}
 
-    def _word_hits(self, token: str) -> frozenset[str]:
-        """Texts of all phrase words ``token`` matches (memoised: customers reuse a small vocabulary)."""
+    def _word_hits(self, token: str) -> frozenset[_Word]:
+        """All phrase words ``token`` matches (memoised: customers reuse a small vocabulary)."""
         hit = self._cache.get(token)
         if hit is None:
-            hit = frozenset(w.text for w in self._vocab.get(token[:1], ()) if w.matches(token))
+            fuzzy = token not in self._known
+            words = itertools.chain(self._vocab.get(token[:1], ()), self._suffixes)
+            hit = frozenset(w for w in words if w.matches(token, fuzzy=fuzzy))
             if len(self._cache) < 50_000:
                 self._cache[token] = hit
         return hit
@@ -283,16 +293,16 @@ class _PhraseSet:
         return kept
 
 
-def _locate(phrase: _Phrase, per_token: Sequence[frozenset[str]]) -> tuple[int, int] | None:
+def _locate(phrase: _Phrase, per_token: Sequence[frozenset[_Word]]) -> tuple[int, int] | None:
     """First token span where the phrase's words occur in order, at most :data:`MAX_GAP` words apart."""
-    first = phrase.words[0].text
+    first = phrase.words[0]
     for start, hits in enumerate(per_token):
         if first not in hits:
             continue
         pos = start
         for word in phrase.words[1:]:
             for nxt in range(pos + 1, min(pos + 2 + MAX_GAP, len(per_token))):
-                if word.text in per_token[nxt]:
+                if word in per_token[nxt]:
                     pos = nxt
                     break
             else:
@@ -320,19 +330,26 @@ class ToneAnalyzer:
         languages: Sequence[str] = ("de", "en"),
         *,
         model: ToneModel | bool | None = True,
+        known_words: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
-        """``model=True`` loads the shipped model if there is one, ``False``/``None`` disables it."""
+        """``model=True`` loads the shipped model if there is one, ``False``/``None`` disables it.
+
+        ``known_words`` (default: the shipped ``tone_vocab.json``) are real words per language that are matched
+        exactly, never as typos of a phrase.
+        """
         self.languages = tuple(languages)
         all_langs = list(dict.fromkeys([*self.languages, *lexicon.anger, *lexicon.handoff]))
         self._anger: dict[Lang, _PhraseSet] = {}
         self._handoff: dict[Lang, _PhraseSet] = {}
+        known = load_known_words() if known_words is None else known_words
         for lang in all_langs:
+            real = known.get(lang, frozenset()) | COMMON_WORDS.get(lang, frozenset())
             anger = (
                 _compile(p, float(w) * POINTS_PER_WEIGHT) for p, w in lexicon.anger.get(lang, {}).items()
             )
-            self._anger[lang] = _PhraseSet(p for p in anger if p is not None)
+            self._anger[lang] = _PhraseSet((p for p in anger if p is not None), real)
             handoff = (_compile(p, 0.0) for p in lexicon.handoff.get(lang, ()))
-            self._handoff[lang] = _PhraseSet(p for p in handoff if p is not None)
+            self._handoff[lang] = _PhraseSet((p for p in handoff if p is not None), real)
         self._model: ToneModel | None
         if model is True:
             self._model = load_default_model()

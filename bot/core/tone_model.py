@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from importlib import resources
 
 MODEL_FILE = "tone_model.json"
+VOCAB_FILE = "tone_vocab.json"
+MIN_POINTS = 5.0
+"""Smaller model contributions are dropped: a reason worth +2 explains nothing and only adds noise."""
 
 
 def features(norm: str) -> list[str]:
@@ -69,8 +72,8 @@ class ToneModel:
         model = self.languages.get(language)
         if model is None:
             return 0.0
-        z = model.score(norm)
-        return round(min(model.cap, max(0.0, model.scale * (z - model.offset))), 1)
+        points = min(model.cap, model.scale * (model.score(norm) - model.offset))
+        return round(points, 1) if points >= MIN_POINTS else 0.0
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -112,6 +115,20 @@ def load_default_model() -> ToneModel | None:
         model = model_from_json(json.loads(path.read_text("utf-8"))) if path.is_file() else None
         _DEFAULT.append(model)
     return _DEFAULT[0]
+
+
+_VOCAB: list[dict[str, frozenset[str]]] = []
+
+
+def load_known_words() -> Mapping[str, frozenset[str]]:
+    """Shipped real words per language (``tone_vocab.json``) that must never count as a typo of a phrase."""
+    if not _VOCAB:
+        path = resources.files("bot.core").joinpath(VOCAB_FILE)
+        raw = json.loads(path.read_text("utf-8")) if path.is_file() else {}
+        _VOCAB.append(
+            {k: frozenset(v) for k, v in raw.items() if not k.startswith("_") and isinstance(v, list)}
+        )
+    return _VOCAB[0]
 
 
 def top_features(model: LanguageModel, norm: str, n: int = 3) -> Iterable[tuple[str, float]]:

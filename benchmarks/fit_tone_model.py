@@ -1,0 +1,161 @@
+"""Fit the small tone model and the known-words list shipped in ``bot/core/`` (reproducible, no network).
+
+    python -m benchmarks.fit_tone_model [--datasets ../shared/datasets] [--out bot/core]
+
+Only data whose licence allows shipping derived weights is read, and only from training splits:
+
+* German, angry side: GermEval 2018 ``train`` (CC BY 4.0), label ``offensive``, *except* the hash-selected
+  30 % that ``benchmarks/tone_accuracy.py --heldout`` evaluates on (:func:`~benchmarks.tone_accuracy.is_heldout`).
+* German, calm side: GermEval 2018 ``other`` rows of the same 70 %, and MASSIVE de-DE ``train`` (CC BY 4.0).
+* English: no permissively licensed angry/offensive training data is available here (TweetEval/SemEval and
+  OLID are research-use, Airline Sentiment is CC BY-NC-SA, i.e. never shipped), so no English model is
+  fitted; English relies on the editors' lists and the built-in signals.
+* Known words (``tone_vocab.json``): words of 7+ letters seen at least twice in calm customer requests,
+  CLINC150 ``train`` (CC BY 3.0) and BANKING77 ``train`` (CC BY 4.0) for English, MASSIVE de-DE ``train`` for
+  German. A real word is never read as a typo of a phrase ("engaged" is not "enraged").
+
+The model's *offset* (linear score from which it adds points) is the 99th percentile of its scores on MASSIVE
+de-DE ``validation``: on calm requests the model stays silent 99 % of the time, by construction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.tone_accuracy import is_heldout, read_rows
+from bot.core.normalize import normalize
+from bot.core.tone_model import LanguageModel, ToneModel, features
+
+ROOT = Path(__file__).resolve().parents[1]
+MIN_COUNT = 3
+"""A feature must occur in this many training texts to get a weight (keeps the file small and robust)."""
+L2 = 2e-4
+EPOCHS = 300
+SCALE = 10.0
+"""Points per unit of log-odds above the offset: three units of confidence equal one weight-3 phrase."""
+CAP = 40.0
+CALM_SAMPLE = 6000
+SEED = 0
+
+
+def design(texts: Sequence[str], vocab: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sparse rows as (row index, column index, value) arrays, scaled like :meth:`LanguageModel.score`."""
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    for i, text in enumerate(texts):
+        feats = features(normalize(text))
+        if not feats:
+            continue
+        norm = 1.0 / math.sqrt(len(feats))
+        for f, count in Counter(feats).items():
+            j = vocab.get(f)
+            if j is not None:
+                rows.append(i)
+                cols.append(j)
+                vals.append(count * norm)
+    return np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64), np.array(vals)
+
+
+def fit(texts: Sequence[str], labels: Sequence[int]) -> tuple[float, dict[str, float]]:
+    """L2-regularised logistic regression by full-batch Adam; classes weighted to equal total mass."""
+    doc_freq: Counter[str] = Counter()
+    for text in texts:
+        doc_freq.update(set(features(normalize(text))))
+    names = sorted(f for f, c in doc_freq.items() if c >= MIN_COUNT)
+    vocab = {f: j for j, f in enumerate(names)}
+    r, c, v = design(texts, vocab)
+    y = np.array(labels, dtype=float)
+    n = len(y)
+    pos = y.sum()
+    sample_w = np.where(y == 1, n / (2 * pos), n / (2 * (n - pos)))
+    w = np.zeros(len(names))
+    b = 0.0
+    m_w, v_w = np.zeros_like(w), np.zeros_like(w)
+    m_b = v_b = 0.0
+    lr, beta1, beta2, eps = 0.05, 0.9, 0.999, 1e-8
+    for step in range(1, EPOCHS + 1):
+        z = np.full(n, b)
+        np.add.at(z, r, v * w[c])
+        p = 1.0 / (1.0 + np.exp(-z))
+        err = (p - y) * sample_w / n
+        grad_w = np.zeros_like(w)
+        np.add.at(grad_w, c, v * err[r])
+        grad_w += L2 * w
+        grad_b = float(err.sum())
+        m_w = beta1 * m_w + (1 - beta1) * grad_w
+        v_w = beta2 * v_w + (1 - beta2) * grad_w**2
+        w -= lr * (m_w / (1 - beta1**step)) / (np.sqrt(v_w / (1 - beta2**step)) + eps)
+        m_b = beta1 * m_b + (1 - beta1) * grad_b
+        v_b = beta2 * v_b + (1 - beta2) * grad_b**2
+        b -= lr * (m_b / (1 - beta1**step)) / (math.sqrt(v_b / (1 - beta2**step)) + eps)
+    weights = {f: round(float(x), 3) for f, x in zip(names, w, strict=True) if abs(x) >= 0.01}
+    return round(b, 4), weights
+
+
+def known_words(paths: Sequence[Path]) -> list[str]:
+    counts: Counter[str] = Counter()
+    for path in paths:
+        for row in read_rows(path):
+            counts.update(t for t in normalize(row.text).split() if len(t) >= 7 and t.isalpha())
+    return sorted(t for t, c in counts.items() if c >= 2)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
+    parser.add_argument("--out", type=Path, default=ROOT / "bot" / "core")
+    args = parser.parse_args(argv)
+    d = args.datasets
+
+    germeval = [r for r in read_rows(d / "germeval2018" / "train.jsonl") if not is_heldout(r.text)]
+    calm = read_rows(d / "massive_de" / "train.jsonl")
+    rng = np.random.default_rng(SEED)
+    calm = [calm[i] for i in sorted(rng.choice(len(calm), size=min(CALM_SAMPLE, len(calm)), replace=False))]
+    texts = [r.text for r in germeval] + [r.text for r in calm]
+    labels = [int(r.label == "offensive") for r in germeval] + [0] * len(calm)
+    print(f"de: {len(germeval)} GermEval 2018 train rows (not held out), {len(calm)} MASSIVE de train rows")
+    bias, weights = fit(texts, labels)
+    probe = LanguageModel(bias=bias, weights=weights, offset=0.0, scale=SCALE, cap=CAP)
+    calm_scores = sorted(
+        probe.score(normalize(r.text)) for r in read_rows(d / "massive_de" / "validation.jsonl")
+    )
+    offset = round(calm_scores[int(0.99 * (len(calm_scores) - 1))], 3)
+    model = ToneModel({"de": LanguageModel(bias=bias, weights=weights, offset=offset, scale=SCALE, cap=CAP)})
+    print(
+        f"de: {len(weights)} weights, bias {bias}, offset {offset} (99th percentile on MASSIVE de validation)"
+    )
+
+    about = {
+        "_about": (
+            "Fitted by benchmarks/fit_tone_model.py. German weights derived from GermEval 2018 train "
+            "(Wiegand, Siegel, Ruppenhofer 2018; CC BY 4.0, github.com/uds-lsv/GermEval-2018-Data) and MASSIVE "
+            "de-DE train (FitzGerald et al. 2022, Amazon; CC BY 4.0). Changes: converted to n-gram weights."
+        )
+    }
+    (args.out / "tone_model.json").write_text(
+        json.dumps(about | model.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n", "utf-8"
+    )
+    vocab = {
+        "_about": (
+            "Known words (7+ letters, seen twice) that are never read as typos of a tone phrase. From CLINC150 "
+            "train (Larson et al. 2019; CC BY 3.0), BANKING77 train (Casanueva et al. 2020; CC BY 4.0), MASSIVE "
+            "de-DE train (FitzGerald et al. 2022; CC BY 4.0). Changes: word list only."
+        ),
+        "en": known_words([d / "clinc150" / "train.jsonl", d / "banking77" / "train.jsonl"]),
+        "de": known_words([d / "massive_de" / "train.jsonl"]),
+    }
+    (args.out / "tone_vocab.json").write_text(json.dumps(vocab, ensure_ascii=False, indent=0) + "\n", "utf-8")
+    print(f"known words: en {len(vocab['en'])}, de {len(vocab['de'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

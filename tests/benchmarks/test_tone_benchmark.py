@@ -1,0 +1,83 @@
+"""The tone benchmark's arithmetic and its contract: threshold from calibration only, JSON last line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.tone_accuracy import best_threshold, confusion, is_heldout, main, prf
+
+ROOT = Path(__file__).resolve().parents[2]
+
+ANGRY = [
+    "Ihr seid Betrüger!!!",
+    "Das ist eine Frechheit, ich gehe zum Anwalt",
+    "So eine Abzocke, ich kündige sofort",
+    "SEIT WOCHEN KEIN INTERNET!!!",
+]
+CALM = [
+    "Wo finde ich meine Rechnung?",
+    "Wie ändere ich meine Adresse?",
+    "Danke für die Hilfe",
+    "Guten Morgen",
+]
+
+
+def write_rows(path: Path, rows: list[tuple[str, str]]) -> Path:
+    path.write_text("".join(json.dumps({"text": t, "label": lab}) + "\n" for t, lab in rows), "utf-8")
+    return path
+
+
+def test_precision_recall_f1() -> None:
+    assert confusion([True, True, False, False], [True, False, True, False]) == (1, 1, 1)
+    assert prf(1, 1, 1) == (0.5, 0.5, 0.5)
+    assert prf(0, 0, 5) == (0.0, 0.0, 0.0)
+
+
+def test_best_threshold_never_flags_everything() -> None:
+    """Zero is not a candidate: 'flag every message' is not a tone analyser."""
+    assert best_threshold([0.0, 0.0, 40.0, 70.0], [True, True, True, True]) == 40.0
+    assert best_threshold([10.0, 50.0, 60.0], [False, True, True]) == 50.0
+
+
+def test_heldout_split_is_stable() -> None:
+    texts = [f"text {i}" for i in range(2000)]
+    share = sum(map(is_heldout, texts)) / len(texts)
+    assert 0.25 < share < 0.35
+    assert [is_heldout(t) for t in texts] == [is_heldout(t) for t in texts]
+
+
+def test_main_reports_json_last(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [(t, "angry") for t in ANGRY] + [(t, "calm") for t in CALM]
+    eval_file = write_rows(tmp_path / "eval.jsonl", rows)
+    calibrate = write_rows(tmp_path / "cal.jsonl", rows)
+    neutral = write_rows(tmp_path / "neutral.jsonl", [(t, "x") for t in CALM] + [("Frechheit!!!", "oos")])
+    argv = ["--eval", str(eval_file), "--positive", "angry", "--language", "de"]
+    assert main([*argv, "--calibrate", str(calibrate), "--neutral", str(neutral)]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(result) == {"n", "precision", "recall", "f1", "threshold", "false_alarm_rate"}
+    assert result["n"] == 8
+    assert result["f1"] == 1.0
+    assert result["false_alarm_rate"] == 0.0  # the 'oos' row is not part of the calm traffic
+
+
+def test_main_without_calibration_carves_the_eval_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [(t, "angry") for t in ANGRY * 5] + [(t, "calm") for t in CALM * 5]
+    eval_file = write_rows(tmp_path / "eval.jsonl", rows)
+    assert main(["--eval", str(eval_file), "--positive", "angry", "--language", "de"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert any("seeded 30% carve" in line for line in out)
+    assert json.loads(out[-1])["n"] == 28
+
+
+def test_main_fixed_threshold(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [(t, "angry") for t in ANGRY] + [(t, "calm") for t in CALM]
+    eval_file = write_rows(tmp_path / "eval.jsonl", rows)
+    assert (
+        main(["--eval", str(eval_file), "--positive", "angry", "--language", "de", "--threshold", "60"]) == 0
+    )
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["threshold"] == 60

@@ -1,0 +1,292 @@
+"""Tone analysis: every score comes with reasons, typos count, calm messages stay calm.
+
+The examples run against the shipped lists (``intents/tone.yaml``) because those are what customers meet;
+a few tests build their own lexicon or model where the point is the mechanism, not the lists.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.core.model import ToneLexicon, ToneResult
+from bot.core.tone import ToneAnalyzer, allowed_edits, capitals_share, saturate
+from bot.core.tone_model import LanguageModel, ToneModel, load_default_model, model_from_json
+
+ROOT = Path(__file__).resolve().parents[2]
+TONE_FILE = ROOT / "intents" / "tone.yaml"
+
+
+def shipped_lexicon() -> ToneLexicon:
+    data = yaml.safe_load(TONE_FILE.read_text("utf-8"))["tone"]
+    return ToneLexicon(
+        anger={
+            lang: {str(k): float(v) for k, v in phrases.items()} for lang, phrases in data["anger"].items()
+        },
+        handoff={lang: tuple(map(str, phrases)) for lang, phrases in data["handoff"].items()},
+    )
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> ToneAnalyzer:
+    return ToneAnalyzer(shipped_lexicon())
+
+
+def has_reason(result: ToneResult, *parts: str) -> bool:
+    return any(all(p in reason for p in parts) for reason in result.reasons)
+
+
+# --- the shipped lists ------------------------------------------------------------------------------
+
+
+def test_shipped_file_is_an_editor_file_with_hundreds_of_entries() -> None:
+    text = TONE_FILE.read_text("utf-8")
+    assert text.splitlines()[0] == "# yaml-language-server: $schema=../bot/content/intents.schema.json"
+    data = yaml.safe_load(text)
+    assert set(data) == {"tone"}
+    for lang in ("de", "en"):
+        anger = data["tone"]["anger"][lang]
+        assert len(anger) >= 300
+        assert all(isinstance(w, int | float) and 1 <= w <= 3 for w in anger.values())
+        assert len(data["tone"]["handoff"][lang]) >= 30
+
+
+# --- phrases ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "phrase"),
+    [
+        ("Das ist eine Frechheit", "de", "'Frechheit' (+30)"),
+        ("Das ist eine Frechhiet", "de", "'Frechheit' as 'frechhiet'"),
+        ("Ihr seid Betrüger", "de", "Betrüg*"),
+        ("ihr seid betrueger", "de", "Betrüg*"),
+        ("So eine Riesenfrechheit", "de", "*frechheit"),
+        ("Ich warte seit drei Wochen auf die Gutschrift", "de", "seit Wochen"),
+        ("Ich schreibe euch zum dritten Mal", "de", "zum dritten Mal"),
+        ("Dann gehe ich eben zur Verbraucherzentrale", "de", "Verbraucherzentrale"),
+        ("Ich schalte die Bundesnetzagentur ein", "de", "Bundesnetzagentur"),
+        ("Mein Anwalt meldet sich", "de", "Anwalt"),
+        ("this is a scam", "en", "scam*"),
+        ("You are a bunch of incompetant clowns", "en", "incompetent*"),
+        ("I have been waiting for weeks", "en", "for weeks"),
+        ("this is the third time I write", "en", "third time"),
+        ("I will report you to the FCC", "en", "FCC"),
+        ("my lawyer will contact you", "en", "lawyer*"),
+        ("worst customer service ever", "en", "worst customer service"),
+    ],
+)
+def test_phrases_are_found_with_reasons(
+    analyzer: ToneAnalyzer, text: str, language: str, phrase: str
+) -> None:
+    result = analyzer.analyze(text, language)
+    assert has_reason(result, "phrase", phrase), result.reasons
+    assert result.anger > 0
+
+
+def test_short_words_need_an_exact_match(analyzer: ToneAnalyzer) -> None:
+    result = analyzer.analyze("Wie hoch ist mein Beitrag?", "de")
+    assert not has_reason(result, "Betrug"), result.reasons
+    result = analyzer.analyze("what time is my flight date", "en")
+    assert not has_reason(result, "hate"), result.reasons
+
+
+def test_real_words_are_not_typos(analyzer: ToneAnalyzer) -> None:
+    """'engaged' is a word of its own, not a misspelt 'enraged'."""
+    assert analyzer.analyze("the line is engaged", "en").anger == 0
+
+
+def test_negated_phrase_does_not_count(analyzer: ToneAnalyzer) -> None:
+    assert not has_reason(analyzer.analyze("Das ist nicht schlecht", "de"), "phrase")
+    assert not has_reason(analyzer.analyze("not bad at all", "en"), "phrase")
+
+
+def test_longest_phrase_wins_and_counts_once(analyzer: ToneAnalyzer) -> None:
+    result = analyzer.analyze("worst service", "en")
+    assert [r for r in result.reasons if r.startswith("phrase")] == ["phrase 'worst service' (+30)"]
+
+
+def test_phrase_weights_add_up() -> None:
+    lexicon = ToneLexicon(anger={"de": {"Frechheit": 3, "Anwalt": 2}})
+    tone = ToneAnalyzer(lexicon, model=False, known_words={})
+    assert tone.analyze("Frechheit", "de").anger == saturate(30)
+    assert tone.analyze("Frechheit, ich gehe zum Anwalt", "de").anger == saturate(50)
+
+
+# --- built-in signals --------------------------------------------------------------------------------
+
+
+def test_all_caps_is_shouting(analyzer: ToneAnalyzer) -> None:
+    result = analyzer.analyze("WARUM FUNKTIONIERT MEIN INTERNET IMMER NOCH NICHT", "de")
+    assert has_reason(result, "capitals 100%")
+
+
+def test_short_capitals_are_not_shouting(analyzer: ToneAnalyzer) -> None:
+    assert not has_reason(analyzer.analyze("Ist DSL bei mir OK?", "de"), "capitals")
+
+
+def test_exclamation_runs(analyzer: ToneAnalyzer) -> None:
+    assert has_reason(analyzer.analyze("Wo bleibt meine Rechnung!!!", "de"), "'!!!' (+10)")
+    assert has_reason(analyzer.analyze("Are you serious?!", "en"), "'?!'")
+    assert analyzer.analyze("Danke!", "de").reasons == ()
+
+
+def test_angry_emoji(analyzer: ToneAnalyzer) -> None:
+    result = analyzer.analyze("Meine Rechnung ist falsch 😡", "de")
+    assert has_reason(result, "emoji", "😡")
+    assert not has_reason(analyzer.analyze("Danke 😊", "de"), "emoji")
+
+
+def test_repeated_message(analyzer: ToneAnalyzer) -> None:
+    result = analyzer.analyze("Wo ist meine Rechnung", "de", recent=["wo ist meine rechnung?", "Hallo"])
+    assert has_reason(result, "same message repeated (+15)")
+    twice = analyzer.analyze("Wo ist meine Rechnung", "de", recent=["Wo ist meine Rechnung"] * 2)
+    assert has_reason(twice, "sent 3 times")
+    assert twice.anger > result.anger
+
+
+def test_repeated_misses(analyzer: ToneAnalyzer) -> None:
+    one = analyzer.analyze("Wo ist meine Rechnung", "de", misses=1)
+    three = analyzer.analyze("Wo ist meine Rechnung", "de", misses=3)
+    assert has_reason(three, "3 unmatched messages in a row")
+    assert three.anger > one.anger > 0
+
+
+def test_everything_together_escalates(analyzer: ToneAnalyzer) -> None:
+    result = analyzer.analyze("IHR SEID BETRÜGER!!! 😡", "de", recent=["IHR SEID BETRÜGER!!!"], misses=1)
+    assert result.anger >= 90
+    assert len(result.reasons) >= 5
+
+
+def test_one_strong_phrase_alone_stays_below_default_threshold(analyzer: ToneAnalyzer) -> None:
+    """Weight 3 alone scores 58; with any second signal it crosses the default anger_threshold of 60."""
+    tone = ToneAnalyzer(ToneLexicon(anger={"de": {"Frechheit": 3}}), model=False)
+    assert tone.analyze("Frechheit", "de").anger < 60 <= tone.analyze("Frechheit!!!", "de").anger
+
+
+# --- handoff -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Ich möchte mit einem Mitarbeiter sprechen", "de"),
+        ("Kann ich mit einem echten Menschen reden?", "de"),
+        ("Bitte eine echte Person", "de"),
+        ("Mitarbieter bitte", "de"),
+        ("I want to talk to a human", "en"),
+        ("can I speak to a real person please", "en"),
+        ("agent", "en"),
+        ("/human", "en"),
+        ("/mensch", "de"),
+    ],
+)
+def test_wants_human(analyzer: ToneAnalyzer, text: str, language: str) -> None:
+    result = analyzer.analyze(text, language)
+    assert result.wants_human, text
+    assert result.handoff_phrase
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("what is the number for human resources", "en"),
+        ("are you a human?", "en"),
+        ("I need a travel agent", "en"),
+        ("Bist du ein Mensch?", "de"),
+        ("Wo finde ich meine Rechnung?", "de"),
+    ],
+)
+def test_does_not_want_human(analyzer: ToneAnalyzer, text: str, language: str) -> None:
+    assert not analyzer.analyze(text, language).wants_human, text
+
+
+def test_handoff_is_separate_from_anger(analyzer: ToneAnalyzer) -> None:
+    result = analyzer.analyze("Bitte einen Mitarbeiter", "de")
+    assert result.wants_human and result.anger == 0
+    assert result.handoff_phrase == "Mitarbeiter"
+
+
+# --- calm messages ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Wo finde ich meine Rechnung vom März?", "de"),
+        ("Ich möchte meine Adresse ändern", "de"),
+        ("Danke, das hat mir sehr geholfen!", "de"),
+        ("Wie kann ich meinen Tarif wechseln?", "de"),
+        ("Guten Tag, wann kommt der Techniker?", "de"),
+        ("How do I change my password?", "en"),
+        ("Thank you so much, that was quick!", "en"),
+        ("where can I download my invoice", "en"),
+        ("what is my current balance", "en"),
+        ("Can you tell me a joke", "en"),
+    ],
+)
+def test_calm_messages_stay_low(analyzer: ToneAnalyzer, text: str, language: str) -> None:
+    result = analyzer.analyze(text, language)
+    assert result.anger < 30, result.reasons
+    assert not result.wants_human
+
+
+def test_empty_and_foreign_text(analyzer: ToneAnalyzer) -> None:
+    assert analyzer.analyze("", "de") == ToneResult()
+    assert analyzer.analyze("   ", "en").anger == 0
+    assert analyzer.analyze("Это ужасно", "de").anger == 0
+
+
+def test_unknown_language_uses_every_list(analyzer: ToneAnalyzer) -> None:
+    assert has_reason(analyzer.analyze("Frechheit", "fr"), "Frechheit")
+
+
+# --- model --------------------------------------------------------------------------------------------
+
+
+def test_model_contribution_is_one_explained_reason() -> None:
+    model = ToneModel(
+        {"de": LanguageModel(bias=0.0, weights={"w:doof": 6.0}, offset=1.0, scale=10.0, cap=40.0)}
+    )
+    tone = ToneAnalyzer(ToneLexicon(), model=model)
+    result = tone.analyze("doof", "de")
+    assert result.reasons == ("model: +20",)
+    assert result.anger == saturate(20)
+    assert tone.analyze("doof", "en").reasons == ()
+
+
+def test_model_round_trips_through_json() -> None:
+    model = ToneModel(
+        {"de": LanguageModel(bias=-1.0, weights={"w:a": 0.5}, offset=0.0, scale=10.0, cap=40.0)}
+    )
+    assert model_from_json(model.to_json() | {"_about": "x"}) == model
+
+
+def test_shipped_model_is_german_only_and_bounded() -> None:
+    """The English side has no permissively licensed training data, so no English model ships."""
+    model = load_default_model()
+    if model is None:
+        pytest.skip("no model shipped")
+    assert set(model.languages) == {"de"}
+    assert all(m.cap <= 40 for m in model.languages.values())
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+def test_saturation_is_monotone_and_bounded() -> None:
+    values = [saturate(p) for p in range(0, 300, 5)]
+    assert values[0] == 0
+    assert values == sorted(values)
+    assert values[-1] < 100.0 or values[-1] == 100.0
+
+
+def test_typo_allowance_grows_with_length() -> None:
+    assert [allowed_edits(n) for n in (3, 6, 7, 9, 10)] == [0, 0, 1, 1, 2]
+
+
+def test_capitals_share_counts_only_words() -> None:
+    share, letters = capitals_share("DAS IST 1 FRECHHEIT!!!")
+    assert share == 1.0 and letters == 15
