@@ -169,6 +169,24 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_test(args: argparse.Namespace) -> int:
+    from bot.content.evaluate import format_report, run_tests
+
+    loaded = _load(args)
+    if not isinstance(loaded, LoadResult):
+        for problem in loaded:
+            print(problem)
+        print(f"{_folder(args)}: the folder does not load; run 'intents check' and fix the errors first")
+        return 1
+    report = run_tests(loaded.content, held_out=not args.no_loo)
+    if args.format == "json":
+        _print_json({"ok": not report.failed_cases, **report.as_dict()})
+    else:
+        for line in format_report(report, top=args.top):
+            print(line)
+    return 1 if report.failed_cases else 0
+
+
 def _not_yet(name: str) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
         print(f"intents {name}: not available yet", file=sys.stderr)
@@ -177,7 +195,6 @@ def _not_yet(name: str) -> Callable[[argparse.Namespace], int]:
     return handler
 
 
-cmd_test = _not_yet("test")
 cmd_export = _not_yet("export")
 cmd_import = _not_yet("import")
 cmd_suggest = _not_yet("suggest")

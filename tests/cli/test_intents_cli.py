@@ -100,3 +100,35 @@ def test_schema_command_prints_the_committed_schema(capsys: pytest.CaptureFixtur
     assert code == 0
     committed = Path(__file__).resolve().parents[2] / "bot" / "content" / "intents.schema.json"
     assert out == committed.read_text(encoding="utf-8")
+
+
+def test_test_command_passes_on_the_good_folder(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "intents", "test", "--format", "json", str(GOOD))
+    assert code == 0, out
+    report = json.loads(out)
+    assert report["ok"] is True and report["cases"] == {"total": 4, "passed": 4, "failed": []}
+    loo = report["leave_one_out"]
+    assert loo["total"] == 26 and {s["intent"] for s in loo["per_intent"]} == {
+        "invoice_copy",
+        "invoice_wrong",
+        "cancellation",
+        "opening_hours",
+    }
+
+
+def test_test_command_fails_on_a_failing_case(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    folder = copy_good(tmp_path)
+    (folder / "tests.yaml").write_text(
+        "tests:\n  - {text: 'Kündigungsfrist', language: de, expect: opening_hours}\n", encoding="utf-8"
+    )
+    code, out = run(capsys, "intents", "test", "--no-loo", str(folder))
+    assert code == 1
+    assert out.splitlines()[0].startswith(
+        f"FAIL {folder}/tests.yaml:2: 'Kündigungsfrist' [de]: expected opening_hours, got cancellation"
+    )
+    assert out.splitlines()[-1].startswith("test cases: 0/1 passed") and "leave-one-out" not in out
+
+
+def test_test_command_refuses_a_broken_folder(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out = run(capsys, "intents", "test", str(copy_good(tmp_path, "bad_id")))
+    assert code == 1 and "does not load" in out
