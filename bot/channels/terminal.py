@@ -29,7 +29,9 @@ class TerminalChannel:
     async def send(self, user_id: str, message: Outbound) -> str | None:
         del user_id  # one customer per terminal
         for paragraph in message.text.splitlines() or [""]:
-            lines = textwrap.wrap(paragraph, self._width - 5) or [""]
+            lines = textwrap.wrap(
+                paragraph, self._width - 5, break_long_words=False, break_on_hyphens=False
+            ) or [""]
             for line in lines:
                 self._out.write(f"bot> {line}\n")
         self.choices = message.buttons

@@ -38,13 +38,22 @@ class OutboxSender:
         self.channels = dict(channels)
         self._clock = clock
         self._wake = asyncio.Event()
+        self._round = asyncio.Lock()
 
     def wake(self) -> None:
         """Deliver now rather than on the next tick (called right after a turn queued replies)."""
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Deliver every due row once; returns how many were delivered."""
+        """Deliver every due row once; returns how many were delivered.
+
+        Rounds never overlap: the background loop and an explicit call would otherwise both pick up the
+        same due rows and send every reply twice.
+        """
+        async with self._round:
+            return await self._deliver_due()
+
+    async def _deliver_due(self) -> int:
         delivered = 0
         for name, channel in self.channels.items():
             held: set[str] = set()

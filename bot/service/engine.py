@@ -187,8 +187,10 @@ class ConversationService:
                 recent = await tx.recent_customer_texts(customer.id, limit=6)
                 analysis = brain.analyze(
                     inbound.text,
-                    hint=customer.language or inbound.language_hint,
-                    previous=state.language,
+                    # The channel's hint is one prior, the conversation's language the other; the stored
+                    # customer language is that same conversation language, so it must not count twice.
+                    hint=inbound.language_hint,
+                    previous=state.language or customer.language,
                     recent=recent[:-1],  # the current message is already stored
                     misses=state.misses,
                 )

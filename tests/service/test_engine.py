@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import aiosqlite
 
-from bot.channels.base import DeliveryError
+from bot.channels.base import DeliveryError, Inbound
 from bot.core.model import Priority, Reason, TicketStatus
 from bot.core.policy import ConversationState
 from bot.service.brain import Brain
@@ -234,3 +235,11 @@ async def test_state_is_persisted_per_customer(harness: Harness) -> None:
         customer = await tx.upsert_customer("test", "u1", "Kim", None)
         state = ConversationState.from_json(await tx.load_conversation(customer.id))
     assert state.language == "en" and state.greeted
+
+
+async def test_overlapping_delivery_rounds_send_each_reply_once(harness: Harness) -> None:
+    await harness.service.handle(
+        Inbound(channel="test", user_id="u1", display_name="Kim", text="Rechnung herunterladen")
+    )
+    await asyncio.gather(harness.sender.run_once(), harness.sender.run_once(), harness.sender.run_once())
+    assert len(harness.replies()) == 2  # greeting and answer, once each
