@@ -50,6 +50,8 @@ class TelegramConfig:
     intents: Path
     api_base_url: str = DEFAULT_API_BASE_URL
     webhook: Webhook | None = None
+    heartbeat: Path | None = None
+    """``BOT_HEARTBEAT``: a file touched while the bot is healthy, for container health checks."""
 
     @property
     def base_url(self) -> str:
@@ -142,4 +144,5 @@ def load(env: Mapping[str, str] | None = None) -> TelegramConfig | None:
         intents=Path(_get(env, "BOT_INTENTS") or shared.DEFAULT_INTENTS),
         api_base_url=api_base_url,
         webhook=webhook,
+        heartbeat=Path(_get(env, "BOT_HEARTBEAT")) if _get(env, "BOT_HEARTBEAT") else None,
     )

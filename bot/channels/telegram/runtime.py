@@ -49,6 +49,7 @@ STAFF_COMMANDS = (
 )
 
 SNOOZE_CHECK_SECONDS = 30.0
+HEARTBEAT_SECONDS = 20.0
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -94,6 +95,7 @@ class TelegramBot:
         self.customers.register(self.app)
         self.customers.register_buttons(self.app)
         self.app.add_error_handler(on_error)
+        self._tasks: list[asyncio.Task[None]] = []
 
     def wake(self) -> None:
         """Something was queued: deliver now instead of on the next tick."""
@@ -114,6 +116,14 @@ class TelegramBot:
                 "ticket_updated", ticket_id, {"text": "⏰ Snooze ended: back in the queue"}, now
             )
         self.topics.wake()
+
+    async def _heartbeat(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Touch the heartbeat file while updates are being received and both delivery loops run."""
+        path = self.config.heartbeat
+        updater = self.app.updater
+        healthy = updater is not None and updater.running and all(not task.done() for task in self._tasks)
+        if path is not None and healthy:
+            await asyncio.to_thread(path.touch)
 
     async def _check_staff_chat(self) -> None:
         """Warn (not fail) when the staff group cannot work: a wrong id or missing rights lose escalations."""
@@ -149,13 +159,14 @@ class TelegramBot:
             await self._set_commands()
             await self.conversation.recover()
             await self.app.start()
-            tasks = [
+            self._tasks = tasks = [
                 asyncio.create_task(self.sender.run(stop, interval=1.0), name="outbox"),
                 asyncio.create_task(self.topics.run(stop, interval=1.0), name="staff-topics"),
                 asyncio.create_task(self.watcher.run(stop), name="content-watcher"),
             ]
             assert self.app.job_queue is not None
             self.app.job_queue.run_repeating(self._wake_snoozed, interval=SNOOZE_CHECK_SECONDS, first=1.0)
+            self.app.job_queue.run_repeating(self._heartbeat, interval=HEARTBEAT_SECONDS, first=0.5)
             updater = self.app.updater
             assert updater is not None
             webhook = self.config.webhook

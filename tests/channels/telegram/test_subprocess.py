@@ -26,6 +26,7 @@ async def test_python_m_bot_run_serves_customers_and_staff_by_polling(tmp_path: 
             BOT_DATABASE=str(tmp_path / "bot.db"),
             BOT_INTENTS=str(FIXTURES / "intents"),
             BOT_LOG_LEVEL="INFO",
+            BOT_HEARTBEAT=str(tmp_path / "heartbeat"),
         )
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "run", cwd=ROOT, env=env, stdout=PIPE, stderr=PIPE
@@ -38,6 +39,7 @@ async def test_python_m_bot_run_serves_customers_and_staff_by_polling(tmp_path: 
             (topic,) = await fake.wait_for(fake.topics, within=10)
             card = (await fake.wait_for(lambda: fake.sent(STAFF_CHAT_ID, topic.thread_id), within=10))[0]
             assert "Ticket #1" in card["text"]
+            await fake.wait_for((tmp_path / "heartbeat").exists)
         finally:
             process.send_signal(signal.SIGTERM)
             try:
