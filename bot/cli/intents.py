@@ -187,6 +187,48 @@ def cmd_test(args: argparse.Namespace) -> int:
     return 1 if report.failed_cases else 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from bot.content.csvio import ENCODING, write_csv
+
+    loaded = _load(args)
+    if not isinstance(loaded, LoadResult):
+        for problem in loaded:
+            print(problem, file=sys.stderr)
+        print(f"{_folder(args)}: the folder does not load; fix it before exporting", file=sys.stderr)
+        return 1
+    if str(args.csv) == "-":
+        rows = write_csv(loaded.content.intents, sys.stdout)
+    else:
+        with args.csv.open("w", encoding=ENCODING, newline="") as out:
+            rows = write_csv(loaded.content.intents, out)
+        print(f"wrote {rows} rows for {len(loaded.content.intents)} intents to {args.csv}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from bot.content.csvio import intents_yaml, read_csv
+
+    try:
+        intents = read_csv(args.csv)
+    except ContentError as error:
+        print(error, file=sys.stderr)
+        return 1
+    text = intents_yaml(intents)
+    if args.into is None:
+        sys.stdout.write(text)
+        return 0
+    target: Path = args.into / "intents.yaml"
+    if target.exists():
+        print(
+            f"{target} exists already; import into an empty folder and move the intents over", file=sys.stderr
+        )
+        return 1
+    args.into.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    print(f"wrote {len(intents)} intents to {target}; next: python -m bot intents check {args.into}")
+    return 0
+
+
 def _not_yet(name: str) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
         print(f"intents {name}: not available yet", file=sys.stderr)
@@ -195,7 +237,5 @@ def _not_yet(name: str) -> Callable[[argparse.Namespace], int]:
     return handler
 
 
-cmd_export = _not_yet("export")
-cmd_import = _not_yet("import")
 cmd_suggest = _not_yet("suggest")
 cmd_misses = _not_yet("misses")

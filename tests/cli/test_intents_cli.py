@@ -132,3 +132,23 @@ def test_test_command_fails_on_a_failing_case(capsys: pytest.CaptureFixture[str]
 def test_test_command_refuses_a_broken_folder(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out = run(capsys, "intents", "test", str(copy_good(tmp_path, "bad_id")))
     assert code == 1 and "does not load" in out
+
+
+def test_export_then_import_into_a_folder(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    csv_file = tmp_path / "intents.csv"
+    code, out = run(capsys, "intents", "export", "--csv", str(csv_file), str(GOOD))
+    assert code == 0 and "for 4 intents" in out
+    assert csv_file.read_bytes().startswith(b"\xef\xbb\xbfintent,field,language,text\n")
+
+    target = tmp_path / "new"
+    code, out = run(capsys, "intents", "import", "--csv", str(csv_file), "--into", str(target))
+    assert code == 0 and "wrote 4 intents" in out
+    for name in ("settings.yaml", "messages.yaml"):
+        shutil.copy(GOOD / name, target / name)
+    code, out = run(capsys, "intents", "check", str(target))
+    assert code == 0, out
+
+    code, _ = run(capsys, "intents", "import", "--csv", str(csv_file), "--into", str(target))
+    assert code == 1  # never overwrites an editor's file
+    code, out = run(capsys, "intents", "import", "--csv", str(csv_file))
+    assert code == 0 and out.startswith("# Imported from CSV") and "  - id: invoice_copy" in out

@@ -1,0 +1,98 @@
+"""CSV export -> import -> load gives the same intents, including texts YAML likes to mangle."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.content.csvio import ENCODING, intents_yaml, read_csv, write_csv
+from bot.content.loader import ContentError, load_folder
+from bot.core.model import Intent
+from tests.content.conftest import DEFAULTS, GOOD, MakeFolder
+
+TRICKY = """
+intents:
+  - id: tricky
+    title: {de: "Wo?", en: "no"}
+    min_score: 82.5
+    enabled: false
+    escalate: true
+    tags: [a, "yes"]
+    follow_up: [invoice_copy]
+    examples:
+      de:
+        - Wo ist meine Rechnung?
+        - "no"
+        - "0123"
+        - "8:30"
+        - "Hinweis: bitte, mit Komma"
+        - "# kein Kommentar"
+        - "- kein Listenpunkt"
+        - "  führende Leerzeichen"
+        - "zwei\\nZeilen"
+        - 'Er sagte "Hallo" und ''tschüss'''
+      en: [true story, "1.50", "@handle", "[brackets]", "{braces}", "* star", "%percent"]
+    answers:
+      de: ["Preis: $$5 bei $company"]
+      en: ["Price: $$5 at $company"]
+"""
+
+
+def comparable(intents: tuple[Intent, ...]) -> list[Intent]:
+    return [dataclasses.replace(intent, source=None) for intent in intents]
+
+
+def round_trip(folder: Path, tmp_path: Path) -> Path:
+    csv_file = tmp_path / "intents.csv"
+    with csv_file.open("w", encoding=ENCODING, newline="") as out:
+        write_csv(load_folder(folder, defaults=DEFAULTS).content.intents, out)
+    imported = tmp_path / "imported"
+    imported.mkdir()
+    for name in ("settings.yaml", "messages.yaml", "tests.yaml"):
+        shutil.copy(folder / name, imported / name)
+    (imported / "intents.yaml").write_text(intents_yaml(read_csv(csv_file)), encoding="utf-8")
+    return imported
+
+
+def test_good_folder_round_trips(tmp_path: Path) -> None:
+    imported = round_trip(GOOD, tmp_path)
+    before = load_folder(GOOD, defaults=DEFAULTS).content.intents
+    after = load_folder(imported, defaults=DEFAULTS).content.intents
+    assert comparable(after) == comparable(before)
+
+
+def test_tricky_texts_round_trip(make_folder: MakeFolder, tmp_path: Path) -> None:
+    folder = make_folder(files={"intents/tricky.yaml": TRICKY})
+    before = load_folder(folder, defaults=DEFAULTS).content
+    tricky = before.intent("tricky")
+    assert tricky is not None and tricky.examples["de"][8] == "zwei\nZeilen"
+    imported = round_trip(folder, tmp_path)
+    after = load_folder(imported, defaults=DEFAULTS).content
+    assert comparable(after.intents) == comparable(before.intents)
+
+
+def test_bad_rows_are_all_reported_with_their_line(tmp_path: Path) -> None:
+    csv_file = tmp_path / "bad.csv"
+    csv_file.write_text(
+        "intent,field,language,text\n"
+        "a,example,,no language\n"
+        "a,exmaple,de,typo\n"
+        ",example,de,no intent\n"
+        "a,min_score,,high\n"
+        "a,escalate,,yes\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ContentError) as caught:
+        read_csv(csv_file)
+    assert [p.line for p in caught.value.problems] == [2, 3, 4, 5, 6]
+    assert "unknown field 'exmaple'" in caught.value.problems[1].what
+
+
+def test_missing_columns(tmp_path: Path) -> None:
+    csv_file = tmp_path / "bad.csv"
+    csv_file.write_text("intent;field;language;text\n", encoding="utf-8")
+    with pytest.raises(ContentError, match="missing column"):
+        read_csv(csv_file)
