@@ -146,11 +146,18 @@ def carve(rows: Sequence[Row], fraction: float, seed: int) -> tuple[list[Row], l
     return [r for i, r in enumerate(rows) if i not in carved], [rows[i] for i in sorted(carved)]
 
 
+def _held_out(n: int, fraction: float, seed: int) -> set[int]:
+    """Row indices held out for evaluation (seeded independently of the calibration carve)."""
+    order = list(range(n))
+    random.Random(f"holdout-{seed}").shuffle(order)
+    return set(order[: round(n * fraction)])
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--train", required=True, type=Path, help="JSONL whose rows become the intents")
     parser.add_argument(
-        "--eval", required=True, type=Path, action="append", help="JSONL to evaluate (repeatable)"
+        "--eval", type=Path, action="append", default=[], help="JSONL to evaluate (repeatable)"
     )
     parser.add_argument(
         "--calibrate",
@@ -158,6 +165,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="append",
         help="JSONL to choose threshold/margin on (repeatable); "
         "default: a seeded 10%% carve of the training rows, removed from training",
+    )
+    parser.add_argument(
+        "--holdout",
+        type=float,
+        default=0.0,
+        help="evaluate on a seeded carve of this fraction of the training rows (removed from training), "
+        "for data sets without a validation split",
+    )
+    parser.add_argument(
+        "--parallel",
+        type=Path,
+        action="append",
+        default=[],
+        help="with --holdout: a file line-aligned with --train (a translation); its held-out rows are "
+        "evaluated too, to measure the drop from the training language (repeatable)",
     )
     parser.add_argument("--shots", type=int, default=None, help="examples per intent (default: all)")
     parser.add_argument("--seed", type=int, default=0)
@@ -177,6 +199,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> dict[str, object]:
     train = read_jsonl(args.train)
     evaluation = [row for path in args.eval for row in read_jsonl(path)]
+    parallel: dict[str, list[Row]] = {}
+    if args.holdout:
+        held = _held_out(len(train), args.holdout, args.seed)
+        for path in args.parallel:
+            aligned = read_jsonl(path)
+            if len(aligned) != len(train):
+                raise SystemExit(
+                    f"{path}: {len(aligned)} rows, but --train has {len(train)}; not line-aligned"
+                )
+            parallel[str(path)] = [aligned[i] for i in sorted(held)]
+        evaluation = [train[i] for i in sorted(held)] + evaluation
+        train = [row for i, row in enumerate(train) if i not in held]
+    elif args.parallel:
+        raise SystemExit("--parallel needs --holdout")
+    if not evaluation:
+        raise SystemExit("nothing to evaluate: give --eval or --holdout")
     if args.calibrate:
         calibration = [row for path in args.calibrate for row in read_jsonl(path)]
         calibration_source = ", ".join(str(p) for p in args.calibrate)
@@ -204,9 +242,10 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     print(f"shots: {args.shots or 'all'} per intent, seed {args.seed}")
     print(f"calibration: {calibration_source} ({len(calibration)} rows)")
     print(f"threshold/margin chosen by {objective}: {threshold:g} / {margin:g}")
-    print(
-        f"evaluation: {', '.join(str(p) for p in args.eval)} ({len(outcomes)} rows, {len(in_scope)} in scope)"
-    )
+    sources = [str(p) for p in args.eval]
+    if args.holdout:
+        sources.insert(0, f"{100 * args.holdout:g}% of {args.train} held out (seeded, removed from training)")
+    print(f"evaluation: {', '.join(sources)} ({len(outcomes)} rows, {len(in_scope)} in scope)")
     print()
     print(f"{'metric':<34}{'value':>10}")
     table = [
@@ -238,6 +277,23 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             points.append(f"{t}: {100 * a:.1f}/{100 * (r or 0):.1f}")
         print("  " + "  ".join(points))
 
+    parallel_summary: dict[str, dict[str, float]] = {}
+    if parallel:
+        print("\nsame held-out sentences in other files (top-1 / in-scope accuracy at the chosen setting)")
+        reference = f"{args.train} (held out)"
+        print(f"  {reference:<60} {100 * top1:6.2f} / {100 * accuracy:6.2f}")
+        for name, rows in parallel.items():
+            other, _ = score_rows(index, rows, ids, language)
+            other_in = [o for o in other if o.gold is not None]
+            other_top1 = sum(o.gold == o.best for o in other_in) / max(1, len(other_in))
+            other_accuracy, _ = rates(other, threshold, margin)
+            parallel_summary[name] = {
+                "top1_accuracy": round(100 * other_top1, 2),
+                "in_scope_accuracy": round(100 * other_accuracy, 2),
+                "top1_drop": round(100 * (top1 - other_top1), 2),
+            }
+            print(f"  {name:<60} {100 * other_top1:6.2f} / {100 * other_accuracy:6.2f}")
+
     summary: dict[str, object] = {
         "n": len(outcomes),
         "n_in_scope": len(in_scope),
@@ -257,6 +313,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             "in_scope_accuracy": round(100 * b_accuracy, 2),
             "oos_recall": round(100 * (b_recall or 0), 2),
         }
+    if parallel_summary:
+        summary["parallel"] = parallel_summary
     summary.update(
         threshold=threshold,
         margin=margin,

@@ -59,6 +59,10 @@ class MatcherConfig:
     model_gate: bool = True
     """Multiply the model's probability by the best example's similarity, so that the model can reorder
     plausible intents but cannot lift an intent no example resembles."""
+    retrieval_max_share: float = 0.02
+    retrieval_min_df: int = 200
+    """Features in more than ``max(retrieval_min_df, retrieval_max_share * examples)`` examples are not used
+    to find the nearest examples (only to score them): a speed knob that does not change scores."""
     cross_language_factor: float = 0.9
     """Examples in another language than the message still count, discounted by this factor."""
 
@@ -83,6 +87,7 @@ class _Vectorizer:
         self.config = config
         self.vocabulary: dict[str, int] = {}
         self.idf: FloatArray = np.zeros(0, dtype=np.float32)
+        self.df: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
 
     def features(self, normalized: str) -> dict[str, float]:
         """Raw feature counts: words (``w``), word pairs (``b``) and letter pieces of each word."""
@@ -102,16 +107,28 @@ class _Vectorizer:
                 counts[key] = counts.get(key, 0.0) + 1.0
         return counts
 
-    def fit(self, documents: Sequence[dict[str, float]]) -> None:
-        df: dict[str, int] = {}
-        for doc in documents:
-            for key in doc:
-                df[key] = df.get(key, 0) + 1
-        self.vocabulary = {key: i for i, key in enumerate(df)}
-        n = len(documents)
-        self.idf = np.array(
-            [math.log((1 + n) / (1 + count)) + 1.0 for count in df.values()], dtype=np.float32
-        )
+    def fit_transform(self, texts: Sequence[str]) -> list[tuple[IntArray, FloatArray, FloatArray]]:
+        """Learn vocabulary and IDF from normalised ``texts`` and return their vectors (see :meth:`transform`).
+
+        Feature strings are turned into ids as they are met, so the many short strings of a large folder
+        never live all at once (the index of 15,000 examples would otherwise hold millions of them).
+        """
+        vocabulary: dict[str, int] = {}
+        raw: list[tuple[IntArray, FloatArray]] = []
+        for text in texts:
+            counts = self.features(text)
+            ids = np.fromiter(
+                (vocabulary.setdefault(k, len(vocabulary)) for k in counts), np.int32, len(counts)
+            )
+            tf = np.fromiter(counts.values(), np.float32, len(counts))
+            raw.append((ids, np.where(tf > 1.0, 1.0 + np.log(np.maximum(tf, 1.0)), tf).astype(np.float32)))
+        self.vocabulary = vocabulary
+        n = len(texts)
+        all_ids = np.concatenate([ids for ids, _ in raw] + [np.zeros(0, dtype=np.int32)])
+        df = np.bincount(all_ids, minlength=len(vocabulary))
+        self.df = df
+        self.idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
+        return [(ids, _unit(tf * self.idf[ids]), _unit(tf)) for ids, tf in raw]
 
     def transform(self, counts: dict[str, float]) -> tuple[IntArray, FloatArray, FloatArray]:
         """Known feature ids with their TF-IDF weights and their plain TF weights (each L2-normalised)."""
@@ -254,11 +271,20 @@ class IntentIndex:
         self.not_entries: tuple[_Entry, ...] = tuple(not_entries)
         n_intents = len(self.intent_ids)
         self._vectorizer = _Vectorizer(config)
-        example_features = [self._vectorizer.features(e.normalized) for e in self.entries]
-        self._vectorizer.fit(example_features)
+        vectors = self._vectorizer.fit_transform([e.normalized for e in self.entries])
         n_features = len(self._vectorizer.vocabulary)
-        vectors = [self._vectorizer.transform(f) for f in example_features]
-        self._examples = _InvertedIndex([(ids, tfidf) for ids, tfidf, _ in vectors], n_features)
+        # Retrieval skips features that occur in very many examples: they cost the most and decide the least.
+        # Their share of the cosine is added back exactly for the examples that are re-scored.
+        cutoff = max(config.retrieval_min_df, int(config.retrieval_max_share * len(self.entries)))
+        informative = self._vectorizer.df <= cutoff
+        self._examples = _InvertedIndex(
+            [(ids[informative[ids]], tfidf[informative[ids]]) for ids, tfidf, _ in vectors], n_features
+        )
+        lengths = np.array([len(ids) for ids, _, _ in vectors], dtype=np.int64)
+        self._row_starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        self._row_ids = np.concatenate([ids for ids, _, _ in vectors] + [np.zeros(0, dtype=np.int32)])
+        self._row_weights = np.concatenate([w for _, w, _ in vectors] + [np.zeros(0, dtype=np.float32)])
+        self._n_features = n_features
         entry_intent = np.array([e.intent for e in self.entries], dtype=np.int32)
         self._entry_intent = entry_intent
         self._intent_bounds = np.searchsorted(entry_intent, np.arange(n_intents + 1)).astype(np.int64)
@@ -307,6 +333,28 @@ class IntentIndex:
         w = self.config.cosine_weight
         return (w * cosine + (1.0 - w) * fuzzy / 100.0) * factor, fuzzy
 
+    def _language_factors(self, language: Lang | None) -> FloatArray | None:
+        """Per-example discount for examples in another language than ``language`` (``None``: no discount)."""
+        if language is None or language not in self.languages or len(self.languages) < 2:
+            return None
+        factors = np.ones(len(self.entries), dtype=np.float32)
+        factors[self._entry_language != self.languages.index(language)] = self.config.cross_language_factor
+        return factors
+
+    def _exact_cosine(self, entries: npt.NDArray[np.int64], ids: IntArray, weights: FloatArray) -> FloatArray:
+        """Cosine of the query with the given examples over all features (retrieval skips the common ones)."""
+        if len(entries) == 0:
+            return np.zeros(0, dtype=np.float32)
+        dense = np.zeros(self._n_features, dtype=np.float32)
+        dense[ids] = weights
+        starts, ends = self._row_starts[entries], self._row_starts[entries + 1]
+        lengths = ends - starts
+        offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        positions = np.arange(int(lengths.sum()), dtype=np.int64) + offsets
+        products = dense[self._row_ids[positions]] * self._row_weights[positions]
+        rows = np.repeat(np.arange(len(entries)), lengths)
+        return np.bincount(rows, weights=products, minlength=len(entries)).astype(np.float32)
+
     def _rank(self, text: str, language: Lang | None, limit: int) -> tuple[list[_Evidence], list[int]]:
         """Evidence for the best ``limit`` intents (best first) and the intents blocked by not_examples."""
         query = normalize(text)
@@ -314,40 +362,41 @@ class IntentIndex:
             return [], []
         config = self.config
         ids, tfidf, tf = self._vectorizer.transform(self._vectorizer.features(query))
-        cosine = self._examples.dot(ids, tfidf)
-        factor = np.ones(len(cosine), dtype=np.float32)
-        if language is not None and language in self.languages:
-            factor[self._entry_language != self.languages.index(language)] = config.cross_language_factor
-        ranked = cosine * factor
+        factors = self._language_factors(language)
+        approximate = self._examples.dot(ids, tfidf)
+        ranked = approximate if factors is None else approximate * factors
         k = min(config.rerank, len(ranked))
         nearest = np.argpartition(-ranked, k - 1)[:k] if k < len(ranked) else np.arange(len(ranked))
-        # Similarity of the nearest examples, grouped by intent.
-        per_intent: dict[int, list[tuple[float, int, float]]] = {}
-        for entry_index in nearest.tolist():
-            if cosine[entry_index] <= 0.0:
-                continue
-            entry = self.entries[entry_index]
-            similarity, fuzzy = self._similarity(
-                query, entry, float(cosine[entry_index]), float(factor[entry_index])
-            )
-            per_intent.setdefault(entry.intent, []).append((similarity, entry_index, fuzzy))
+        nearest = nearest[approximate[nearest] > 0.0]
         probabilities = self._model.probabilities(ids, tf, config.model_temperature)
         # Candidates: intents with a near example, and the model's favourites (which may have none).
         n_model = min(len(probabilities), limit + 3)
         favourites = np.argpartition(-probabilities, n_model - 1)[:n_model].tolist() if n_model else []
-        candidates = set(per_intent) | set(favourites)
+        near_intents = set(self._entry_intent[nearest].tolist())
+        extra = [i for i in favourites if i not in near_intents]
+        pool = np.concatenate(
+            [nearest.astype(np.int64)]
+            + [np.arange(self._intent_bounds[i], self._intent_bounds[i + 1], dtype=np.int64) for i in extra]
+        )
+        cosine = dict(zip(pool.tolist(), self._exact_cosine(pool, ids, tfidf).tolist(), strict=True))
+
+        def scored(entry_index: int) -> tuple[float, int, float]:
+            factor = 1.0 if factors is None else float(factors[entry_index])
+            similarity, fuzzy = self._similarity(
+                query, self.entries[entry_index], cosine[entry_index], factor
+            )
+            return similarity, entry_index, fuzzy
+
+        per_intent: dict[int, list[tuple[float, int, float]]] = {}
+        for entry_index in nearest.tolist():
+            per_intent.setdefault(self.entries[entry_index].intent, []).append(scored(entry_index))
+        for intent in extra:
+            start, end = int(self._intent_bounds[intent]), int(self._intent_bounds[intent + 1])
+            if start < end:
+                best_entry = max(range(start, end), key=lambda e: cosine[e])
+                per_intent[intent] = [scored(best_entry)]
         evidence: list[_Evidence] = []
-        for intent in candidates:
-            items = per_intent.get(intent)
-            if not items:
-                start, end = int(self._intent_bounds[intent]), int(self._intent_bounds[intent + 1])
-                if start == end:
-                    continue
-                best_entry = start + int(np.argmax(ranked[start:end]))
-                similarity, fuzzy = self._similarity(
-                    query, self.entries[best_entry], float(cosine[best_entry]), float(factor[best_entry])
-                )
-                items = [(similarity, best_entry, fuzzy)]
+        for intent, items in per_intent.items():
             items.sort(reverse=True)
             available = int(self._intent_bounds[intent + 1] - self._intent_bounds[intent])
             n_support = max(1, min(config.support, available))
@@ -367,7 +416,7 @@ class IntentIndex:
                     score=min(100.0, max(0.0, score)),
                     entry=best_entry,
                     similarity=best_similarity,
-                    cosine=float(cosine[best_entry]),
+                    cosine=cosine[best_entry],
                     fuzzy=fuzzy,
                     support=support,
                     model=model,

@@ -1,0 +1,269 @@
+"""Matcher latency and memory at growing index sizes, beside the naive rapidfuzz baseline in the same run.
+
+Indexes are built from CLINC150 and BANKING77 training rows (227 intents of real customer phrasing). Sizes
+above the ~25,000 real rows are reached by augmentation that keeps the phrasing realistic: typos (dropped,
+doubled or swapped letters), polite prefixes and suffixes, dropped filler words. Queries are held-out
+validation rows (CLINC150 validation incl. out-of-scope, BANKING77-OOS validation), never in the index.
+
+Per message we measure the matcher's ``match`` and the baseline
+``rapidfuzz.process.extractOne(query, all_examples, scorer=WRatio)`` on the same queries. The machine is
+shared, so besides wall time the CPU time of the thread is reported; p50/p99 ratios use CPU time (both
+sides measured the same way). Peak memory is traced with ``tracemalloc`` in a separate build-and-query
+pass, because tracing slows allocation down.
+
+Writes ``docs/matcher-latency.png``; the last printed line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from benchmarks.common import DATASETS, OOS_LABEL, Row, percentile, read_jsonl
+from bot.core.matcher import IntentIndex
+from bot.core.model import Intent, Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SIZES = (1_000, 10_000, 15_000, 100_000)
+_PREFIXES = ("hi ", "hello, ", "please ", "can you tell me ", "i need to know ", "quick question: ", "hey ")
+_SUFFIXES = (" please", " thanks", "?", " asap", " thank you", " now", "!")
+_FILLERS = frozenset({"please", "the", "a", "my", "can", "you", "i", "to", "is"})
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    if len(word) < 4:
+        return word
+    i = rng.randrange(1, len(word) - 1)
+    kind = rng.randrange(3)
+    if kind == 0:
+        return word[:i] + word[i + 1 :]
+    if kind == 1:
+        return word[:i] + word[i] + word[i:]
+    return word[: i - 1] + word[i] + word[i - 1] + word[i + 1 :]
+
+
+def augment(text: str, rng: random.Random) -> str:
+    """A plausible rephrasing of ``text``: a typo or two, a filler dropped, a prefix or suffix."""
+    words = text.split()
+    for _ in range(rng.randint(1, 2)):
+        if words:
+            j = rng.randrange(len(words))
+            words[j] = _typo(words[j], rng)
+    if len(words) > 3 and rng.random() < 0.5:
+        droppable = [j for j, w in enumerate(words) if w.lower() in _FILLERS]
+        if droppable:
+            del words[rng.choice(droppable)]
+    out = " ".join(words)
+    if rng.random() < 0.5:
+        out = rng.choice(_PREFIXES) + out
+    if rng.random() < 0.5:
+        out += rng.choice(_SUFFIXES)
+    return out
+
+
+def synthetic_rows(size: int, seed: int, pool: Sequence[Row]) -> list[Row]:
+    """``size`` distinct example rows: real rows first (a seeded sample), then augmented ones."""
+    rng = random.Random(seed)
+    if size <= len(pool):
+        return rng.sample(list(pool), size)
+    rows = list(pool)
+    seen = {(r.label, r.text) for r in rows}
+    while len(rows) < size:
+        source = pool[rng.randrange(len(pool))]
+        text = augment(source.text, rng)
+        if (source.label, text) not in seen:
+            seen.add((source.label, text))
+            rows.append(Row(text, source.label))
+    return rows
+
+
+def build_index(rows: Sequence[Row]) -> IntentIndex:
+    grouped: dict[str, list[str]] = {}
+    for row in rows:
+        grouped.setdefault(row.label, []).append(row.text)
+    intents = [
+        Intent(id=f"i{n}", title={"en": label}, examples={"en": tuple(texts)}, answers={"en": ("-",)})
+        for n, (label, texts) in enumerate(sorted(grouped.items()))
+    ]
+    return IntentIndex.build(intents, Settings(languages=("en",)))
+
+
+def measure(call: Callable[[str], object], queries: Sequence[str]) -> tuple[list[float], list[float]]:
+    """Per-query (CPU ms, wall ms)."""
+    cpu: list[float] = []
+    wall: list[float] = []
+    for query in queries:
+        c0, w0 = time.thread_time(), time.perf_counter()
+        call(query)
+        cpu.append((time.thread_time() - c0) * 1000.0)
+        wall.append((time.perf_counter() - w0) * 1000.0)
+    return cpu, wall
+
+
+def peak_memory_mb(rows: Sequence[Row], queries: Sequence[str]) -> float:
+    """Peak traced allocation (MB) while building the index and matching a few queries."""
+    tracemalloc.start()
+    try:
+        index = build_index(rows)
+        for query in queries[:50]:
+            index.match(query, "en")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak / 1e6
+
+
+def run_size(
+    size: int, pool: Sequence[Row], queries: Sequence[str], baseline_queries: int, seed: int
+) -> dict[str, float]:
+    from rapidfuzz import fuzz, process
+
+    rows = synthetic_rows(size, seed, pool)
+    started = time.perf_counter()
+    index = build_index(rows)
+    build_s = time.perf_counter() - started
+    for query in queries[:20]:  # warm caches and lazy imports before timing
+        index.match(query, "en")
+    cpu, wall = measure(lambda q: index.match(q, "en"), queries)
+    choices = [r.text for r in rows]
+    base_queries = queries[:baseline_queries]
+    base_cpu, base_wall = measure(lambda q: process.extractOne(q, choices, scorer=fuzz.WRatio), base_queries)
+    result = {
+        "examples": len(index),
+        "intents": len(index.intent_ids),
+        "build_s": round(build_s, 3),
+        "p50_ms": round(percentile(cpu, 50), 3),
+        "p99_ms": round(percentile(cpu, 99), 3),
+        "wall_p50_ms": round(percentile(wall, 50), 3),
+        "wall_p99_ms": round(percentile(wall, 99), 3),
+        "baseline_p50_ms": round(percentile(base_cpu, 50), 3),
+        "baseline_p99_ms": round(percentile(base_cpu, 99), 3),
+        "baseline_wall_p50_ms": round(percentile(base_wall, 50), 3),
+        "baseline_queries": len(base_queries),
+        "peak_mb": round(peak_memory_mb(rows, queries), 1),
+    }
+    result["speedup_p50"] = round(result["baseline_p50_ms"] / max(result["p50_ms"], 1e-6), 1)
+    result["speedup_p99"] = round(result["baseline_p99_ms"] / max(result["p99_ms"], 1e-6), 1)
+    return result
+
+
+def plot(results: dict[int, dict[str, float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = sorted(results)
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    ax.plot(sizes, [results[s]["p50_ms"] for s in sizes], "o-", color="tab:blue", label="carebot matcher p50")
+    ax.plot(
+        sizes, [results[s]["p99_ms"] for s in sizes], "o--", color="tab:blue", label="carebot matcher p99"
+    )
+    ax.plot(
+        sizes,
+        [results[s]["baseline_p50_ms"] for s in sizes],
+        "s-",
+        color="tab:red",
+        label="extractOne WRatio p50",
+    )
+    ax.plot(
+        sizes,
+        [results[s]["baseline_p99_ms"] for s in sizes],
+        "s--",
+        color="tab:red",
+        label="extractOne WRatio p99",
+    )
+    ax.axhline(2.0, color="grey", lw=0.8, ls=":")
+    ax.axhline(10.0, color="grey", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("example phrases in the index")
+    ax.set_ylabel("CPU ms per message (one core)")
+    ax.set_title("Matcher latency vs naive rapidfuzz baseline (same run)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def default_pool() -> list[Row]:
+    rows = read_jsonl(DATASETS / "clinc150" / "train.jsonl") + [
+        Row(r.text, "banking:" + r.label) for r in read_jsonl(DATASETS / "banking77" / "train.jsonl")
+    ]
+    return [r for r in rows if r.label != OOS_LABEL]
+
+
+def default_queries() -> list[str]:
+    rows = read_jsonl(DATASETS / "clinc150" / "validation.jsonl") + read_jsonl(
+        DATASETS / "banking77_oos" / "validation.jsonl"
+    )
+    return [r.text for r in rows]
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Matcher latency and memory vs the naive rapidfuzz baseline."
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
+    parser.add_argument("--queries", type=int, default=1000, help="queries timed per size")
+    parser.add_argument(
+        "--baseline-queries", type=int, default=200, help="queries timed for the slow baseline"
+    )
+    parser.add_argument(
+        "--pool",
+        type=Path,
+        action="append",
+        help="JSONL rows to build indexes from (default: CLINC150 + BANKING77 train)",
+    )
+    parser.add_argument("--query-file", type=Path, action="append", help="JSONL rows used as queries")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "matcher-latency.png")
+    parser.add_argument("--no-plot", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    pool = (
+        [r for path in args.pool for r in read_jsonl(path) if r.label != OOS_LABEL]
+        if args.pool
+        else default_pool()
+    )
+    all_queries = (
+        [r.text for path in args.query_file for r in read_jsonl(path)]
+        if args.query_file
+        else default_queries()
+    )
+    queries = random.Random(args.seed).sample(all_queries, min(args.queries, len(all_queries)))
+    results: dict[int, dict[str, float]] = {}
+    print(
+        f"{'examples':>9} {'build s':>8} {'p50 ms':>7} {'p99 ms':>7} {'base p50':>9} {'base p99':>9} "
+        f"{'x p50':>6} {'x p99':>6} {'peak MB':>8}"
+    )
+    for size in args.sizes:
+        r = run_size(size, pool, queries, args.baseline_queries, args.seed)
+        results[size] = r
+        print(
+            f"{int(r['examples']):>9} {r['build_s']:>8.2f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} "
+            f"{r['baseline_p50_ms']:>9.2f} {r['baseline_p99_ms']:>9.2f} {r['speedup_p50']:>6.1f} "
+            f"{r['speedup_p99']:>6.1f} {r['peak_mb']:>8.1f}",
+            flush=True,
+        )
+    if not args.no_plot:
+        plot(results, args.plot)
+        print(f"plot: {args.plot}")
+    print(f"(CPU time per message; wall-clock p50/p99 are in the JSON; {len(queries)} queries per size)")
+    print(json.dumps({"queries": len(queries), "sizes": {str(k): v for k, v in results.items()}}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
