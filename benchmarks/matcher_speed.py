@@ -28,6 +28,7 @@ from pathlib import Path
 from benchmarks.common import DATASETS, OOS_LABEL, Row, percentile, read_jsonl
 from bot.core.matcher import IntentIndex
 from bot.core.model import Intent, Settings
+from bot.core.normalize import normalize
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SIZES = (1_000, 10_000, 15_000, 100_000)
@@ -68,17 +69,30 @@ def augment(text: str, rng: random.Random) -> str:
 
 
 def synthetic_rows(size: int, seed: int, pool: Sequence[Row]) -> list[Row]:
-    """``size`` distinct example rows: real rows first (a seeded sample), then augmented ones."""
+    """``size`` example rows, distinct after normalisation: real rows first (a seeded sample), then augmented."""
     rng = random.Random(seed)
-    if size <= len(pool):
-        return rng.sample(list(pool), size)
-    rows = list(pool)
-    seen = {(r.label, r.text) for r in rows}
+    seen: set[tuple[str, str]] = set()
+    unique: list[Row] = []
+    for row in pool:
+        key = (row.label, normalize(row.text))
+        if key[1] and key not in seen:
+            seen.add(key)
+            unique.append(row)
+    if size <= len(unique):
+        return rng.sample(unique, size)
+    rows = list(unique)
+    attempts = 0
     while len(rows) < size:
-        source = pool[rng.randrange(len(pool))]
+        attempts += 1
+        if attempts > 100 * size:
+            raise ValueError(
+                f"cannot augment {len(unique)} rows to {size} distinct ones; give a larger --pool"
+            )
+        source = unique[rng.randrange(len(unique))]
         text = augment(source.text, rng)
-        if (source.label, text) not in seen:
-            seen.add((source.label, text))
+        key = (source.label, normalize(text))
+        if key not in seen:
+            seen.add(key)
             rows.append(Row(text, source.label))
     return rows
 
