@@ -1,0 +1,34 @@
+"""Persistence in one SQLite file through aiosqlite: the only layer that speaks SQL.
+
+See ``docs/queue.md`` for the data model, the ticket lifecycle and the durability guarantees.
+"""
+
+from bot.storage.database import Database, StorageError, Tx
+from bot.storage.records import (
+    DEFAULT_SLA,
+    Customer,
+    Event,
+    InboundRow,
+    OutboxItem,
+    RecordedMessage,
+    Resolution,
+    SlaPolicy,
+    StoredMessage,
+    Ticket,
+)
+
+__all__ = [
+    "DEFAULT_SLA",
+    "Customer",
+    "Database",
+    "Event",
+    "InboundRow",
+    "OutboxItem",
+    "RecordedMessage",
+    "Resolution",
+    "SlaPolicy",
+    "StorageError",
+    "StoredMessage",
+    "Ticket",
+    "Tx",
+]

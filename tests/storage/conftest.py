@@ -1,0 +1,27 @@
+"""Real SQLite files in ``tmp_path``; every database opened here is closed again."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.storage import Customer, Database
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "bot.db")
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+@pytest.fixture
+async def customer(db: Database) -> Customer:
+    return await db.upsert_customer("terminal", "u1", "Kim Berger", "de")
