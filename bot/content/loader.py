@@ -453,11 +453,15 @@ def _check_placeholders(out: _Folder, place: _Placed, loc: Loc, text: str, allow
     for name in names:
         if name not in allowed:
             close = difflib.get_close_matches(name, sorted(allowed), n=1, cutoff=0.6)
-            hint = f" Did you mean ${close[0]}?" if close else ""
+            if close:
+                hint = f"; did you mean ${close[0]}?"
+            elif len(allowed) <= 12:
+                hint = f" (available: {', '.join('$' + n for n in sorted(allowed))})"
+            else:
+                hint = f"; define it under 'variables:' (the bot supplies {', '.join(sorted(RUNTIME_VARIABLES))})"
             out.error(
                 place,
-                f"uses ${name}, which is neither defined under 'variables:' nor supplied by the bot "
-                f"(available: {', '.join('$' + n for n in sorted(allowed))}).{hint}",
+                f"uses ${name}, which is neither defined under 'variables:' nor supplied by the bot{hint}",
                 loc,
             )
 

@@ -196,8 +196,9 @@ def parse_bytes(raw: bytes, path: str) -> ParsedFile:
 
 def _syntax_problem(exc: yaml.MarkedYAMLError, path: str) -> Problem:
     mark = exc.problem_mark or exc.context_mark
-    if "quoted scalar" in (exc.context or "") and exc.context_mark is not None:
-        mark = exc.context_mark  # where the unclosed quote opens, not the end of the file
+    unclosed = "quoted scalar" in (exc.context or "") or "<stream end>" in (exc.problem or "")
+    if unclosed and exc.context_mark is not None:
+        mark = exc.context_mark  # where the unclosed quote or bracket opens, not the end of the file
     line = mark.line + 1 if mark is not None else 1
     return Problem(path, line, "(yaml)", explain_syntax_error(exc))
 
@@ -224,6 +225,8 @@ def explain_syntax_error(exc: yaml.MarkedYAMLError) -> str:
         advice = "the indentation does not line up with the lines above; check the spaces at the line start"
     elif "could not find expected ':'" in problem:
         advice = "a line is missing its ':' after the key, or a long text continues without quotes"
+    elif "<stream end>" in problem:
+        advice = "the file ends in the middle of a list or mapping: a '[' or '{' is not closed"
     elif "expected ',' or ']'" in problem:
         advice = "a [...] list is not closed with ']' or an item contains a special character; quote it"
     elif "expected ',' or '}'" in problem:

@@ -323,6 +323,7 @@ def test_an_unclosed_quote_points_at_where_it_opens(make_folder: MakeFolder) -> 
     ("text", "what"),
     [
         ("variables:\n\tx: 1\n", "indent with spaces only"),
+        ("variables:\n  x: [a, b\n\n\n", "a '[' or '{' is not closed"),
         ("variables:\n  x: Hinweis: bitte\n", "put the whole text in quotes"),
         ("variables:\n  x: @handle\n", "put the text in quotes"),
         ("variables: {x: 1}\n---\nvariables: {y: 2}\n", "remove the second '---'"),
