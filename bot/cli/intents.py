@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -229,13 +229,61 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _not_yet(name: str) -> Callable[[argparse.Namespace], int]:
-    def handler(args: argparse.Namespace) -> int:
-        print(f"intents {name}: not available yet", file=sys.stderr)
+def _missed(args: argparse.Namespace) -> tuple[LoadResult, list[Any]] | int:
+    """Shared by ``misses`` and ``suggest``: the current folder, and the missed messages judged by it."""
+    from bot.config import database_path
+    from bot.content.suggest import SuggestError, find_misses, parse_since, read_messages
+    from bot.service.brain import Brain
+
+    try:
+        since = datetime.now(UTC) - parse_since(args.since)
+    except ValueError as error:
+        print(error, file=sys.stderr)
         return 2
+    loaded = _load(args)
+    if not isinstance(loaded, LoadResult):
+        print(f"{_folder(args)}: the folder does not load; run 'intents check' first", file=sys.stderr)
+        return 1
+    try:
+        messages = read_messages(args.database or database_path(), since)
+    except SuggestError as error:
+        print(error, file=sys.stderr)
+        return 1
+    return loaded, find_misses(messages, Brain.build(loaded.content))
 
-    return handler
+
+def cmd_misses(args: argparse.Namespace) -> int:
+    from bot.content.suggest import format_misses
+
+    found = _missed(args)
+    if isinstance(found, int):
+        return found
+    _, misses = found
+    for line in format_misses(misses):
+        print(line)
+    still = sum(1 for miss in misses if miss.still_missed)
+    print(
+        f"{len(misses)} missed message(s) since {args.since}; {still} still not understood by the current folder"
+    )
+    return 0
 
 
-cmd_suggest = _not_yet("suggest")
-cmd_misses = _not_yet("misses")
+def cmd_suggest(args: argparse.Namespace) -> int:
+    from bot.content.suggest import attach_nearest, group_misses, suggestions_yaml
+    from bot.service.brain import Brain
+
+    found = _missed(args)
+    if isinstance(found, int):
+        return found
+    loaded, misses = found
+    groups = group_misses(misses)
+    if not groups:
+        print(f"# nothing to suggest: no message since {args.since} is still missed by the current folder")
+        return 0
+    attach_nearest(groups, Brain.build(loaded.content))
+    print(
+        f"# {len(groups)} group(s) of messages the bot still misses (since {args.since}). Nothing was changed;"
+    )
+    print("# read each proposal, then paste what fits into the intents folder and run 'intents check'.\n")
+    print(suggestions_yaml(groups, loaded.content))
+    return 0

@@ -17,9 +17,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-import yaml
-
 from bot.content.problems import ContentError, Problem
+from bot.content.yamlio import dump_yaml
 from bot.core.model import Intent
 
 COLUMNS = ("intent", "field", "language", "text")
@@ -151,29 +150,6 @@ def _ordered(intent: dict[str, Any]) -> dict[str, Any]:
     return ordered
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block lists (one item per line) everywhere, but ``title: {de: ..., en: ...}`` stays on one line."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)  # list items indented below their key, as editors write them
-
-
-def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
-    flow = bool(data) and all(isinstance(v, str) and len(v) < 40 for v in data.values()) and "id" not in data
-    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow)
-
-
-_Dumper.add_representer(dict, _represent_dict)
-
-
 def intents_yaml(intents: list[dict[str, Any]]) -> str:
     header = "# Imported from CSV by 'python -m bot intents import'. Check it: python -m bot intents check\n"
-    body = yaml.dump(
-        {"intents": intents},
-        Dumper=_Dumper,
-        allow_unicode=True,
-        sort_keys=False,
-        default_flow_style=False,
-        width=10_000,
-    )
-    return header + body
+    return header + dump_yaml({"intents": intents})

@@ -11,6 +11,7 @@ wins"; and the parser's own errors are translated into advice an editor can foll
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -238,3 +239,38 @@ def explain_syntax_error(exc: yaml.MarkedYAMLError) -> str:
     else:
         return f"invalid YAML: {original}"
     return f"{advice} (parser: {original})"
+
+
+# --- writing ----------------------------------------------------------------------------------------------
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes YAML the way the shipped files look, and that this module reads back to the same texts.
+
+    Lists are block lists (one item per line, where a ``?`` is harmless), indented below their key; a small
+    mapping of short texts (``title: {de: ..., en: ...}``) stays on one line. PyYAML quotes every text that a
+    YAML 1.1 reader would turn into something else (``no``, ``0123``, ``8:30``).
+    """
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
+    flow = bool(data) and all(isinstance(v, str) and len(v) < 40 for v in data.values()) and "id" not in data
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow)
+
+
+_Dumper.add_representer(dict, _represent_dict)
+
+
+def dump_yaml(data: object, indent: int = 0) -> str:
+    """``data`` as editor-style YAML, every line indented by ``indent`` spaces (for pasting into a list)."""
+    text = yaml.dump(
+        data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, default_flow_style=False, width=10_000
+    )
+    if indent:
+        text = "".join(
+            " " * indent + line if line.strip() else line for line in text.splitlines(keepends=True)
+        )
+    return text
