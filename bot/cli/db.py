@@ -1,10 +1,101 @@
-"""`python -m bot db`."""
+"""`python -m bot db`: schema migrations and a health check of the database file.
+
+The bot migrates on start anyway; ``migrate`` exists so an operator can upgrade (and back up) on their
+own schedule, and ``status`` answers "which file, which version, how big, is it healthy?".
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 from typing import Any
+
+from bot.cli.queue import add_db_argument, db_path, table
+from bot.storage.database import connect
+from bot.storage.migrate import LATEST, SchemaError, migrate, user_version
+
+TABLES = (
+    "customers",
+    "conversations",
+    "tickets",
+    "messages",
+    "events",
+    "ratings",
+    "outbox",
+    "ticket_threads",
+    "message_links",
+)
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
-    """Filled in by the owner of this command."""
+    parser = sub.add_parser("db", help="database schema and health", description=__doc__)
+    parser.set_defaults(handler=lambda args: _usage(parser))
+    actions = parser.add_subparsers(dest="db_command", metavar="ACTION")
+    up = actions.add_parser("migrate", help=f"bring the schema to version {LATEST} (atomic)")
+    add_db_argument(up)
+    up.set_defaults(handler=cmd_migrate)
+    status = actions.add_parser("status", help="file, schema version, row counts, integrity")
+    add_db_argument(status)
+    status.set_defaults(handler=cmd_status)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    path = db_path(args)
+
+    async def main() -> tuple[int, int]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await connect(path)
+        try:
+            return await migrate(conn)
+        finally:
+            await conn.close()
+
+    try:
+        before, after = asyncio.run(main())
+    except SchemaError as error:
+        print(f"error: {error}")
+        return 1
+    if before == after:
+        print(f"{path}: schema is up to date (version {after}).")
+    else:
+        print(f"{path}: migrated from version {before} to {after}.")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    path = db_path(args)
+    if not path.exists():
+        print(f"{path}: does not exist yet (it is created on first use, or by `db migrate`).")
+        return 1
+
+    async def main() -> int:
+        conn = await connect(path)
+        try:
+            version = await user_version(conn)
+            rows: list[list[object]] = []
+            for name in TABLES:
+                try:
+                    async with conn.execute(f"SELECT count(*) FROM {name}") as cursor:
+                        found = await cursor.fetchone()
+                    rows.append([name, found[0] if found else 0])
+                except Exception:
+                    rows.append([name, "missing"])
+            async with conn.execute("PRAGMA quick_check") as cursor:
+                check = [str(row[0]) for row in await cursor.fetchall()]
+            async with conn.execute("PRAGMA foreign_key_check") as cursor:
+                orphans = len(list(await cursor.fetchall()))
+        finally:
+            await conn.close()
+        size = path.stat().st_size
+        print(f"{path}: schema version {version} (this bot: {LATEST}), {size / 1024:.0f} KiB, WAL")
+        print(table(["TABLE", "ROWS"], rows))
+        healthy = check == ["ok"] and orphans == 0
+        print(f"integrity: {'ok' if healthy else '; '.join(check) + f'; {orphans} foreign-key problem(s)'}")
+        return 0 if healthy and version == LATEST else 1
+
+    return asyncio.run(main())

@@ -1,10 +1,515 @@
-"""`python -m bot queue`."""
+"""`python -m bot queue`: the support queue on the command line, for staff without the Telegram group.
+
+Every action opens the database, does one transaction through :class:`bot.service.staff.StaffService`
+and closes it again, so the command is safe to run beside the bot (WAL: readers never wait; writers wait
+their turn for milliseconds). Who acts comes from ``--as`` or ``BOT_STAFF_NAME``; the file from
+``--db`` or ``BOT_DATABASE``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import re
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+from bot.config import database_path, intents_dir, staff_name
+from bot.core.model import Author, TicketStatus
+from bot.service.render import Renderer
+from bot.service.staff import StaffError, StaffService
+from bot.storage import Database, StoredMessage
+from bot.storage.reports import QueueStats, TicketDetail, find_customer, queue_entries, stats, ticket_detail
+
+# --- shared by the db and customer commands -------------------------------------------------------------
+
+
+def add_db_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", type=Path, metavar="FILE", help="database file (default: $BOT_DATABASE)")
+
+
+def db_path(args: argparse.Namespace) -> Path:
+    explicit: Path | None = getattr(args, "db", None)
+    return explicit or database_path()
+
+
+def run_with_db(args: argparse.Namespace, action: Callable[[Database], Awaitable[int]]) -> int:
+    """Open the database, run ``action``, always close it (an open aiosqlite thread keeps Python alive)."""
+
+    async def main() -> int:
+        async with await Database.open(db_path(args)) as db:
+            return await action(db)
+
+    try:
+        return asyncio.run(main())
+    except StaffError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, widths: Sequence[int] = ()) -> str:
+    """Left-aligned columns; ``widths`` caps columns (0 = no cap), cutting long cells with an ellipsis."""
+    cells = [[_cell(value) for value in row] for row in rows]
+    for row in cells:
+        for index, width in enumerate(widths):
+            if width and len(row[index]) > width:
+                row[index] = row[index][: width - 1] + "…"
+    sizes = [len(h) for h in headers]
+    for row in cells:
+        sizes = [max(size, len(cell)) for size, cell in zip(sizes, row, strict=True)]
+    lines = ["  ".join(h.ljust(size) for h, size in zip(headers, sizes, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(size) for c, size in zip(row, sizes, strict=True)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    return " ".join(str("" if value is None else value).split())
+
+
+def duration(span: timedelta | None) -> str:
+    if span is None:
+        return "–"
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def when(moment: datetime | None) -> str:
+    return "–" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- parser ------------------------------------------------------------------------------------------------
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
-    """Filled in by the owner of this command."""
+    parser = sub.add_parser(
+        "queue",
+        help="work the human support queue (list, show, claim, reply, resolve, stats …)",
+        description="The human support queue. Staff name: --as NAME or $BOT_STAFF_NAME; "
+        "database: --db FILE or $BOT_DATABASE.",
+    )
+    parser.set_defaults(handler=lambda args: _usage(parser))
+    common = argparse.ArgumentParser(add_help=False)
+    add_db_argument(common)
+    common.add_argument("--as", dest="agent", metavar="NAME", help="who is acting (default: $BOT_STAFF_NAME)")
+    actions = parser.add_subparsers(dest="queue_command", metavar="ACTION")
+
+    def action(
+        name: str, help_text: str, handler: Callable[[argparse.Namespace], int]
+    ) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = actions.add_parser(
+            name, help=help_text, description=help_text, parents=[common]
+        )
+        p.set_defaults(handler=handler)
+        return p
+
+    listing = action("list", "active tickets: most urgent first, then longest waiting", cmd_list)
+    listing.add_argument("--mine", action="store_true", help="only tickets assigned to me")
+    listing.add_argument(
+        "--status", action="append", choices=[s.value for s in TicketStatus], help="only these statuses"
+    )
+    listing.add_argument("--limit", type=int, default=50)
+
+    show = action("show", "one ticket: customer, what the bot tried, messages, events", cmd_show)
+    show.add_argument("ticket", type=int)
+
+    claim = action("claim", "take a ticket (exactly one agent wins)", cmd_claim)
+    claim.add_argument("ticket", type=int)
+    claim.add_argument("--force", action="store_true", help="take over a ticket someone else holds")
+
+    reply = action("reply", "answer the customer in their channel ('-' reads the text from stdin)", cmd_reply)
+    reply.add_argument("ticket", type=int)
+    reply.add_argument("text", nargs="+")
+    reply.add_argument("--wait", action="store_true", help="then wait for the customer (status waiting)")
+
+    note = action("note", "internal note for colleagues; never sent to the customer", cmd_note)
+    note.add_argument("ticket", type=int)
+    note.add_argument("text", nargs="+")
+
+    snooze = action("snooze", "hide until a time: 30m, 4h, 2d or '2026-03-02 14:00' (UTC)", cmd_snooze)
+    snooze.add_argument("ticket", type=int)
+    snooze.add_argument("until", nargs="+")
+
+    resolve = action("resolve", "close the ticket; the customer is asked for a 1-5 rating", cmd_resolve)
+    resolve.add_argument("ticket", type=int)
+
+    reopen = action("reopen", "put a ticket back in the queue, unassigned", cmd_reopen)
+    reopen.add_argument("ticket", type=int)
+
+    handback = action("handback", "give the conversation back to the bot (no rating asked)", cmd_handback)
+    handback.add_argument("ticket", type=int)
+
+    block = action("block", "block a customer (number or channel:id); closes their tickets", cmd_block)
+    block.add_argument("customer")
+    block.add_argument("--undo", action="store_true", help="unblock instead")
+
+    stat = action("stats", "queue health: open tickets, response times, bot share, CSAT", cmd_stats)
+    stat.add_argument("--days", type=int, default=30, help="period for times, shares and ratings")
+    stat.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _staff(db: Database, args: argparse.Namespace) -> StaffService:
+    cache: list[Renderer] = []
+
+    def renderer() -> Renderer:
+        """Loads the intents folder only for actions that write to the customer."""
+        if not cache:
+            from bot.content.loader import load_folder
+
+            cache.append(Renderer(load_folder(intents_dir()).content))
+        return cache[0]
+
+    return StaffService(db, renderer, source="cli")
+
+
+def _agent(args: argparse.Namespace) -> str:
+    return staff_name(getattr(args, "agent", None))
+
+
+def _text(words: Sequence[str]) -> str:
+    if list(words) == ["-"]:
+        return sys.stdin.read()
+    return " ".join(words)
+
+
+# --- commands ----------------------------------------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    async def action(db: Database) -> int:
+        now = utcnow()
+        await db.wake_snoozed(now)
+        async with db.snapshot() as tx:
+            entries = await queue_entries(
+                tx,
+                now,
+                statuses=args.status or [s.value for s in TicketStatus if s.active],
+                assignee=_agent(args) if args.mine else None,
+                limit=args.limit,
+            )
+        if not entries:
+            print("The queue is empty.")
+            return 0
+        rows = [
+            (
+                f"#{e.ticket.id}",
+                e.ticket.priority.value,
+                e.ticket.status.value,
+                e.ticket.assignee or "",
+                duration(e.waited) + (" !" if e.overdue else ""),
+                e.ticket.reason.value,
+                f"{e.ticket.anger:.0f}",
+                e.customer.display_name or f"{e.customer.channel}:{e.customer.external_id}",
+                e.ticket.summary or e.last_customer_text,
+            )
+            for e in entries
+        ]
+        headers = (
+            "TICKET",
+            "PRIORITY",
+            "STATUS",
+            "AGENT",
+            "WAITING",
+            "REASON",
+            "ANGER",
+            "CUSTOMER",
+            "SUMMARY",
+        )
+        print(table(headers, rows, widths=(0, 0, 0, 12, 0, 0, 0, 18, 48)))
+        overdue = sum(e.overdue for e in entries)
+        print(f"\n{len(entries)} ticket(s); ! = first response overdue ({overdue})")
+        return 0
+
+    result: int = run_with_db(args, action)
+    return result
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    async def action(db: Database) -> int:
+        async with db.snapshot() as tx:
+            detail = await ticket_detail(tx, args.ticket)
+        if detail is None:
+            print(f"error: there is no ticket #{args.ticket}", file=sys.stderr)
+            return 1
+        print(render_detail(detail, utcnow()))
+        return 0
+
+    return run_with_db(args, action)
+
+
+def render_detail(detail: TicketDetail, now: datetime) -> str:
+    t, c = detail.ticket, detail.customer
+    overdue = t.first_response_at is None and t.first_response_due <= now
+    lines = [
+        f"Ticket #{t.id}  {t.status.value.upper()}  priority {t.priority.value}  reason {t.reason.value}",
+        f"Customer   #{c.id} {c.display_name or '(no name)'}  {c.channel}:{c.external_id}"
+        f"  language {c.language or '?'}" + ("  BLOCKED" if c.blocked else ""),
+        f"Agent      {t.assignee or '–'}",
+        f"Anger      {t.anger:.0f}/100" + (f"  ({'; '.join(t.anger_reasons)})" if t.anger_reasons else ""),
+        f"Created    {when(t.created_at)}   waiting since {when(t.waiting_since)}",
+        f"First resp {when(t.first_response_at)}   due {when(t.first_response_due)}"
+        + ("  OVERDUE" if overdue else ""),
+        f"Resolution due {when(t.resolution_due)}"
+        + (f"   resolved {when(t.resolved_at)} ({t.resolution})" if t.resolved_at else ""),
+    ]
+    if t.snoozed_until:
+        lines.append(f"Snoozed until {when(t.snoozed_until)}")
+    if detail.rating is not None:
+        lines.append(f"Rating     {detail.rating}/5")
+    if t.summary:
+        lines.append(f"Summary    {t.summary}")
+    lines += ["", "Conversation (what the bot tried, then the ticket):"]
+    for message in detail.messages:
+        lines += _message_lines(message)
+    if detail.undelivered:
+        lines += ["", "Not delivered yet:"]
+        lines += [
+            f"  outbox {oid}: {status} {error or ''}".rstrip() for oid, status, error in detail.undelivered
+        ]
+    lines += ["", "Events:"]
+    for event in detail.events:
+        info = "" if not event.detail else " " + json.dumps(event.detail, ensure_ascii=False, sort_keys=True)
+        lines.append(f"  {when(event.created_at)}  {event.actor:<10} {event.kind}{info}")
+    return "\n".join(lines)
+
+
+def _message_lines(message: StoredMessage) -> list[str]:
+    if message.private:
+        who = f"note {message.agent}"
+    elif message.author is Author.AGENT:
+        who = f"agent {message.agent}"
+    else:
+        who = message.author.value
+    body = message.text
+    if message.attachment:
+        body = f"[{message.attachment}] {body}".strip()
+    if message.payload:
+        body += f"  (button {message.payload})"
+    if message.buttons:
+        body += "  [" + " | ".join(b.label for b in message.buttons) + "]"
+    if message.author is not Author.CUSTOMER and message.sent_at is None and not message.private:
+        body += "  (not sent yet)"
+    first, *rest = body.splitlines() or [""]
+    lines = [f"  {when(message.created_at)}  {who:<14} {first}"]
+    lines += [f"  {'':16}  {'':<14} {line}" for line in rest]
+    analysis = describe_analysis(message.analysis)
+    if analysis:
+        lines.append(f"  {'':16}  {'':<14} ↳ bot saw: {analysis}")
+    return lines
+
+
+def describe_analysis(raw: str | None) -> str:
+    """One line from the engine's analysis JSON: top intents with scores, language, anger with reasons."""
+    if not raw:
+        return ""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw
+    if not isinstance(data, dict):
+        return str(data)
+    parts: list[str] = []
+    intents = data.get("intents") or []
+    if intents:
+        parts.append(", ".join(f"{i.get('intent')} {float(i.get('score', 0)):.0f}" for i in intents[:3]))
+    else:
+        parts.append("no intent matched")
+    if data.get("language"):
+        parts.append(f"language {data['language']}")
+    anger = data.get("anger")
+    if anger:
+        reasons = data.get("anger_reasons") or []
+        parts.append(f"anger {float(anger):.0f}" + (f" ({'; '.join(map(str, reasons))})" if reasons else ""))
+    if data.get("wants_human"):
+        parts.append("asked for a human")
+    return "; ".join(parts)
+
+
+def _staff_command(
+    run: Callable[[StaffService, argparse.Namespace, str], Awaitable[str | None]],
+) -> Callable[[argparse.Namespace], int]:
+    """Wrap an action: open the database, act as the staff member, print the outcome line."""
+
+    def handler(args: argparse.Namespace) -> int:
+        async def action(db: Database) -> int:
+            outcome = await run(_staff(db, args), args, _agent(args))
+            if outcome is None:
+                return 1
+            print(outcome)
+            return 0
+
+        return run_with_db(args, action)
+
+    return handler
+
+
+async def _claim(staff: StaffService, args: argparse.Namespace, agent: str) -> str | None:
+    if await staff.claim(args.ticket, agent, force=args.force):
+        return f"#{args.ticket} is yours, {agent}."
+    print(f"#{args.ticket} was taken by someone else first (or is not open).", file=sys.stderr)
+    return None
+
+
+async def _reply(staff: StaffService, args: argparse.Namespace, agent: str) -> str | None:
+    await staff.reply(args.ticket, agent, _text(args.text), wait=args.wait)
+    return f"Reply to #{args.ticket} queued for delivery."
+
+
+async def _note(staff: StaffService, args: argparse.Namespace, agent: str) -> str | None:
+    await staff.note(args.ticket, agent, _text(args.text))
+    return f"Note added to #{args.ticket}."
+
+
+async def _snooze(staff: StaffService, args: argparse.Namespace, agent: str) -> str | None:
+    try:
+        until = parse_until(" ".join(args.until), utcnow())
+    except ValueError as error:
+        raise StaffError(str(error)) from error
+    await staff.snooze(args.ticket, agent, until)
+    return f"#{args.ticket} snoozed until {when(until)} UTC."
+
+
+async def _resolve(staff: StaffService, args: argparse.Namespace, agent: str) -> str | None:
+    await staff.resolve(args.ticket, agent)
+    return f"#{args.ticket} resolved; the customer is asked for a rating."
+
+
+async def _reopen(staff: StaffService, args: argparse.Namespace, agent: str) -> str | None:
+    await staff.reopen(args.ticket, agent)
+    return f"#{args.ticket} is back in the queue."
+
+
+async def _handback(staff: StaffService, args: argparse.Namespace, agent: str) -> str | None:
+    await staff.handback(args.ticket, agent)
+    return f"#{args.ticket} handed back to the bot."
+
+
+async def _block(staff: StaffService, args: argparse.Namespace, agent: str) -> str | None:
+    async with staff.db.snapshot() as tx:
+        customer = await find_customer(tx, args.customer)
+    if customer is None:
+        raise StaffError(f"no customer {args.customer!r} (use the number or channel:id)")
+    closed = await staff.block(customer.id, agent, blocked=not args.undo)
+    if args.undo:
+        return f"Customer #{customer.id} unblocked."
+    also = f"; closed {', '.join(f'#{n}' for n in closed)}" if closed else ""
+    return f"Customer #{customer.id} blocked{also}."
+
+
+cmd_claim = _staff_command(_claim)
+cmd_reply = _staff_command(_reply)
+cmd_note = _staff_command(_note)
+cmd_snooze = _staff_command(_snooze)
+cmd_resolve = _staff_command(_resolve)
+cmd_reopen = _staff_command(_reopen)
+cmd_handback = _staff_command(_handback)
+cmd_block = _staff_command(_block)
+
+_RELATIVE = re.compile(r"^\+?(\d+)\s*(m|min|h|d)$")
+
+
+def parse_until(text: str, now: datetime) -> datetime:
+    """``30m``, ``4h``, ``2d`` from now, or an ISO date/time (UTC unless it says otherwise)."""
+    text = text.strip().lower()
+    match = _RELATIVE.match(text)
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        minutes = {"m": 1, "min": 1, "h": 60, "d": 1440}[unit] * amount
+        return now + timedelta(minutes=minutes)
+    try:
+        moment = datetime.fromisoformat(text.upper().replace(" ", "T", 1))
+    except ValueError:
+        raise ValueError(f"cannot read {text!r} as a time; try 30m, 4h, 2d or '2026-03-02 14:00'") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    async def action(db: Database) -> int:
+        now = utcnow()
+        await db.wake_snoozed(now)
+        async with db.snapshot() as tx:
+            result = await stats(tx, now, days=args.days)
+        print(json.dumps(stats_json(result), indent=2) if args.json else render_stats(result))
+        return 0
+
+    return run_with_db(args, action)
+
+
+def stats_json(result: QueueStats) -> dict[str, object]:
+    def seconds(span: timedelta | None) -> float | None:
+        return None if span is None else span.total_seconds()
+
+    return {
+        "days": result.days,
+        "active_by_priority": result.active_by_priority,
+        "median_first_response_seconds": seconds(result.median_first_response),
+        "median_resolution_seconds": seconds(result.median_resolution),
+        "conversations": result.conversations,
+        "bot_resolved": result.bot_resolved,
+        "bot_resolved_share": result.bot_resolved_share,
+        "ratings": result.ratings,
+        "csat_average": result.csat_average,
+        "overdue_first_response": result.overdue_first_response,
+        "outbox_pending": result.outbox_pending,
+        "outbox_failed": result.outbox_failed,
+    }
+
+
+def render_stats(result: QueueStats) -> str:
+    statuses = [s.value for s in TicketStatus if s.active and s is not TicketStatus.BOT]
+    counts_rows = [
+        [*(counts.get(s, 0) for s in statuses), sum(counts.values())]
+        for counts in result.active_by_priority.values()
+    ]
+    totals = [sum(column) for column in zip(*counts_rows, strict=True)] if counts_rows else []
+    rows: list[list[object]] = [
+        [priority, *counts] for priority, counts in zip(result.active_by_priority, counts_rows, strict=True)
+    ]
+    rows.append(["all", *totals])
+    share = result.bot_resolved_share
+    lines = [
+        "Active tickets by priority",
+        table(["PRIORITY", *(s.upper() for s in statuses), "TOTAL"], rows),
+        "",
+        f"Last {result.days} days",
+        table(
+            ["MEASURE", "VALUE"],
+            [
+                ["median first response", duration(result.median_first_response)],
+                ["median resolution", duration(result.median_resolution)],
+                [
+                    "resolved by the bot alone",
+                    "–"
+                    if share is None
+                    else f"{share:.0%} ({result.bot_resolved} of {result.conversations} conversations)",
+                ],
+                [
+                    "CSAT",
+                    "–"
+                    if result.csat_average is None
+                    else f"{result.csat_average:.2f} / 5 ({result.ratings} ratings)",
+                ],
+                ["first response overdue now", result.overdue_first_response],
+                ["outbox pending / failed", f"{result.outbox_pending} / {result.outbox_failed}"],
+            ],
+        ),
+    ]
+    return "\n".join(lines)

@@ -73,14 +73,15 @@ def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def customer_from_row(row: sqlite3.Row) -> Customer:
+def customer_from_row(row: sqlite3.Row, prefix: str = "") -> Customer:
+    """``prefix`` reads columns aliased in a join (``c_id``, ``c_channel`` …)."""
     return Customer(
-        id=row["id"],
-        channel=row["channel"],
-        external_id=row["external_id"],
-        display_name=row["display_name"],
-        language=row["language"],
-        blocked=bool(row["blocked"]),
+        id=row[prefix + "id"],
+        channel=row[prefix + "channel"],
+        external_id=row[prefix + "external_id"],
+        display_name=row[prefix + "display_name"],
+        language=row[prefix + "language"],
+        blocked=bool(row[prefix + "blocked"]),
     )
 
 
@@ -140,7 +141,7 @@ def event_from_row(row: sqlite3.Row) -> Event:
     )
 
 
-def _median(values: Sequence[float]) -> float | None:
+def median(values: Sequence[float]) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
@@ -346,6 +347,13 @@ class Tx:
             raise StorageError(f"no ticket #{ticket_id}")
         return ticket
 
+    async def customer_tickets(self, customer_id: int) -> list[Ticket]:
+        """All of a customer's tickets, newest first (staff see the history beside the current one)."""
+        rows = await self.fetch_all(
+            "SELECT * FROM tickets WHERE customer_id = ? ORDER BY id DESC", (customer_id,)
+        )
+        return [ticket_from_row(row) for row in rows]
+
     async def active_ticket(self, customer_id: int) -> Ticket | None:
         row = await self.fetch_one(
             "SELECT * FROM tickets WHERE customer_id = ? AND status <> 'resolved' ORDER BY id DESC LIMIT 1",
@@ -542,8 +550,8 @@ class Tx:
             )
             for r in rows
         ]
-        median = _median(minutes)
-        if median is None:
+        middle = median(minutes)
+        if middle is None:
             return None
         ahead_row = await self.fetch_one(
             "SELECT count(*) AS n FROM tickets WHERE status = 'open' AND priority_rank >= ? AND waiting_since < ?",
@@ -556,7 +564,7 @@ class Tx:
         )
         ahead = int(ahead_row["n"]) if ahead_row else 0
         agents = max(1, int(agents_row["n"]) if agents_row else 0)
-        return median * (1 + ahead / agents)
+        return middle * (1 + ahead / agents)
 
     # --- ratings -----------------------------------------------------------------------------------------
 
@@ -885,6 +893,7 @@ class Database:
     message = _own_transaction(Tx.message)
     ticket_messages = _own_transaction(Tx.ticket_messages)
     ticket = _own_transaction(Tx.ticket)
+    customer_tickets = _own_transaction(Tx.customer_tickets)
     active_ticket = _own_transaction(Tx.active_ticket)
     create_ticket = _own_transaction(Tx.create_ticket)
     attach_message = _own_transaction(Tx.attach_message)

@@ -1,0 +1,305 @@
+"""Read models for staff (queue, ticket detail, statistics) and the privacy operations (export, forget).
+
+They take a :class:`Tx` so the caller picks the transaction: a snapshot for reading, ``BEGIN IMMEDIATE``
+for forgetting. Nothing here is on the customer's hot path.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.core.model import Priority, TicketStatus
+from bot.storage.database import (
+    ACTIVE_STATUSES,
+    Tx,
+    customer_from_row,
+    median,
+    ticket_from_row,
+)
+from bot.storage.records import Customer, Event, Resolution, StoredMessage, Ticket, from_db_time, to_db_time
+
+CONVERSATION_GAP = timedelta(hours=24)
+"""Customer messages further apart than this belong to different conversations (for the bot-resolved share)."""
+
+FORGOTTEN_NAME = "(forgotten)"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    ticket: Ticket
+    customer: Customer
+    waited: timedelta
+    """Since the customer started waiting in the current spell (``waiting_since``)."""
+    last_customer_text: str
+    overdue: bool
+    """No first response yet and the first-response due time has passed."""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketDetail:
+    ticket: Ticket
+    customer: Customer
+    messages: list[StoredMessage]
+    events: list[Event]
+    rating: int | None
+    undelivered: list[tuple[int, str, str | None]]
+    """``(outbox id, status, last error)`` of replies not (yet) delivered."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    days: int
+    active_by_priority: dict[str, dict[str, int]]
+    """Priority -> status -> count, active tickets only."""
+    median_first_response: timedelta | None
+    median_resolution: timedelta | None
+    conversations: int
+    bot_resolved: int
+    ratings: int
+    csat_average: float | None
+    overdue_first_response: int
+    outbox_pending: int
+    outbox_failed: int
+
+    @property
+    def bot_resolved_share(self) -> float | None:
+        return None if self.conversations == 0 else self.bot_resolved / self.conversations
+
+
+async def queue_entries(
+    tx: Tx,
+    now: datetime,
+    *,
+    statuses: Sequence[str] = ACTIVE_STATUSES,
+    assignee: str | None = None,
+    limit: int = 200,
+) -> list[QueueEntry]:
+    """Active tickets in queue order: most urgent first, then whoever has waited longest."""
+    placeholders = ", ".join("?" for _ in statuses)
+    sql = (
+        "SELECT t.*, c.id AS c_id, c.channel AS c_channel, c.external_id AS c_external_id,"
+        " c.display_name AS c_display_name, c.language AS c_language, c.blocked AS c_blocked,"
+        " (SELECT m.text FROM messages m WHERE m.customer_id = t.customer_id AND m.author = 'customer'"
+        "  ORDER BY m.id DESC LIMIT 1) AS last_text"
+        f" FROM tickets t JOIN customers c ON c.id = t.customer_id WHERE t.status IN ({placeholders})"
+    )
+    params: list[object] = list(statuses)
+    if assignee is not None:
+        sql += " AND t.assignee = ?"
+        params.append(assignee)
+    sql += " ORDER BY t.priority_rank DESC, t.waiting_since, t.id LIMIT ?"
+    params.append(limit)
+    entries = []
+    for row in await tx.fetch_all(sql, params):
+        ticket = ticket_from_row(row)
+        customer = customer_from_row(row, "c_")
+        entries.append(
+            QueueEntry(
+                ticket=ticket,
+                customer=customer,
+                waited=max(timedelta(0), now - ticket.waiting_since),
+                last_customer_text=row["last_text"] or "",
+                overdue=ticket.first_response_at is None and ticket.first_response_due <= now,
+            )
+        )
+    return entries
+
+
+async def ticket_detail(tx: Tx, ticket_id: int) -> TicketDetail | None:
+    ticket = await tx.ticket(ticket_id)
+    if ticket is None:
+        return None
+    customer = await tx.customer(ticket.customer_id)
+    assert customer is not None
+    rating = await tx.fetch_one("SELECT rating FROM ratings WHERE ticket_id = ?", (ticket_id,))
+    undelivered = await tx.fetch_all(
+        "SELECT id, status, last_error FROM outbox WHERE ticket_id = ? AND kind = 'message'"
+        " AND status <> 'sent' ORDER BY id",
+        (ticket_id,),
+    )
+    return TicketDetail(
+        ticket=ticket,
+        customer=customer,
+        messages=await tx.ticket_messages(ticket_id),
+        events=await tx.ticket_events(ticket_id),
+        rating=None if rating is None else int(rating["rating"]),
+        undelivered=[(int(r["id"]), str(r["status"]), r["last_error"]) for r in undelivered],
+    )
+
+
+async def stats(tx: Tx, now: datetime, *, days: int = 30) -> QueueStats:
+    since = to_db_time(now - timedelta(days=days))
+    active: dict[str, dict[str, int]] = {priority.value: {} for priority in reversed(Priority)}
+    for row in await tx.fetch_all(
+        "SELECT priority, status, count(*) AS n FROM tickets WHERE status <> 'resolved' GROUP BY 1, 2"
+    ):
+        active[row["priority"]][row["status"]] = int(row["n"])
+
+    first = await tx.fetch_all(
+        "SELECT created_at, first_response_at FROM tickets WHERE first_response_at IS NOT NULL"
+        " AND created_at >= ?",
+        (since,),
+    )
+    resolved = await tx.fetch_all(
+        "SELECT created_at, resolved_at FROM tickets WHERE status = 'resolved' AND resolution = ?"
+        " AND resolved_at >= ?",
+        (Resolution.RESOLVED, since),
+    )
+
+    def _span(rows: list[sqlite3.Row], end: str) -> timedelta | None:
+        seconds = median(
+            [(from_db_time(r[end]) - from_db_time(r["created_at"])).total_seconds() for r in rows]
+        )
+        return None if seconds is None else timedelta(seconds=seconds)
+
+    conversations = bot_resolved = 0
+    current: tuple[int, datetime, bool] | None = None  # customer, last message time, needed a human
+    for row in await tx.fetch_all(
+        "SELECT customer_id, created_at, ticket_id IS NOT NULL AS human FROM messages"
+        " WHERE author = 'customer' AND created_at >= ? ORDER BY customer_id, created_at, id",
+        (since,),
+    ):
+        at = from_db_time(row["created_at"])
+        if current is None or current[0] != row["customer_id"] or at - current[1] > CONVERSATION_GAP:
+            if current is not None:
+                conversations += 1
+                bot_resolved += not current[2]
+            current = (int(row["customer_id"]), at, bool(row["human"]))
+        else:
+            current = (current[0], at, current[2] or bool(row["human"]))
+    if current is not None:
+        conversations += 1
+        bot_resolved += not current[2]
+
+    rating_row = await tx.fetch_one(
+        "SELECT count(*) AS n, avg(rating) AS mean FROM ratings WHERE created_at >= ?", (since,)
+    )
+    overdue = await tx.fetch_one(
+        "SELECT count(*) AS n FROM tickets WHERE status <> 'resolved' AND first_response_at IS NULL"
+        " AND first_response_due <= ?",
+        (to_db_time(now),),
+    )
+    outbox = {
+        row["status"]: int(row["n"])
+        for row in await tx.fetch_all(
+            "SELECT status, count(*) AS n FROM outbox WHERE status <> 'sent' GROUP BY status"
+        )
+    }
+    return QueueStats(
+        days=days,
+        active_by_priority=active,
+        median_first_response=_span(first, "first_response_at"),
+        median_resolution=_span(resolved, "resolved_at"),
+        conversations=conversations,
+        bot_resolved=bot_resolved,
+        ratings=int(rating_row["n"]) if rating_row else 0,
+        csat_average=None if not rating_row or rating_row["mean"] is None else float(rating_row["mean"]),
+        overdue_first_response=int(overdue["n"]) if overdue else 0,
+        outbox_pending=outbox.get("pending", 0),
+        outbox_failed=outbox.get("failed", 0),
+    )
+
+
+async def find_customer(tx: Tx, reference: str) -> Customer | None:
+    """A customer by number (``12``) or by ``channel:external_id`` (``telegram:123456``)."""
+    if reference.isdigit():
+        return await tx.customer(int(reference))
+    channel, sep, external = reference.partition(":")
+    if not sep:
+        return None
+    return await tx.customer_by_external(channel, external)
+
+
+async def export_customer(tx: Tx, customer_id: int) -> dict[str, object] | None:
+    """Everything stored about one customer, as JSON-ready data (the right of access)."""
+    row = await tx.fetch_one("SELECT * FROM customers WHERE id = ?", (customer_id,))
+    if row is None:
+        return None
+
+    async def rows(sql: str, *params: object) -> list[dict[str, object]]:
+        result = []
+        for found in await tx.fetch_all(sql, params):
+            item = dict(found)
+            for key in ("analysis", "buttons", "detail", "anger_reasons", "state"):
+                value = item.get(key)
+                if isinstance(value, str):
+                    item[key] = json.loads(value)
+            result.append(item)
+        return result
+
+    ticket_ids = "SELECT id FROM tickets WHERE customer_id = ?"
+    return {
+        "customer": dict(row),
+        "conversation": await rows("SELECT * FROM conversations WHERE customer_id = ?", customer_id),
+        "tickets": await rows("SELECT * FROM tickets WHERE customer_id = ? ORDER BY id", customer_id),
+        "messages": await rows("SELECT * FROM messages WHERE customer_id = ? ORDER BY id", customer_id),
+        "events": await rows(
+            f"SELECT * FROM events WHERE ticket_id IN ({ticket_ids}) ORDER BY id", customer_id
+        ),
+        "ratings": await rows(f"SELECT * FROM ratings WHERE ticket_id IN ({ticket_ids})", customer_id),
+        "outbox": await rows(
+            "SELECT id, channel, kind, message_id, ticket_id, status, attempts, last_error, created_at, sent_at"
+            " FROM outbox WHERE customer_id = ? ORDER BY id",
+            customer_id,
+        ),
+        "message_links": await rows(
+            "SELECT l.* FROM message_links l JOIN messages m ON m.id = l.message_id WHERE m.customer_id = ?",
+            customer_id,
+        ),
+    }
+
+
+async def forget_customer(tx: Tx, customer_id: int, actor: str, now: datetime) -> bool:
+    """Erase personal data (right to erasure), keeping anonymous counts, times, priorities and ratings.
+
+    Names, texts, external ids and the bot's analysis (its reasons quote the customer) are replaced;
+    conversation state and links to channel messages are deleted; undelivered replies are cancelled. The
+    customer row stays, renamed, so tickets and ratings still add up in the statistics. A message from
+    the same person later creates a new, unrelated customer.
+    """
+    customer = await tx.customer(customer_id)
+    if customer is None:
+        return False
+    stamp = to_db_time(now)
+    await tx.execute(
+        "UPDATE customers SET display_name = ?, external_id = 'forgotten:' || id, forgotten_at = ?"
+        " WHERE id = ?",
+        (FORGOTTEN_NAME, stamp, customer_id),
+    )
+    await tx.execute(
+        "DELETE FROM message_links WHERE message_id IN (SELECT id FROM messages WHERE customer_id = ?)",
+        (customer_id,),
+    )
+    await tx.execute(
+        "UPDATE messages SET text = '', payload = NULL, buttons = '[]', channel_message_id = NULL,"
+        " analysis = NULL, handled_at = coalesce(handled_at, CASE WHEN author = 'customer' THEN ? END)"
+        " WHERE customer_id = ?",
+        (stamp, customer_id),
+    )
+    await tx.execute("DELETE FROM conversations WHERE customer_id = ?", (customer_id,))
+    await tx.execute(
+        "UPDATE tickets SET summary = '', anger_reasons = '[]' WHERE customer_id = ?", (customer_id,)
+    )
+    await tx.execute(
+        "UPDATE outbox SET status = 'failed', last_error = 'customer forgotten'"
+        " WHERE customer_id = ? AND status = 'pending'",
+        (customer_id,),
+    )
+    await tx.execute(
+        "UPDATE outbox SET payload = '{}' WHERE ticket_id IN (SELECT id FROM tickets WHERE customer_id = ?)",
+        (customer_id,),
+    )
+    for row in await tx.fetch_all(
+        "SELECT id FROM tickets WHERE customer_id = ? AND status <> 'resolved'", (customer_id,)
+    ):
+        await tx.resolve(int(row["id"]), actor, now, resolution=Resolution.BLOCKED, ask_rating=False)
+    await tx.add_event(None, actor, "customer_forgotten", {"customer_id": customer_id}, now)
+    return True
+
+
+def status_label(status: TicketStatus, assignee: str | None) -> str:
+    return f"{status.value} ({assignee})" if assignee else status.value
