@@ -13,6 +13,7 @@ from bot.content.loader import LoadResult, SourceKey
 from bot.content.problems import Problem
 from bot.core.matcher import IntentIndex
 from bot.core.model import Content, SourceRef
+from bot.core.normalize import normalize
 from bot.core.templates import placeholders
 
 MIN_EXAMPLES = 3
@@ -116,6 +117,33 @@ def few_examples(result: LoadResult, minimum: int = MIN_EXAMPLES) -> list[Proble
     return problems
 
 
+def duplicate_examples(result: LoadResult) -> list[Problem]:
+    """Examples that are the same once normalised: they add nothing, and usually mean a copy-paste slip."""
+    problems: list[Problem] = []
+    for intent in result.content.intents:
+        for language, examples in intent.examples.items():
+            first: dict[str, int] = {}
+            for index, example in enumerate(examples):
+                key = normalize(example)
+                if key in first:
+                    ref = _where(
+                        result.sources, ("intent", intent.id, "examples", language, index), intent.source
+                    )
+                    problems.append(
+                        Problem(
+                            ref.path,
+                            ref.line,
+                            f"{intent.id}.examples.{language}[{index}]",
+                            f"'{example}' is the same as example {first[key]} ('{examples[first[key]]}') once "
+                            "case, umlauts and punctuation are ignored; write a different phrasing",
+                            "warning",
+                        )
+                    )
+                else:
+                    first[key] = index
+    return problems
+
+
 def unused_variables(result: LoadResult) -> list[Problem]:
     content = result.content
     used: set[str] = set()
@@ -145,6 +173,7 @@ def run_checks(result: LoadResult) -> CheckReport:
     problems = [
         *result.warnings,
         *few_examples(result),
+        *duplicate_examples(result),
         *unused_variables(result),
         *collision_problems(result, found),
     ]

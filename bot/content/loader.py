@@ -252,19 +252,19 @@ def _gather(file: ParsedFile, out: _Folder) -> None:
                 if intent is not None:
                     out.intents.append((intent, _Placed(file, loc, frozenset(broken))))
 
-    if "messages" in data:
+    if data.get("messages") is not None:  # an empty section (only comments below it) is fine
         messages, broken = _validate(_MESSAGES_ADAPTER, data["messages"], file, ("messages",), out)
         out.broken.update(f"message.{name}" for name in broken)
         for name, texts in (messages or {}).items():
             _define(out.messages, name, texts, _Placed(file, ("messages", name)), out, "the message")
 
-    if "variables" in data:
+    if data.get("variables") is not None:
         variables, broken = _validate(_VARIABLES_ADAPTER, data["variables"], file, ("variables",), out)
         out.broken.update(f"variable.{name}" for name in broken)
         for name, value in (variables or {}).items():
             _define(out.variables, name, value, _Placed(file, ("variables", name)), out, "the variable")
 
-    if "settings" in data:
+    if data.get("settings") is not None:
         settings, broken = _validate(SettingsModel, data["settings"], file, ("settings",), out)
         out.broken.update(f"settings.{name}" for name in broken)
         if settings is not None:
@@ -272,7 +272,7 @@ def _gather(file: ParsedFile, out: _Folder) -> None:
                 place = _Placed(file, ("settings", name))
                 _define(out.settings, name, getattr(settings, name), place, out, "the setting")
 
-    if "tone" in data:
+    if data.get("tone") is not None:
         tone, _ = _validate(ToneModel, data["tone"], file, ("tone",), out)
         if tone is not None:
             for section, by_language in (("anger", tone.anger), ("handoff", tone.handoff)):
@@ -568,6 +568,8 @@ def _merge_messages(
 
 def _check_tests(out: _Folder, languages: Sequence[Lang]) -> None:
     for case, place in out.tests:
+        if not case.text.strip():
+            out.error(place, "the test text is empty", (*place.loc, "text"))
         if case.expect not in out.claimed_ids and case.expect not in TEST_OUTCOMES:
             choices = set(out.claimed_ids) | set(TEST_OUTCOMES)
             out.error(

@@ -152,3 +152,29 @@ def test_export_then_import_into_a_folder(capsys: pytest.CaptureFixture[str], tm
     assert code == 1  # never overwrites an editor's file
     code, out = run(capsys, "intents", "import", "--csv", str(csv_file))
     assert code == 0 and out.startswith("# Imported from CSV") and "  - id: invoice_copy" in out
+
+
+def test_check_warns_about_duplicate_examples_and_unused_variables(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    folder = copy_good(tmp_path)
+    billing = folder / "intents" / "billing.yaml"
+    billing.write_text(
+        billing.read_text(encoding="utf-8").replace(
+            "        - Rechnungskopie bitte\n",
+            "        - Rechnungskopie bitte\n        - rechnungskopie, BITTE!\n",
+        ),
+        encoding="utf-8",
+    )
+    settings = folder / "settings.yaml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8").replace("variables:\n", "variables:\n  fax: '0800 1'\n"),
+        encoding="utf-8",
+    )
+    code, out = run(capsys, "intents", "check", str(folder))
+    assert code == 0, out
+    assert (
+        f"{billing}:9: invoice_copy.examples.de[3]: warning: 'rechnungskopie, BITTE!' is the same as "
+        "example 2 ('Rechnungskopie bitte')"
+    ) in out
+    assert f"{settings}:10: variables.fax: warning: $fax is not used by any answer or message" in out

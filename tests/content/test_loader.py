@@ -250,6 +250,7 @@ def test_question_mark_item_that_yaml_reads_as_a_mapping(make_folder: MakeFolder
             "not in settings.languages",
         ),
         ("variables:\n  <<: {a: b}\n", "variables", "merge keys"),
+        ("tests:\n  - {text: '', expect: escalate}\n", "tests[0].text", "the test text is empty"),
         ("messages:\n  rate_thanks: {de: 'Danke: $stars'}\n", "messages.rate_thanks.de", "uses $stars"),
         ("messages:\n  handoff: {de: 'Kosten: 5$'}\n", "messages.handoff.de", "write $$ for a dollar sign"),
     ],
@@ -261,6 +262,13 @@ def test_yaml_surprises_and_typos_are_errors(
     name = "messages.yaml" if yaml_text.startswith("messages:") else "zz.yaml"
     problems = problems_of(make_folder(files={name: yaml_text}))
     assert any(p.where == where and what in p.what for p in problems), "\n".join(map(str, problems))
+
+
+def test_empty_sections_are_fine(make_folder: MakeFolder) -> None:
+    folder = make_folder(
+        files={"empty.yaml": "# nothing yet\nintents:\nmessages:\nvariables:\ntone:\ntests:\n"}
+    )
+    assert len(load(folder).content.intents) == 4
 
 
 def test_norway_is_a_language_only_in_quotes(make_folder: MakeFolder) -> None:
