@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram.ext import AIORateLimiter, Application, BaseRateLimiter, ContextTypes, ExtBot, JobQueue
@@ -28,9 +29,55 @@ RETRIES_ON_FLOOD = 3
 """How often PTB's rate limiter waits out a 429 itself before the error reaches the outbox."""
 
 
-def default_rate_limiter() -> AIORateLimiter:
+JSONDict = dict[str, Any]
+
+
+def _group(chat_id: object) -> bool:
+    """Groups and channels have negative ids (or ``@username``); private chats positive ones."""
+    if isinstance(chat_id, str):
+        return chat_id.startswith("@") or chat_id.startswith("-")
+    return isinstance(chat_id, int) and chat_id < 0
+
+
+class SplitRateLimiter(BaseRateLimiter[int]):
+    """Two of PTB's ``AIORateLimiter``: one for groups (the staff chat), one for everything else.
+
+    ``AIORateLimiter`` pauses *every* request while it waits out a 429. Telegram's group limit (20 a minute)
+    is much stricter than the rest, so one 429 from the staff group would hold up customers' answers; split in
+    two, it only holds up the staff group.
+    """
+
+    def __init__(self, private: AIORateLimiter, groups: AIORateLimiter) -> None:
+        self.private = private
+        self.groups = groups
+
+    async def initialize(self) -> None:
+        await self.private.initialize()
+        await self.groups.initialize()
+
+    async def shutdown(self) -> None:
+        await self.private.shutdown()
+        await self.groups.shutdown()
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | JSONDict | list[JSONDict]:
+        limiter = self.groups if _group(data.get("chat_id")) else self.private
+        return await limiter.process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+
+def default_rate_limiter() -> SplitRateLimiter:
     """Telegram's documented limits: ~30 messages/s overall, 20/min per group; 429s are waited out."""
-    return AIORateLimiter(max_retries=RETRIES_ON_FLOOD)
+    return SplitRateLimiter(
+        AIORateLimiter(group_max_rate=0, max_retries=RETRIES_ON_FLOOD),
+        AIORateLimiter(overall_max_rate=0, max_retries=RETRIES_ON_FLOOD),
+    )
 
 
 def build_application(

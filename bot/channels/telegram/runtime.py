@@ -23,6 +23,7 @@ from bot.channels.telegram.app import ALLOWED_UPDATES, TelegramApp, build_applic
 from bot.channels.telegram.channel import CHANNEL_NAME, TelegramChannel
 from bot.channels.telegram.config import TelegramConfig
 from bot.channels.telegram.customers import CustomerHandlers
+from bot.channels.telegram.staff import SOURCE, StaffDesk
 from bot.channels.telegram.topics import TopicRelay
 from bot.content.loader import LoadResult, load_folder
 from bot.content.problems import ContentError
@@ -30,6 +31,7 @@ from bot.content.reload import ContentWatcher
 from bot.service.brain import Brain
 from bot.service.delivery import OutboxSender
 from bot.service.engine import ConversationService
+from bot.service.staff import StaffService
 from bot.storage import Database
 
 log = logging.getLogger(__name__)
@@ -92,8 +94,11 @@ class TelegramBot:
             interval=watch_interval,
         )
         self.customers = CustomerHandlers(self.conversation, db, self.channel, self.topics.wake)
+        self.staff = StaffService(db, lambda: self.conversation.brain.renderer, source=SOURCE)
+        self.desk = StaffDesk(db, self.staff, config.staff_chat_id, self.watcher, self.wake)
         self.customers.register(self.app)
-        self.customers.register_buttons(self.app)
+        self.desk.register(self.app)
+        self.customers.register_buttons(self.app)  # after the desk's, which claims the staff: prefix
         self.app.add_error_handler(on_error)
         self._tasks: list[asyncio.Task[None]] = []
 

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 STAFF_CHANNEL = "staff"
 """The outbox channel and the ``ticket_threads``/``message_links`` channel name of the staff group."""
 
+ECHOLESS_SOURCE = "telegram"
+"""Replies and notes written in the staff group carry this source; their text is in the topic already."""
+
 STAFF_PREFIX = "staff:"
 """Callback data of the card's buttons: ``staff:<action>:<ticket id>``."""
 
@@ -201,7 +204,13 @@ class TopicRelay:
             text = str(item.payload.get("text") or "")
             await self.post(item.ticket_id, f"✏️ The customer edited a message, it now reads:\n{text}")
         elif item.kind == "ticket_updated":
-            await self._status(item.ticket_id, str(item.payload.get("text") or ""))
+            text = str(item.payload.get("text") or "")
+            if item.payload.get("source") == ECHOLESS_SOURCE and item.payload.get("action") in (
+                "reply",
+                "note",
+            ):
+                text = ""  # written in the topic itself: already there
+            await self._status(item.ticket_id, text)
         else:
             log.warning("unknown staff notification kind %r (outbox %s); skipped", item.kind, item.id)
 
@@ -232,11 +241,9 @@ class TopicRelay:
         return thread_id
 
     async def _earlier(self, ticket: Ticket) -> list[Ticket]:
-        finder = getattr(self.db, "customer_tickets", None)
-        if finder is None:
-            return []
-        tickets: list[Ticket] = await finder(ticket.customer_id)
-        return [t for t in tickets if t.id != ticket.id]
+        async with self.db.snapshot() as tx:
+            tickets = await tx.customer_tickets(ticket.customer_id)
+        return [t for t in reversed(tickets) if t.id < ticket.id]
 
     async def post(self, ticket_id: int, text: str, *, copy_from: tuple[int, int] | None = None) -> Message:
         """Plain text into the ticket's topic (split if long); a deleted topic is recreated once."""

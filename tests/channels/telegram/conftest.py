@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from telegram.ext import AIORateLimiter
 
+from bot.channels.telegram.app import RETRIES_ON_FLOOD, SplitRateLimiter
 from bot.channels.telegram.config import TelegramConfig
 from bot.channels.telegram.runtime import TelegramBot
 from bot.content.loader import load_folder
@@ -30,9 +31,12 @@ def config(tmp_path: Path) -> TelegramConfig:
     )
 
 
-def quick_rate_limiter() -> AIORateLimiter:
-    """PTB's real limiter with its retries on 429, minus the throttling that would only slow the tests."""
-    return AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
+def quick_rate_limiter() -> SplitRateLimiter:
+    """The production limiters with their retries on 429, minus the throttling that would only slow the tests."""
+    return SplitRateLimiter(
+        AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=RETRIES_ON_FLOOD),
+        AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=RETRIES_ON_FLOOD),
+    )
 
 
 @pytest.fixture

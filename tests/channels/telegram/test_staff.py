@@ -1,0 +1,136 @@
+"""Staff in the forum group: replies, claims, resolve and rating, notes, edits, and who counts as staff."""
+
+from __future__ import annotations
+
+from bot.channels.telegram.runtime import TelegramBot
+from bot.core.model import TicketStatus
+from bot.storage.reports import ticket_detail
+
+from .fake_bot_api import JSON, STAFF_CHAT_ID, FakeTelegram, Topic
+
+ANNA = 4711
+KIM = 501
+LEE = 502
+
+
+def _staff(fake: FakeTelegram) -> tuple[JSON, JSON]:
+    kim, lee = fake.user(KIM, "Kim", "en"), fake.user(LEE, "Lee", "en")
+    fake.set_member(KIM, "member")
+    fake.set_member(LEE, "administrator")
+    return kim, lee
+
+
+async def _escalate(fake: FakeTelegram) -> tuple[JSON, Topic, JSON]:
+    anna = fake.user(ANNA, "Anna", "de")
+    fake.private_message(anna, "/human")
+    (topic,) = await fake.wait_for(fake.topics)
+    card = (await fake.wait_for(lambda: fake.sent(STAFF_CHAT_ID, topic.thread_id)))[0]
+    await fake.wait_for(lambda: any("Vorgang" in t for t in fake.texts(ANNA)))
+    return anna, topic, card
+
+
+async def _status(bot: TelegramBot, ticket_id: int = 1) -> tuple[TicketStatus, str | None]:
+    ticket = await bot.db.ticket(ticket_id)
+    assert ticket is not None
+    return ticket.status, ticket.assignee
+
+
+async def test_staff_reply_reaches_the_customer_and_edits_follow(
+    fake: FakeTelegram, bot: TelegramBot
+) -> None:
+    kim, _ = _staff(fake)
+    _, topic, _ = await _escalate(fake)
+    written = fake.group_message(
+        kim, "Hallo Anna, ich <b>prüfe</b> das & melde mich.", thread_id=topic.thread_id
+    )
+    reply = await fake.wait_for(lambda: [m for m in fake.sent(ANNA) if "prüfe" in m.get("text", "")])
+    assert "Kim" in reply[0]["text"]
+    assert "ich <b>prüfe</b> das & melde mich." in reply[0]["text"]  # plain text, exactly as written
+    assert "parse_mode" not in reply[0]
+    assert (await _status(bot)) == (TicketStatus.ASSIGNED, "Kim")
+    fake.edit(written, "Hallo Anna, ich prüfe das sofort.")
+    await fake.wait_for(lambda: any("sofort" in t for t in fake.texts(ANNA)))
+    assert not any("<b>" in t for t in fake.texts(ANNA))  # the same message was edited, not a new one sent
+    assert "👤" in fake.topics()[0].name
+
+
+async def test_two_staff_press_claim_at_once_and_one_wins(fake: FakeTelegram, bot: TelegramBot) -> None:
+    kim, lee = _staff(fake)
+    _, _, card = await _escalate(fake)
+    first = fake.press(kim, card, "staff:claim:1")
+    second = fake.press(lee, card, "staff:claim:1")
+    await fake.wait_for(lambda: first in fake.answered and second in fake.answered)
+    answers = [fake.answered[first]["text"], fake.answered[second]["text"]]
+    assert answers == ["Ticket #1 is yours.", "Kim already has ticket #1."]
+    assert (await _status(bot)) == (TicketStatus.ASSIGNED, "Kim")
+
+
+async def test_resolve_asks_for_a_rating_which_is_stored_and_the_bot_answers_again(
+    fake: FakeTelegram, bot: TelegramBot
+) -> None:
+    kim, _ = _staff(fake)
+    anna, topic, card = await _escalate(fake)
+    fake.press(kim, card, "staff:claim:1")
+    fake.group_message(kim, "Erledigt, die Rechnung ist korrigiert.", thread_id=topic.thread_id)
+    fake.press(kim, card, "staff:resolve:1")
+    rate = await fake.wait_for(
+        lambda: [m for m in fake.sent(ANNA) if "rate:1:5" in str(m.get("reply_markup", {}))]
+    )
+    assert (await _status(bot))[0] is TicketStatus.RESOLVED
+    await fake.wait_for(lambda: fake.topics()[0].name.startswith("✅"))
+    fake.press(anna, rate[0], "rate:1:5")
+    await fake.wait_for(
+        lambda: "Bewertung (5 von 5)" in fake.texts(ANNA)[-1]
+    )  # sent once the rating is stored
+    async with bot.db.snapshot() as tx:
+        detail = await ticket_detail(tx, 1)
+    assert detail is not None and detail.rating == 5
+    before = len(fake.texts(ANNA))
+    fake.private_message(anna, "Wo finde ich meine Rechnung?")
+    await fake.wait_for(lambda: any("Kundencenter" in t for t in fake.texts(ANNA)[before:]))
+
+
+async def test_a_note_stays_internal(fake: FakeTelegram, bot: TelegramBot) -> None:
+    kim, _ = _staff(fake)
+    _, topic, _ = await _escalate(fake)
+    sent_before = len(fake.texts(ANNA))
+    fake.group_message(kim, "/note Kundin hat schon zweimal angerufen", thread_id=topic.thread_id)
+    fake.group_message(kim, "/claim", thread_id=topic.thread_id)
+    await fake.wait_for(lambda: any("yours" in t for t in fake.texts(STAFF_CHAT_ID, topic.thread_id)))
+    assert len(fake.texts(ANNA)) == sent_before
+    async with bot.db.snapshot() as tx:
+        found = await ticket_detail(tx, 1)
+    assert found is not None
+    assert [m.text for m in found.messages if m.private] == ["Kundin hat schon zweimal angerufen"]
+
+
+async def test_non_staff_cannot_use_staff_commands(fake: FakeTelegram, bot: TelegramBot) -> None:
+    _staff(fake)
+    _, _, card = await _escalate(fake)
+    mallory = fake.user(666, "Mallory", "en")
+    fake.private_message(mallory, "/claim 1")
+    fake.group_message(mallory, "/resolve 1", chat_id=-100777)
+    fake.set_member(666, "left")
+    query = fake.press(mallory, card, "staff:resolve:1")
+    await fake.wait_for(lambda: query in fake.answered)
+    assert fake.answered[query]["text"] == "Only the support team can do this."
+    await fake.wait_for(lambda: fake.texts(666))  # the private "/claim 1" was just a customer message
+    assert (await _status(bot)) == (TicketStatus.OPEN, None)
+    assert fake.sent(-100777) == []
+    assert not any("Mallory" in t for t in fake.texts(ANNA))
+
+
+async def test_reload_and_queue_and_stats_answer_in_the_group(fake: FakeTelegram, bot: TelegramBot) -> None:
+    kim, _ = _staff(fake)
+    await _escalate(fake)
+    fake.group_message(kim, "/queue")
+    fake.group_message(kim, "/stats")
+    fake.group_message(kim, "/reload")
+
+    def general() -> list[str]:
+        return [m["text"] for m in fake.sent(STAFF_CHAT_ID) if "message_thread_id" not in m]
+
+    joined = "\n".join(await fake.wait_for(lambda: len(general()) >= 3 and general()))
+    assert "#1 normal open · Anna" in joined
+    assert "Active tickets: 1" in joined
+    assert "no change: serving 4 intents" in joined
