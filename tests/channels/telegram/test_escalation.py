@@ -69,3 +69,16 @@ async def test_a_deleted_topic_is_recreated(fake: FakeTelegram, bot: TelegramBot
     assert fake.calls_to("sendMessage", message_thread_id=first.thread_id)[-1].failed == (
         "Bad Request: message thread not found"
     )
+
+
+async def test_customer_edits_are_mirrored(fake: FakeTelegram, bot: TelegramBot) -> None:
+    anna = fake.user(ANNA, "Anna", "de")
+    fake.private_message(anna, "/human")
+    (topic,) = await fake.wait_for(fake.topics)
+    written = fake.private_message(anna, "Kundennummer 12354")
+    await fake.wait_for(lambda: any("12354" in t for t in fake.texts(STAFF_CHAT_ID, topic.thread_id)))
+    fake.edit(written, "Kundennummer 12345")
+    edited = await fake.wait_for(
+        lambda: [t for t in fake.texts(STAFF_CHAT_ID, topic.thread_id) if "edited" in t and "12345" in t]
+    )
+    assert len(edited) == 1

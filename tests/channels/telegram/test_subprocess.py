@@ -39,6 +39,13 @@ async def test_python_m_bot_run_serves_customers_and_staff_by_polling(tmp_path: 
             (topic,) = await fake.wait_for(fake.topics, within=10)
             card = (await fake.wait_for(lambda: fake.sent(STAFF_CHAT_ID, topic.thread_id), within=10))[0]
             assert "Ticket #1" in card["text"]
+            fake.set_member(501, "member")
+            fake.group_message(
+                fake.user(501, "Kim", "en"), "Ich kümmere mich darum.", thread_id=topic.thread_id
+            )
+            await fake.wait_for(
+                lambda: any("Ich kümmere mich darum." in t for t in fake.texts(4711)), within=10
+            )
             await fake.wait_for((tmp_path / "heartbeat").exists)
         finally:
             process.send_signal(signal.SIGTERM)
