@@ -36,7 +36,7 @@ from bot.core.tone_model import LanguageModel, ToneModel, features
 ROOT = Path(__file__).resolve().parents[1]
 MIN_COUNT = 3
 """A feature must occur in this many training texts to get a weight (keeps the file small and robust)."""
-L2 = 2e-4
+L2 = 1e-5
 EPOCHS = 300
 SCALE = 10.0
 """Points per unit of log-odds above the offset: three units of confidence equal one weight-3 phrase."""

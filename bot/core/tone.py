@@ -123,9 +123,131 @@ ANGRY_EMOJI: Mapping[str, int] = {
     "😾": 8,
     "🤯": 5,
     "😑": 4,
+    "🤢": 8,
+    "🤮": 10,
+    "💩": 8,
 }
 """Emoji -> points. Each distinct emoji counts once (a row of 😡😡😡 is one emoji, plus its repetition)."""
 
+COMPLAINT_WORDS: Mapping[str, frozenset[str]] = {
+    "en": frozenset(
+        [
+            "not",
+            "no",
+            "never",
+            "nobody",
+            "nothing",
+            "none",
+            "cant",
+            "cannot",
+            "couldnt",
+            "wont",
+            "wouldnt",
+            "didnt",
+            "doesnt",
+            "dont",
+            "havent",
+            "hasnt",
+            "isnt",
+            "arent",
+            "wasnt",
+            "werent",
+            "still",
+            "yet",
+            "why",
+            "again",
+            "waiting",
+            "waited",
+            "hours",
+            "days",
+            "weeks",
+            "months",
+            "even",
+            "without",
+            "ever",
+        ]
+    ),
+    "de": frozenset(
+        [
+            "nicht",
+            "kein",
+            "keine",
+            "keinen",
+            "keiner",
+            "keinem",
+            "nie",
+            "niemals",
+            "niemand",
+            "nichts",
+            "immer",
+            "noch",
+            "schon",
+            "wieder",
+            "warum",
+            "wieso",
+            "weshalb",
+            "warte",
+            "warten",
+            "gewartet",
+            "stunden",
+            "tage",
+            "tagen",
+            "wochen",
+            "monate",
+            "monaten",
+            "ohne",
+            "trotzdem",
+            "endlich",
+            "sogar",
+        ]
+    ),
+}
+"""Weak evidence: words that complaints are made of ("still", "no", "why", "hours"). One or two are normal in
+any question; each further distinct one adds :data:`_COMPLAINT_POINTS`, so only their accumulation counts."""
+
+_PERSISTENCE = frozenset(
+    [
+        "still",
+        "yet",
+        "again",
+        "never",
+        "nobody",
+        "nothing",
+        "waiting",
+        "waited",
+        "hours",
+        "days",
+        "weeks",
+        "months",
+        "even",
+        "ever",
+        "immer",
+        "noch",
+        "wieder",
+        "nie",
+        "niemals",
+        "niemand",
+        "nichts",
+        "warte",
+        "warten",
+        "gewartet",
+        "stunden",
+        "tage",
+        "tagen",
+        "wochen",
+        "monate",
+        "monaten",
+        "endlich",
+        "trotzdem",
+        "sogar",
+    ]
+)
+"""Negations and questions alone are everyday grammar ("why can't I log in"); complaint wording counts only
+together with a word of persistence or waiting ("still", "again", "hours", "immer noch")."""
+
+_COMPLAINT_POINTS = 3
+_COMPLAINT_FREE = 1
+_COMPLAINT_CAP = 12
 _EMOJI_CAP = 25
 _PUNCT_CAP = 15
 _CAPS_MIN_LETTERS = 8
@@ -218,6 +340,8 @@ class _Hit:
     end: int
     """Token span ``[start, end)`` the phrase covered."""
     matched: str
+    positions: frozenset[int]
+    """The tokens that matched phrase words (a span may have unmatched words in gaps)."""
 
 
 def _compile(phrase: str, points: float) -> _Phrase | None:
@@ -271,20 +395,20 @@ class _PhraseSet:
         per_token = [self._word_hits(t) for t in tokens]
         hits: list[_Hit] = []
         for phrase in self.phrases:
-            span = _locate(phrase, per_token)
-            if span is None:
+            positions = _locate(phrase, per_token)
+            if positions is None:
                 continue
-            start, end = span
+            start, end = positions[0], positions[-1] + 1
             if start > 0 and tokens[start - 1] in NEGATORS and phrase.words[0].text not in NEGATORS:
                 continue
-            hits.append(_Hit(phrase, start, end, " ".join(tokens[start:end])))
+            hits.append(_Hit(phrase, start, end, " ".join(tokens[start:end]), frozenset(positions)))
         hits.sort(
             key=lambda h: (-len(h.phrase.words), h.matched != h.phrase.canonical, -h.phrase.size, h.start)
         )
         taken: set[int] = set()
         kept: list[_Hit] = []
         for hit in hits:
-            covered = set(range(hit.start, hit.end))
+            covered = hit.positions
             if covered & taken:
                 continue
             taken |= covered
@@ -293,22 +417,25 @@ class _PhraseSet:
         return kept
 
 
-def _locate(phrase: _Phrase, per_token: Sequence[frozenset[_Word]]) -> tuple[int, int] | None:
-    """First token span where the phrase's words occur in order, at most :data:`MAX_GAP` words apart."""
+def _locate(phrase: _Phrase, per_token: Sequence[frozenset[_Word]]) -> tuple[int, ...] | None:
+    """Token positions of the first place where the phrase's words occur in order, at most :data:`MAX_GAP`
+    words apart; the words in a gap stay free for other phrases ("bunch of incompetant clowns")."""
     first = phrase.words[0]
     for start, hits in enumerate(per_token):
         if first not in hits:
             continue
-        pos = start
+        positions = [start]
         for word in phrase.words[1:]:
-            for nxt in range(pos + 1, min(pos + 2 + MAX_GAP, len(per_token))):
-                if word in per_token[nxt]:
-                    pos = nxt
-                    break
-            else:
+            pos = positions[-1]
+            nxt = next(
+                (i for i in range(pos + 1, min(pos + 2 + MAX_GAP, len(per_token))) if word in per_token[i]),
+                None,
+            )
+            if nxt is None:
                 break
+            positions.append(nxt)
         else:
-            return start, pos + 1
+            return tuple(positions)
     return None
 
 
@@ -373,6 +500,7 @@ class ToneAnalyzer:
         for phrases in self._sets(self._anger, language):
             for hit in phrases.find(tokens):
                 evidence.append((_describe(hit), hit.phrase.points))
+        evidence.extend(_complaint_wording(tokens, language))
         evidence.extend(_surface_signals(text))
         evidence.extend(_conversation_signals(norm, recent, misses))
         if self._model is not None and tokens:
@@ -424,6 +552,19 @@ def _describe(hit: _Hit) -> str:
     elif hit.matched != canonical:
         shown += f" in '{hit.matched}'"
     return f"{shown} (+{hit.phrase.points:.0f})"
+
+
+def _complaint_wording(tokens: Sequence[str], language: str) -> list[tuple[str, float]]:
+    """The accumulation of complaint words ("still no answer, why?"), worth a few points at most."""
+    words = COMPLAINT_WORDS.get(language)
+    if words is None:
+        return []
+    found = list(dict.fromkeys(t for t in tokens if t in words))
+    points = min(_COMPLAINT_CAP, _COMPLAINT_POINTS * (len(found) - _COMPLAINT_FREE))
+    if points <= 0 or not any(w in _PERSISTENCE for w in found):
+        return []
+    shown = ", ".join(f"'{w}'" for w in found[:5])
+    return [(f"complaint wording {shown} (+{points})", float(points))]
 
 
 def _surface_signals(text: str) -> list[tuple[str, float]]:
