@@ -53,10 +53,17 @@ class Held:
     language: Lang
     example: str
     outcome: str
+    best: tuple[str, float] | None = None
+    """For a miss: the matcher's best candidate, to tell "ranked right but not sure enough" (a threshold
+    matter) from "ranked wrong" (an examples matter)."""
 
     @property
     def passed(self) -> bool:
         return self.outcome == self.intent
+
+    @property
+    def ranked_first(self) -> bool:
+        return self.passed or (self.best is not None and self.best[0] == self.intent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +143,7 @@ class TestReport:
             "leave_one_out": {
                 "total": len(self.held_out),
                 "passed": sum(1 for h in self.held_out if h.passed),
+                "ranked_first": sum(1 for h in self.held_out if h.ranked_first),
                 "per_intent": [
                     {
                         **dataclasses.asdict(s),
@@ -186,8 +194,13 @@ def leave_one_out(content: Content) -> list[Held]:
         for intent in enabled:
             for language, texts in intent.examples.items():
                 if position < len(texts):
-                    outcome = brain.first_turn_outcome(texts[position], language)
-                    held.append(Held(intent.id, language, texts[position], outcome))
+                    text = texts[position]
+                    outcome = brain.first_turn_outcome(text, language)
+                    best = None
+                    if outcome != intent.id:
+                        candidate = brain.analyze(text, language=language).match.best
+                        best = (candidate.intent_id, candidate.score) if candidate else None
+                    held.append(Held(intent.id, language, text, outcome, best))
     return held
 
 
@@ -223,6 +236,11 @@ def format_report(report: TestReport, top: int = 10) -> list[str]:
     lines.append(
         f"leave-one-out: {found}/{total} examples ({share:.1f}%) still get their own intent without "
         f"themselves ({report.seconds_held_out:.1f}s)"
+    )
+    ranked = sum(1 for h in report.held_out if h.ranked_first)
+    lines.append(
+        f"  ranked first by the matcher (whatever the thresholds): {ranked}/{total} "
+        f"({100.0 * ranked / total if total else 0.0:.1f}%)"
     )
     others = report.other_outcomes()
     if others:

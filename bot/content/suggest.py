@@ -112,7 +112,8 @@ class Miss:
 
 
 def find_misses(messages: list[Stored], brain: Brain) -> list[Miss]:
-    """Messages the bot did not understand then, or would not understand now."""
+    """Messages the current folder still does not answer, and those that went to a human because the bot did
+    not understand them (whatever the folder does with them now: a human had to step in)."""
     misses: list[Miss] = []
     for message in messages:
         if not normalize(message.text):
