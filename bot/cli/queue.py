@@ -23,6 +23,7 @@ from bot.core.model import Author, TicketStatus
 from bot.service.render import Renderer
 from bot.service.staff import StaffError, StaffService
 from bot.storage import Database, StoredMessage
+from bot.storage.records import to_db_time
 from bot.storage.reports import QueueStats, TicketDetail, find_customer, queue_entries, stats, ticket_detail
 
 # --- shared by the db and customer commands -------------------------------------------------------------
@@ -161,6 +162,20 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     stat.add_argument("--json", action="store_true", help="machine-readable output")
 
 
+async def wake_due(db: Database, now: datetime) -> None:
+    """Return snoozed tickets whose time has come to the queue, taking the write lock only if there are any.
+
+    Listing is a read; a busy bot should not make staff wait for the write lock just to look.
+    """
+    async with db.snapshot() as tx:
+        due = await tx.fetch_one(
+            "SELECT 1 FROM tickets WHERE status = 'snoozed' AND snoozed_until <= ? LIMIT 1",
+            (to_db_time(now),),
+        )
+    if due is not None:
+        await db.wake_snoozed(now)
+
+
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
     return 2
@@ -196,7 +211,7 @@ def _text(words: Sequence[str]) -> str:
 def cmd_list(args: argparse.Namespace) -> int:
     async def action(db: Database) -> int:
         now = utcnow()
-        await db.wake_snoozed(now)
+        await wake_due(db, now)
         async with db.snapshot() as tx:
             entries = await queue_entries(
                 tx,
@@ -444,7 +459,7 @@ def parse_until(text: str, now: datetime) -> datetime:
 def cmd_stats(args: argparse.Namespace) -> int:
     async def action(db: Database) -> int:
         now = utcnow()
-        await db.wake_snoozed(now)
+        await wake_due(db, now)
         async with db.snapshot() as tx:
             result = await stats(tx, now, days=args.days)
         print(json.dumps(stats_json(result), indent=2) if args.json else render_stats(result))

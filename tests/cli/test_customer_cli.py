@@ -1,0 +1,73 @@
+"""`python -m bot customer export|forget`: the right of access and the right to erasure."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.core.model import Priority, Reason
+from bot.storage import Database
+
+
+async def _seed(path: Path) -> int:
+    async with await Database.open(path) as db:
+        customer = await db.upsert_customer("telegram", "4242", "Kim Berger", "de")
+        message = await db.record_inbound(
+            customer.id,
+            text="Meine Kundennummer ist 77-1234",
+            attachment=None,
+            payload=None,
+            channel_message_id="15",
+            received_at=datetime.now(UTC),
+        )
+        await db.create_ticket(
+            customer.id,
+            reason=Reason.UNMATCHED,
+            priority=Priority.NORMAL,
+            anger=0,
+            anger_reasons=(),
+            summary="Kundennummer 77-1234",
+            first_message_id=message.id,
+            now=datetime.now(UTC),
+        )
+        return customer.id
+
+
+@pytest.fixture
+def customer_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    path = tmp_path / "bot.db"
+    monkeypatch.setenv("BOT_DATABASE", str(path))
+    return asyncio.run(_seed(path))
+
+
+def test_export_to_stdout_and_file(
+    customer_id: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["customer", "export", str(customer_id)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["customer"]["display_name"] == "Kim Berger"
+    assert data["messages"][0]["text"] == "Meine Kundennummer ist 77-1234"
+    assert data["tickets"][0]["summary"] == "Kundennummer 77-1234"
+    target = tmp_path / "export.json"
+    assert main(["customer", "export", "telegram:4242", "-o", str(target)]) == 0
+    assert json.loads(target.read_text(encoding="utf-8")) == data
+    assert main(["customer", "export", "telegram:1"]) == 1
+
+
+def test_forget_needs_yes_then_erases(customer_id: int, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["customer", "forget", str(customer_id)]) == 1
+    assert "--yes" in capsys.readouterr().err
+    assert main(["customer", "forget", str(customer_id), "--yes", "--as", "dpo"]) == 0
+    assert "forgotten" in capsys.readouterr().out
+    assert main(["customer", "export", str(customer_id)]) == 0
+    text = capsys.readouterr().out
+    for secret in ("Kim Berger", "77-1234", "4242"):
+        assert secret not in text
+    data = json.loads(text)
+    assert data["tickets"][0]["priority"] == "normal"  # anonymous statistics stay
+    assert data["customer"]["forgotten_at"] is not None

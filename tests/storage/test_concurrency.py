@@ -1,0 +1,76 @@
+"""Ten agents, each with its own connection to the same file, race for a thousand tickets.
+
+Each agent reads the head of the queue (stale as soon as it is read, like a real screen) and tries to claim
+a ticket from it. ``BEGIN IMMEDIATE`` plus the conditional update must give every ticket exactly one owner,
+and ``busy_timeout`` must turn contention into waiting, never into "database is locked".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.core.model import Priority, Reason, TicketStatus
+from bot.storage import Database
+from bot.storage.reports import queue_entries
+
+TICKETS = 1000
+AGENTS = 10
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+async def _seed(path: Path) -> None:
+    async with await Database.open(path) as db, db.transaction() as tx:
+        for n in range(TICKETS):
+            customer = await tx.upsert_customer("terminal", f"c{n}", f"Customer {n}", "de")
+            await tx.create_ticket(
+                customer.id,
+                reason=Reason.UNMATCHED,
+                priority=list(Priority)[n % 4],
+                anger=0,
+                anger_reasons=(),
+                summary="",
+                first_message_id=None,
+                now=NOW,
+            )
+
+
+async def _agent(path: Path, name: str, start: asyncio.Event) -> tuple[list[int], int]:
+    rng = random.Random(name)
+    won: list[int] = []
+    lost = 0
+    async with await Database.open(path) as db:
+        await start.wait()
+        while True:
+            async with db.snapshot() as tx:
+                head = await queue_entries(tx, NOW, statuses=["open"], limit=20)
+            if not head:
+                return won, lost
+            ticket_id = rng.choice(head).ticket.id
+            if await db.claim(ticket_id, name, NOW):
+                won.append(ticket_id)
+            else:
+                lost += 1
+
+
+async def test_every_ticket_is_claimed_exactly_once(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    await _seed(path)
+    start = asyncio.Event()
+    agents = [asyncio.create_task(_agent(path, f"agent{n}", start)) for n in range(AGENTS)]
+    await asyncio.sleep(0.2)  # every agent has opened its connection and waits at the line
+    start.set()
+    results = await asyncio.gather(*agents)
+    claimed = [ticket for won, _ in results for ticket in won]
+    assert len(claimed) == TICKETS
+    assert len(set(claimed)) == TICKETS
+    assert sum(lost for _, lost in results) > 0, "the race never happened; the test proves nothing"
+    async with await Database.open(path) as db, db.snapshot() as tx:
+        rows = await tx.fetch_all("SELECT status, assignee, count(*) AS n FROM tickets GROUP BY 1, 2")
+        claims = await tx.fetch_one("SELECT count(*) FROM events WHERE kind = 'claimed'")
+    by_agent = {row["assignee"]: row["n"] for row in rows}
+    assert {row["status"] for row in rows} == {TicketStatus.ASSIGNED.value}
+    assert by_agent == {f"agent{n}": len(results[n][0]) for n in range(AGENTS)}
+    assert claims is not None and claims[0] == TICKETS
