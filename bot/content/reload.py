@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from bot.content.loader import LoadResult, folder_fingerprint, load_folder, yaml_files
 from bot.content.problems import ContentError, Problem
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 OnReload = Callable[[LoadResult], Awaitable[None] | None]
 OnError = Callable[[ContentError], Awaitable[None] | None]
 Snapshot = tuple[tuple[str, int, int], ...]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,28 +89,29 @@ class ContentWatcher:
         """Reload if the folder differs from what is served; ``on_reload``/``on_error`` are called on change."""
         async with self._lock:
             self._seen = await asyncio.to_thread(self._snapshot)
+            fingerprint: str | None = None
             try:
-                fingerprint = await asyncio.to_thread(folder_fingerprint, self.folder, defaults=self.defaults)
-            except ContentError as error:
-                return await self._failed(error, None)
-            except OSError as error:
-                return await self._failed(_io_error(self.folder, error), None)
-            if self.current is not None and fingerprint == self.current.content.fingerprint:
-                return ReloadOutcome("unchanged", self.current)
-            if fingerprint == self._failed_fingerprint and self.last_error is not None:
-                return ReloadOutcome("failed", self.current, self.last_error)  # reported already
-            try:
-                result = await asyncio.to_thread(load_folder, self.folder, defaults=self.defaults)
+                fingerprint = await self._off_loop(folder_fingerprint)
+                if self.current is not None and fingerprint == self.current.content.fingerprint:
+                    return ReloadOutcome("unchanged", self.current)
+                if fingerprint == self._failed_fingerprint and self.last_error is not None:
+                    return ReloadOutcome("failed", self.current, self.last_error)  # reported already
+                result = await self._off_loop(load_folder)
             except ContentError as error:
                 return await self._failed(error, fingerprint)
-            except OSError as error:
-                return await self._failed(_io_error(self.folder, error), None)
             self.current = result
             self.last_error = None
             self._failed_fingerprint = None
             log.info("intents reloaded from %s: %d intents", self.folder, len(result.content.intents))
             await _call(self.on_reload, result)
             return ReloadOutcome("reloaded", result)
+
+    async def _off_loop(self, read: Callable[..., T]) -> T:
+        """Run ``read(folder, defaults=...)`` in a worker thread; a vanished file is a content error."""
+        try:
+            return await asyncio.to_thread(read, self.folder, defaults=self.defaults)
+        except OSError as error:
+            raise ContentError([Problem(str(self.folder), 1, "", f"cannot be read: {error}")]) from error
 
     async def _failed(self, error: ContentError, fingerprint: str | None) -> ReloadOutcome:
         self.last_error = error
@@ -136,10 +138,6 @@ class ContentWatcher:
                 await self.check_now()
             except Exception:  # the watcher must outlive any bug
                 log.exception("reloading %s failed", self.folder)
-
-
-def _io_error(folder: Path, error: OSError) -> ContentError:
-    return ContentError([Problem(str(folder), 1, "", f"cannot be read: {error}")])
 
 
 async def _call(callback: Callable[[Any], Awaitable[None] | None] | None, value: object) -> None:

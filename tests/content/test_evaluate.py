@@ -55,9 +55,9 @@ def test_report_statistics() -> None:
     report = TestReport(
         held_out=[
             Held("a", "de", "a1", "a"),
-            Held("a", "de", "a2", "b"),
+            Held("a", "de", "a2", "b", ("b", 80.0)),
             Held("a", "en", "a3", "b"),
-            Held("a", "en", "a4", "not_understood"),
+            Held("a", "en", "a4", "not_understood", ("a", 60.0)),
             Held("b", "de", "b1", "b"),
             Held("c", "de", "c1", "clarify"),
         ]
@@ -76,6 +76,7 @@ def test_report_statistics() -> None:
     assert report.other_outcomes() == {"not_understood": 1, "clarify": 1}
     text = "\n".join(format_report(report, top=2))
     assert "leave-one-out: 2/6 examples (33.3%)" in text
+    assert "ranked first by the matcher (whatever the thresholds): 3/6 (50.0%)" in text
     assert "a -> b: 2x, e.g. 'a2' (de)" in text
 
 
