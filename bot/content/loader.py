@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from bot.content.problems import ContentError, Problem, sort_problems
+from bot.content.problems import ContentError, Problem, Severity, sort_problems
 from bot.content.schema import (
     TOP_LEVEL_KEYS,
     IntentModel,
@@ -102,16 +102,10 @@ class _Folder:
     def warning(self, place: _Placed, what: str, loc: Loc | None = None) -> None:
         self.add(place, what, "warning", loc)
 
-    def add(self, place: _Placed, what: str, severity: str, loc: Loc | None = None) -> None:
+    def add(self, place: _Placed, what: str, severity: Severity, loc: Loc | None = None) -> None:
         at = place.loc if loc is None else loc
         self.problems.append(
-            Problem(
-                place.file.path,
-                place.file.line(at),
-                where_of(at, place.file.data),
-                what,
-                "warning" if severity == "warning" else "error",
-            )
+            Problem(place.file.path, place.file.line(at), where_of(at, place.file.data), what, severity)
         )
 
 
