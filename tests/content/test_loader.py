@@ -340,3 +340,12 @@ def test_an_unclosed_quote_points_at_where_it_opens(make_folder: MakeFolder) -> 
 def test_syntax_errors_are_translated(make_folder: MakeFolder, text: str, what: str) -> None:
     problem = only(problems_of(make_folder(files={"zz.yaml": text})))
     assert problem.where == "(yaml)" and what in problem.what
+
+
+def test_windows_files_with_byte_order_mark_and_crlf_load(make_folder: MakeFolder) -> None:
+    folder = make_folder()
+    (folder / "windows.yaml").write_bytes('\ufeffvariables:\r\n  fax: "0800 1"\r\n  mood: no\r\n'.encode())
+    problem = only(problems_of(folder))
+    assert (problem.line, problem.where) == (3, "variables.mood")
+    (folder / "windows.yaml").write_bytes('\ufeffvariables:\r\n  fax: "0800 1"\r\n'.encode())
+    assert load(folder).content.variables["fax"] == "0800 1"
