@@ -10,11 +10,10 @@ A topic someone deleted is recreated (with a fresh card) the next time the ticke
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
@@ -24,7 +23,7 @@ from bot.channels.base import DeliveryError
 from bot.channels.telegram.channel import CHANNEL_NAME, delivery_error
 from bot.channels.telegram.text import MAX_TOPIC_NAME, escape, split_text, truncate
 from bot.core.model import Author, TicketStatus
-from bot.service.delivery import MAX_ATTEMPTS, backoff
+from bot.service.delivery import OutboxSender
 from bot.storage import Customer, Database, OutboxItem, StoredMessage, Ticket
 
 log = logging.getLogger(__name__)
@@ -132,33 +131,20 @@ def card_html(
     return truncate("\n".join(lines), 4000)
 
 
-class TopicRelay:
-    """Delivers the outbox's ``staff`` rows into the staff group's forum topics."""
+class TopicRelay(OutboxSender):
+    """Delivers the outbox's ``staff`` rows into the staff group's forum topics.
+
+    An :class:`OutboxSender` (same loop, wake-up and retry policy) whose rows are not customer messages but
+    notifications that become topics, cards and status lines.
+    """
 
     def __init__(self, db: Database, bot: Bot, chat_id: int) -> None:
-        self.db = db
+        super().__init__(db, {})
         self.bot = bot
         self.chat_id = chat_id
-        self._wake = asyncio.Event()
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
-        """Deliver until ``stop`` is set; wakes early when :meth:`wake` is called."""
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("staff relay round failed; retrying")
-            self._wake.clear()
-            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-            _, pending = await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
-            for task in pending:
-                task.cancel()
-
-    async def run_once(self) -> int:
-        """Deliver every due staff row once, in order per ticket; returns how many were delivered."""
+    async def _deliver_due(self) -> int:
+        """Deliver every due staff row once, in order per ticket (called by ``run_once``, one round at a time)."""
         delivered = 0
         held: set[int | None] = set()
         for item in await self.db.due_outbox(STAFF_CHANNEL, now=datetime.now(UTC)):
@@ -168,28 +154,16 @@ class TopicRelay:
                 await self.deliver(item)
             except TelegramError as error:
                 held.add(item.ticket_id)
-                await self._failed(item, delivery_error(error))
+                await self._failed(item.id, item.attempts, delivery_error(error))
                 continue
             except Exception as error:
                 log.exception("staff notification %s crashed", item.id)
                 held.add(item.ticket_id)
-                await self._failed(item, DeliveryError(repr(error)))
+                await self._failed(item.id, item.attempts, DeliveryError(repr(error)))
                 continue
             await self.db.mark_sent(item.id, None, datetime.now(UTC))
             delivered += 1
         return delivered
-
-    async def _failed(self, item: OutboxItem, error: DeliveryError) -> None:
-        now = datetime.now(UTC)
-        retry_at: datetime | None
-        if error.permanent or item.attempts + 1 >= MAX_ATTEMPTS:
-            retry_at = None
-        elif error.retry_after is not None:
-            retry_at = now + timedelta(seconds=error.retry_after)
-        else:
-            retry_at = now + backoff(item.attempts)
-        log.warning("staff notification %s (%s) not delivered: %s", item.id, item.kind, error)
-        await self.db.mark_failed(item.id, str(error), retry_at=retry_at, now=now)
 
     # --- one notification ---------------------------------------------------------------------------
 
