@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from bot.content.loader import LoadResult, SourceKey
-from bot.content.problems import Problem
+from bot.content.problems import Problem, sort_problems
 from bot.core.matcher import IntentIndex
 from bot.core.model import Content, SourceRef
 from bot.core.normalize import normalize
@@ -170,11 +170,13 @@ def unused_variables(result: LoadResult) -> list[Problem]:
 def run_checks(result: LoadResult) -> CheckReport:
     """Everything ``intents check`` reports about a folder that loaded."""
     found = collisions(result.content)
-    problems = [
-        *result.warnings,
-        *few_examples(result),
-        *duplicate_examples(result),
-        *unused_variables(result),
-        *collision_problems(result, found),
-    ]
+    problems = sort_problems(
+        [
+            *result.warnings,
+            *few_examples(result),
+            *duplicate_examples(result),
+            *unused_variables(result),
+            *collision_problems(result, found),
+        ]
+    )
     return CheckReport(problems, found)

@@ -128,7 +128,16 @@ def _read_folder(folder: Path) -> list[tuple[str, bytes]]:
     files = yaml_files(folder)
     if not files:
         raise ContentError([Problem(str(folder), 1, "", "the folder holds no .yaml or .yml files")])
-    return [(file.relative_to(folder).as_posix(), file.read_bytes()) for file in files]
+    read: list[tuple[str, bytes]] = []
+    unreadable: list[Problem] = []
+    for file in files:
+        try:
+            read.append((file.relative_to(folder).as_posix(), file.read_bytes()))
+        except OSError as error:
+            unreadable.append(Problem(str(file), 1, "(file)", f"cannot be read: {error.strerror or error}"))
+    if unreadable:
+        raise ContentError(unreadable)
+    return read
 
 
 def _fingerprint(files: Iterable[tuple[str, bytes]], default_raw: bytes) -> str:
