@@ -74,19 +74,23 @@ def attachment_kind(message: Message) -> str:
 
 
 def inbound(update: Update, *, text: str | None = None, payload: str | None = None) -> Inbound:
-    """The customer and message of ``update`` as the engine sees them."""
-    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    """The customer and message of ``update`` as the engine sees them.
+
+    Only ``update.message`` counts as the customer's message: a button press carries the *bot's* message,
+    whose id must not become the customer's dedup key.
+    """
+    chat, user, message = update.effective_chat, update.effective_user, update.message
     assert chat is not None
-    name = user.full_name if user else ""
+    written = (message.text or message.caption or "") if message else ""
     return Inbound(
         channel=CHANNEL_NAME,
         user_id=str(chat.id),
-        display_name=name,
+        display_name=user.full_name if user else "",
         language_hint=language_hint(user.language_code if user else None),
-        text=text if text is not None else (message.text or message.caption or "") if message else "",
+        text=written if text is None else text,
         payload=payload,
-        message_id=str(message.message_id) if message and payload is None else None,
-        received_at=message.date if message and payload is None else datetime.now(UTC),
+        message_id=str(message.message_id) if message else None,
+        received_at=message.date if message else datetime.now(UTC),
     )
 
 
@@ -151,9 +155,7 @@ class CustomerHandlers:
         query = update.callback_query
         assert query is not None and query.data is not None
         await query.answer()
-        await self.conversation.set_language(
-            inbound(update, text=""), query.data.removeprefix(LANGUAGE_PREFIX)
-        )
+        await self.conversation.set_language(inbound(update), query.data.removeprefix(LANGUAGE_PREFIX))
 
     async def on_human(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """``/human``: same as the "talk to a human" button."""
@@ -167,8 +169,7 @@ class CustomerHandlers:
         """Photos, voice, stickers, files: stored with their kind and caption, and sent to a human."""
         message = update.effective_message
         assert message is not None
-        base = inbound(update, text=message.caption or "")
-        await self._handle(update, context, replace(base, attachment=attachment_kind(message)))
+        await self._handle(update, context, replace(inbound(update), attachment=attachment_kind(message)))
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """An inline button under one of the bot's messages: its payload goes to the engine."""
