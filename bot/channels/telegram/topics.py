@@ -212,14 +212,34 @@ class TopicRelay(OutboxSender):
             parse_mode=ParseMode.HTML,
             reply_markup=card_buttons(ticket_id),
         )
+        for message in messages:
+            if message.ticket_id == ticket_id and message.attachment:
+                await self._copy_original(customer, message, thread_id)
         return thread_id
+
+    async def _copy_original(self, customer: Customer, message: StoredMessage, thread_id: int) -> None:
+        """Put a copy of the customer's photo, voice message or file into the topic, if Telegram still has it.
+
+        Best effort: the text line about it is already there, and a deleted original must not block the row.
+        """
+        if customer.channel != CHANNEL_NAME or not message.channel_message_id:
+            return
+        try:
+            await self.bot.copy_message(
+                chat_id=self.chat_id,
+                from_chat_id=int(customer.external_id),
+                message_id=int(message.channel_message_id),
+                message_thread_id=thread_id,
+            )
+        except BadRequest as error:
+            log.info("could not copy message %s into the staff topic: %s", message.id, error)
 
     async def _earlier(self, ticket: Ticket) -> list[Ticket]:
         async with self.db.snapshot() as tx:
             tickets = await tx.customer_tickets(ticket.customer_id)
         return [t for t in reversed(tickets) if t.id < ticket.id]
 
-    async def post(self, ticket_id: int, text: str, *, copy_from: tuple[int, int] | None = None) -> Message:
+    async def post(self, ticket_id: int, text: str) -> Message:
         """Plain text into the ticket's topic (split if long); a deleted topic is recreated once."""
         for attempt in (1, 2):
             thread_id = await self.thread(ticket_id)
@@ -228,13 +248,6 @@ class TopicRelay(OutboxSender):
                 for part in split_text(text):
                     sent = await self.bot.send_message(
                         chat_id=self.chat_id, message_thread_id=thread_id, text=part
-                    )
-                if copy_from is not None:
-                    await self.bot.copy_message(
-                        chat_id=self.chat_id,
-                        from_chat_id=copy_from[0],
-                        message_id=copy_from[1],
-                        message_thread_id=thread_id,
                     )
                 assert sent is not None
                 return sent
@@ -250,16 +263,16 @@ class TopicRelay(OutboxSender):
         if message is None:
             return
         customer = await self.db.customer(message.customer_id)
-        name = customer.display_name if customer else "Customer"
-        copy_from = None
+        assert customer is not None
+        name = customer.display_name or "Customer"
         if message.attachment:
             text = f"📎 {name} sent a {message.attachment}" + (f":\n{message.text}" if message.text else "")
-            if customer and customer.channel == CHANNEL_NAME and message.channel_message_id:
-                copy_from = (int(customer.external_id), int(message.channel_message_id))
         else:
             text = f"💬 {name}:\n{message.text}"
-        sent = await self.post(ticket_id, text, copy_from=copy_from)
+        sent = await self.post(ticket_id, text)
         await self.db.link_messages(message.id, STAFF_CHANNEL, self.chat_id, sent.message_id)
+        if message.attachment and sent.message_thread_id is not None:
+            await self._copy_original(customer, message, sent.message_thread_id)
 
     async def _status(self, ticket_id: int, text: str) -> None:
         """Rename the topic to show the new status, and say what happened in it."""

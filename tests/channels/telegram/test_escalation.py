@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.channels.telegram.runtime import TelegramBot
 
 from .fake_bot_api import STAFF_CHAT_ID, FakeTelegram
@@ -38,13 +40,21 @@ async def test_later_messages_are_mirrored_into_the_topic(fake: FakeTelegram, bo
     assert mirrored == ["💬 Anna:\nMeine Kundennummer ist 12345"]
 
 
-async def test_photo_goes_to_a_ticket_with_an_honest_reply(fake: FakeTelegram, bot: TelegramBot) -> None:
+@pytest.mark.parametrize("kind", ["photo", "voice", "sticker", "document"])
+async def test_media_goes_to_a_ticket_with_an_honest_reply(
+    fake: FakeTelegram, bot: TelegramBot, kind: str
+) -> None:
     anna = fake.user(ANNA, "Anna", "de")
-    fake.media(anna, "photo", caption="Der Router blinkt rot")
+    fake.media(anna, kind, caption="Der Router blinkt rot")
     (topic,) = await fake.wait_for(fake.topics)
     assert "attachment" in topic.name
-    card = (await fake.wait_for(lambda: fake.sent(STAFF_CHAT_ID, topic.thread_id)))[0]
-    assert "[photo] Der Router blinkt rot" in card["text"]
+    card, copy = await fake.wait_for(
+        lambda: (
+            len(fake.sent(STAFF_CHAT_ID, topic.thread_id)) >= 2 and fake.sent(STAFF_CHAT_ID, topic.thread_id)
+        )
+    )
+    assert f"[{kind}] Der Router blinkt rot" in card["text"]
+    assert kind in copy  # staff see the original, copied into the topic
     replies = await fake.wait_for(lambda: len(fake.texts(ANNA)) >= 2 and fake.texts(ANNA))
     assert any("Vorgang" in t for t in replies)
 
