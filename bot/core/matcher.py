@@ -41,28 +41,34 @@ class MatcherConfig:
 
     ngram_sizes: tuple[int, ...] = (3, 4)
     """Letter pieces taken from each word (padded with spaces, so word starts and ends are pieces too)."""
+    prefix_length: int = 0
+    """Also use each longer word's first letters as a feature: a crude stemmer ("cancelled" ~ "cancel")."""
     word_pairs: bool = True
     """Adjacent word pairs as features: "card arrive" means more than "card" and "arrive" apart."""
     rerank: int = 40
     """How many nearest examples (by cosine) are re-scored with rapidfuzz."""
-    cosine_weight: float = 0.6
+    cosine_weight: float = 0.4
     """Share of the cosine similarity in an example's similarity; the rest is rapidfuzz."""
     support: int = 3
-    """Best examples of an intent averaged into its support."""
-    example_weight: float = 0.5
-    support_weight: float = 0.15
+    """Best examples of an intent (in the best example's language) averaged into its support."""
+    example_weight: float = 0.35
+    support_weight: float = 0.3
     model_weight: float = 0.35
     model_smoothing: float = 0.01
     """Naive Bayes additive smoothing: small values trust rare features more."""
-    model_temperature: float = 1.0
+    model_temperature: float = 0.8
     """Sharpness of the model's probabilities (higher: more confident)."""
-    model_gate: bool = True
+    model_gate: float = 0.0
     """Multiply the model's probability by the best example's similarity, so that the model can reorder
     plausible intents but cannot lift an intent no example resembles."""
-    retrieval_max_share: float = 0.02
+    retrieval_max_share: float = 0.05
     retrieval_min_df: int = 200
     """Features in more than ``max(retrieval_min_df, retrieval_max_share * examples)`` examples are not used
     to find the nearest examples (only to score them): a speed knob that does not change scores."""
+    near_copy_power: float = 3.0
+    """An intent scores at least ``100 * similarity ** near_copy_power`` of its best example, so a message
+    that is (nearly) one of the examples scores near 100 even where the intent's other examples differ
+    (0 turns this off)."""
     cross_language_factor: float = 0.9
     """Examples in another language than the message still count, discounted by this factor."""
 
@@ -93,9 +99,13 @@ class _Vectorizer:
         """Raw feature counts: words (``w``), word pairs (``b``) and letter pieces of each word."""
         counts: dict[str, float] = {}
         words = normalized.split()
+        prefix = self.config.prefix_length
         for word in words:
             key = "w " + word
             counts[key] = counts.get(key, 0.0) + 1.0
+            if prefix and len(word) > prefix:
+                key = "p " + word[:prefix]
+                counts[key] = counts.get(key, 0.0) + 1.0
             padded = f" {word} "
             for n in self.config.ngram_sizes:
                 for i in range(len(padded) - n + 1):
@@ -250,6 +260,9 @@ class _Evidence:
     fuzzy: float
     support: float
     model: float
+    """The model's probability for the intent (before gating by ``similarity``)."""
+    combined: float
+    """The weighted sum; ``score`` is the larger of it and the near-copy floor."""
 
 
 class IntentIndex:
@@ -304,6 +317,10 @@ class IntentIndex:
         languages = sorted({e.language for e in self.entries})
         self.languages: tuple[Lang, ...] = tuple(languages)
         self._entry_language = np.array([languages.index(e.language) for e in self.entries], dtype=np.int32)
+        self._examples_per_language: dict[tuple[int, Lang], int] = {}
+        for entry in self.entries:
+            key = (entry.intent, entry.language)
+            self._examples_per_language[key] = self._examples_per_language.get(key, 0) + 1
 
     @classmethod
     def build(
@@ -373,11 +390,15 @@ class IntentIndex:
         n_model = min(len(probabilities), limit + 3)
         favourites = np.argpartition(-probabilities, n_model - 1)[:n_model].tolist() if n_model else []
         near_intents = set(self._entry_intent[nearest].tolist())
-        extra = [i for i in favourites if i not in near_intents]
-        pool = np.concatenate(
-            [nearest.astype(np.int64)]
-            + [np.arange(self._intent_bounds[i], self._intent_bounds[i + 1], dtype=np.int64) for i in extra]
-        )
+        # A favourite without a near example is explained by its example closest on the retrieval features.
+        extra = {
+            intent: int(self._intent_bounds[intent])
+            + int(np.argmax(ranked[self._intent_bounds[intent] : end]))
+            for intent in favourites
+            if intent not in near_intents
+            and (end := self._intent_bounds[intent + 1]) > self._intent_bounds[intent]
+        }
+        pool = np.concatenate([nearest, np.array(list(extra.values()), dtype=nearest.dtype)]).astype(np.int64)
         cosine = dict(zip(pool.tolist(), self._exact_cosine(pool, ids, tfidf).tolist(), strict=True))
 
         def scored(entry_index: int) -> tuple[float, int, float]:
@@ -390,26 +411,26 @@ class IntentIndex:
         per_intent: dict[int, list[tuple[float, int, float]]] = {}
         for entry_index in nearest.tolist():
             per_intent.setdefault(self.entries[entry_index].intent, []).append(scored(entry_index))
-        for intent in extra:
-            start, end = int(self._intent_bounds[intent]), int(self._intent_bounds[intent + 1])
-            if start < end:
-                best_entry = max(range(start, end), key=lambda e: cosine[e])
-                per_intent[intent] = [scored(best_entry)]
+        for intent, entry_index in extra.items():
+            per_intent[intent] = [scored(entry_index)]
         evidence: list[_Evidence] = []
         for intent, items in per_intent.items():
             items.sort(reverse=True)
-            available = int(self._intent_bounds[intent + 1] - self._intent_bounds[intent])
+            # Averaged over as many examples as the intent has in the best example's language, so that a
+            # bilingual intent is not penalised for the examples written for the other language.
+            available = self._examples_per_language.get((intent, self.entries[items[0][1]].language), 1)
             n_support = max(1, min(config.support, available))
             support = sum(s for s, _, _ in items[:n_support]) / n_support
             best_similarity, best_entry, fuzzy = items[0]
-            model = float(probabilities[intent])
-            if config.model_gate:
-                model *= best_similarity
-            score = 100.0 * (
+            probability = float(probabilities[intent])
+            model = probability * best_similarity**config.model_gate
+            combined = 100.0 * (
                 config.example_weight * best_similarity
                 + config.support_weight * support
                 + config.model_weight * model
             )
+            near_copy = 100.0 * best_similarity**config.near_copy_power if config.near_copy_power > 0 else 0.0
+            score = max(combined, near_copy)
             evidence.append(
                 _Evidence(
                     intent=intent,
@@ -419,7 +440,8 @@ class IntentIndex:
                     cosine=cosine[best_entry],
                     fuzzy=fuzzy,
                     support=support,
-                    model=model,
+                    model=probability,
+                    combined=combined,
                 )
             )
         evidence.sort(key=lambda e: (-e.score, e.intent))
@@ -481,13 +503,20 @@ class IntentIndex:
         evidence, blocked = self._rank(text, language, limit)
         if not evidence:
             lines.append("  no candidate: the message shares no word or letter sequence with any example")
+        gate = f" x example ^ {c.model_gate:g}" if c.model_gate else ""
         for place, e in enumerate(evidence, start=1):
             entry = self.entries[e.entry]
+            floor = (
+                f" (near-copy floor: example {100 * e.similarity:.0f} ^ {c.near_copy_power:g}; "
+                f"weighted sum {e.combined:.1f})"
+                if e.score > e.combined + 0.05
+                else ""
+            )
             lines.append(
-                f"  {place}. {self.intent_ids[e.intent]}: {e.score:.1f} = "
-                f"{c.example_weight:g} x example {100 * e.similarity:.0f} "
+                f"  {place}. {self.intent_ids[e.intent]}: {e.score:.1f}{floor}\n"
+                f"     = {c.example_weight:g} x example {100 * e.similarity:.0f} "
                 f"+ {c.support_weight:g} x support {100 * e.support:.0f} "
-                f"+ {c.model_weight:g} x model {100 * e.model:.0f}\n"
+                f"+ {c.model_weight:g} x model {100 * e.model:.0f}%{gate}\n"
                 f"     best example {entry.text!r} ({entry.language}): "
                 f"cosine {100 * e.cosine:.0f}, rapidfuzz {e.fuzzy:.0f}"
             )
