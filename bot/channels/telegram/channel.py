@@ -11,13 +11,14 @@ import logging
 import warnings
 from datetime import timedelta
 
-from telegram import Bot, Message
+from telegram import Bot, Message, ReplyParameters
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.base import DeliveryError, Outbound
 from bot.channels.telegram.text import keyboard, split_text
+from bot.channels.telegram.threads import ReplyThreads
 
 log = logging.getLogger(__name__)
 
@@ -54,24 +55,38 @@ class TelegramChannel:
 
     name = CHANNEL_NAME
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, threads: ReplyThreads | None = None) -> None:
         self.bot = bot
+        self.threads = threads or ReplyThreads()
 
     async def send(self, user_id: str, message: Outbound) -> str | None:
         parts = split_text(message.text)
         if not parts:
             raise DeliveryError("empty message", permanent=True)
         markup = keyboard(message.buttons)
+        outgoing = self.threads.outgoing.get((user_id, message.text))
         sent: Message | None = None
         try:
             for index, part in enumerate(parts):
                 last = index == len(parts) - 1
+                answers = outgoing.reply_to if outgoing and index == 0 else None
                 sent = await self.bot.send_message(
-                    chat_id=int(user_id), text=part, reply_markup=markup if last else None
+                    chat_id=int(user_id),
+                    text=part,
+                    reply_markup=markup if last else None,
+                    reply_parameters=ReplyParameters(answers, allow_sending_without_reply=True)
+                    if answers
+                    else None,
                 )
         except TelegramError as error:
             raise delivery_error(error) from error
-        return str(sent.message_id) if sent else None
+        if sent is None:
+            return None
+        if outgoing is not None:
+            # A staff reply: remember its topic original, so the customer's answer to it threads there.
+            self.threads.outgoing.pop((user_id, message.text))
+            self.threads.topic_of_private.put((user_id, sent.message_id), outgoing.topic_message)
+        return str(sent.message_id)
 
     async def typing(self, chat_id: int) -> None:
         """Show "typing…" while the bot works; purely cosmetic, so failures are only logged."""

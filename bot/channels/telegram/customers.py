@@ -129,6 +129,12 @@ class CustomerHandlers:
 
     async def _handle(self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Inbound) -> None:
         self._typing(update, context)
+        answered = update.message.reply_to_message if update.message else None
+        if answered is not None and message.message_id is not None:
+            # Answering a staff reply: its mirror in the topic should answer the staff member's message.
+            topic_message = self.channel.threads.topic_of_private.get((message.user_id, answered.message_id))
+            if topic_message is not None:
+                self.channel.threads.topic_target.put((message.user_id, message.message_id), topic_message)
         report = await self.conversation.handle(message)
         if message.message_id is not None and not report.duplicate:
             # Remember which stored message this Telegram message is, so a later edit can be mirrored.

@@ -24,6 +24,7 @@ from bot.channels.telegram.channel import CHANNEL_NAME, TelegramChannel
 from bot.channels.telegram.config import TelegramConfig
 from bot.channels.telegram.customers import CustomerHandlers
 from bot.channels.telegram.staff import SOURCE, StaffDesk
+from bot.channels.telegram.threads import ReplyThreads
 from bot.channels.telegram.topics import TopicRelay
 from bot.content.loader import LoadResult, load_folder
 from bot.content.problems import ContentError
@@ -80,9 +81,10 @@ class TelegramBot:
         self.app: TelegramApp = build_application(
             config, request=request, get_updates_request=get_updates_request, rate_limiter=rate_limiter
         )
-        self.channel = TelegramChannel(self.app.bot)
+        self.threads = ReplyThreads()
+        self.channel = TelegramChannel(self.app.bot, self.threads)
         self.sender = OutboxSender(db, {CHANNEL_NAME: self.channel})
-        self.topics = TopicRelay(db, self.app.bot, config.staff_chat_id)
+        self.topics = TopicRelay(db, self.app.bot, config.staff_chat_id, self.threads)
         self.conversation = ConversationService(
             db, Brain.build(content.content), notify_staff=True, on_enqueued=self.wake
         )
@@ -95,7 +97,7 @@ class TelegramBot:
         )
         self.customers = CustomerHandlers(self.conversation, db, self.channel, self.topics.wake)
         self.staff = StaffService(db, lambda: self.conversation.brain.renderer, source=SOURCE)
-        self.desk = StaffDesk(db, self.staff, config.staff_chat_id, self.watcher, self.wake)
+        self.desk = StaffDesk(db, self.staff, config.staff_chat_id, self.watcher, self.wake, self.threads)
         self.customers.register(self.app)
         self.desk.register(self.app)
         self.customers.register_buttons(self.app)  # after the desk's, which claims the staff: prefix

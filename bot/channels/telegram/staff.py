@@ -20,6 +20,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, Mes
 
 from bot.channels.telegram.app import TelegramApp
 from bot.channels.telegram.text import split_text
+from bot.channels.telegram.threads import Outgoing, ReplyThreads
 from bot.channels.telegram.topics import ECHOLESS_SOURCE, STAFF_CHANNEL, STAFF_PREFIX
 from bot.content.reload import ContentWatcher
 from bot.core.model import Author
@@ -50,12 +51,14 @@ class StaffDesk:
         chat_id: int,
         watcher: ContentWatcher,
         wake: Callable[[], None],
+        threads: ReplyThreads,
     ) -> None:
         self.db = db
         self.staff = staff
         self.chat_id = chat_id
         self.watcher = watcher
         self.wake = wake
+        self.threads = threads
         self._members: dict[int, tuple[bool, float]] = {}
         self._ignored_chats: set[int] = set()
 
@@ -185,6 +188,7 @@ class StaffDesk:
             if not text:
                 return
         agent = agent_name(message.from_user)
+        await self._expect_reply(ticket.customer_id, agent, text, message)
         try:
             await self.staff.reply(ticket.id, agent, text)
         except StaffError as error:
@@ -197,6 +201,24 @@ class StaffDesk:
         if sent:
             # The pair (topic message, stored reply) lets an edit in the topic reach the customer's copy.
             await self.db.link_messages(sent[-1].id, STAFF_CHANNEL, self.chat_id, message.message_id)
+
+    async def _expect_reply(self, customer_id: int, agent: str, text: str, message: Message) -> None:
+        """Tell the channel, before the reply is queued, which customer message it answers (if any).
+
+        A staff member who uses Telegram's "reply" on a mirrored customer message in the topic gets the
+        customer's copy threaded under the customer's original message.
+        """
+        customer = await self.db.customer(customer_id)
+        if customer is None:
+            return
+        reply_to = None
+        answered = message.reply_to_message
+        if answered is not None and answered.forum_topic_created is None:
+            original = await self.db.message_by_external(STAFF_CHANNEL, self.chat_id, answered.message_id)
+            if original is not None and original.author is Author.CUSTOMER and original.channel_message_id:
+                reply_to = int(original.channel_message_id)
+        wrapped = self.staff.renderer().agent_reply(agent, text.strip(), customer.language)
+        self.threads.outgoing.put((customer.external_id, wrapped), Outgoing(reply_to, message.message_id))
 
     async def on_edit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A staff member corrected a reply: the customer's copy is corrected too."""

@@ -15,13 +15,14 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
 from bot.channels.base import DeliveryError
 from bot.channels.telegram.channel import CHANNEL_NAME, delivery_error
 from bot.channels.telegram.text import MAX_TOPIC_NAME, escape, split_text, truncate
+from bot.channels.telegram.threads import ReplyThreads
 from bot.core.model import Author, TicketStatus
 from bot.service.delivery import OutboxSender
 from bot.storage import Customer, Database, OutboxItem, StoredMessage, Ticket
@@ -138,10 +139,11 @@ class TopicRelay(OutboxSender):
     notifications that become topics, cards and status lines.
     """
 
-    def __init__(self, db: Database, bot: Bot, chat_id: int) -> None:
+    def __init__(self, db: Database, bot: Bot, chat_id: int, threads: ReplyThreads) -> None:
         super().__init__(db, {})
         self.bot = bot
         self.chat_id = chat_id
+        self.threads = threads
 
     async def _deliver_due(self) -> int:
         """Deliver every due staff row once, in order per ticket (called by ``run_once``, one round at a time)."""
@@ -239,16 +241,18 @@ class TopicRelay(OutboxSender):
             tickets = await tx.customer_tickets(ticket.customer_id)
         return [t for t in reversed(tickets) if t.id < ticket.id]
 
-    async def post(self, ticket_id: int, text: str) -> Message:
+    async def post(self, ticket_id: int, text: str, *, reply_to: int | None = None) -> Message:
         """Plain text into the ticket's topic (split if long); a deleted topic is recreated once."""
         for attempt in (1, 2):
             thread_id = await self.thread(ticket_id)
+            answers = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
             try:
                 sent: Message | None = None
                 for part in split_text(text):
                     sent = await self.bot.send_message(
-                        chat_id=self.chat_id, message_thread_id=thread_id, text=part
+                        chat_id=self.chat_id, message_thread_id=thread_id, text=part, reply_parameters=answers
                     )
+                    answers = None
                 assert sent is not None
                 return sent
             except TelegramError as error:
@@ -269,7 +273,10 @@ class TopicRelay(OutboxSender):
             text = f"📎 {name} sent a {message.attachment}" + (f":\n{message.text}" if message.text else "")
         else:
             text = f"💬 {name}:\n{message.text}"
-        sent = await self.post(ticket_id, text)
+        reply_to = None
+        if message.channel_message_id is not None:
+            reply_to = self.threads.topic_target.pop((customer.external_id, message.channel_message_id))
+        sent = await self.post(ticket_id, text, reply_to=reply_to)
         await self.db.link_messages(message.id, STAFF_CHANNEL, self.chat_id, sent.message_id)
         if message.attachment and sent.message_thread_id is not None:
             await self._copy_original(customer, message, sent.message_thread_id)

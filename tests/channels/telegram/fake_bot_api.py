@@ -479,9 +479,10 @@ class FakeTelegram:
             reply = json.loads(reply)
         if reply:
             target = chat.messages.get(int(reply["message_id"]))
-            if target is None:
+            if target is not None:
+                extra["reply_to_message"] = dict(target)
+            elif not reply.get("allow_sending_without_reply"):
                 raise _bad("message to be replied not found")
-            extra["reply_to_message"] = dict(target)
         return self._store(chat.id, self.me, extra)
 
     def api_copyMessage(self, params: JSON) -> JSON:

@@ -134,3 +134,22 @@ async def test_reload_and_queue_and_stats_answer_in_the_group(fake: FakeTelegram
     assert "#1 normal open · Anna" in joined
     assert "Active tickets: 1" in joined
     assert "no change: serving 4 intents" in joined
+
+
+async def test_replies_thread_both_ways(fake: FakeTelegram, bot: TelegramBot) -> None:
+    kim, _ = _staff(fake)
+    anna, topic, _ = await _escalate(fake)
+    question = fake.private_message(anna, "Meine Kundennummer ist 12345")
+    mirrored = await fake.wait_for(
+        lambda: [m for m in fake.sent(STAFF_CHAT_ID, topic.thread_id) if "12345" in m.get("text", "")]
+    )
+    answer = fake.group_message(
+        kim, "Danke, ich schaue nach.", thread_id=topic.thread_id, reply_to=mirrored[0]
+    )
+    delivered = await fake.wait_for(lambda: [m for m in fake.sent(ANNA) if "schaue nach" in m["text"]])
+    assert delivered[0]["reply_to_message"]["message_id"] == question["message_id"]
+    fake.private_message(anna, "Super, danke!", reply_to_message=delivered[0])
+    mirror = await fake.wait_for(
+        lambda: [m for m in fake.sent(STAFF_CHAT_ID, topic.thread_id) if "Super" in m.get("text", "")]
+    )
+    assert mirror[0]["reply_to_message"]["message_id"] == answer["message_id"]
