@@ -177,6 +177,10 @@ class StaffDesk:
         if message is None or message.message_thread_id is None or message.from_user is None:
             return
         if message.from_user.is_bot:
+            if message.sender_chat is not None and message.sender_chat.id == self.chat_id:
+                # An admin posting "anonymously" as the group: we cannot tell who answers the customer.
+                note = "Not sent: switch off 'Remain anonymous' in your admin rights to answer customers."
+                self._say(context, note, message.message_thread_id)
             return
         ticket = await self.db.ticket_by_thread(STAFF_CHANNEL, message.message_thread_id)
         if ticket is None or not await self.is_staff(message.from_user, context):
