@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -25,6 +26,8 @@ from bot.service.staff import StaffError, StaffService
 from bot.storage import Database, StoredMessage
 from bot.storage.records import to_db_time
 from bot.storage.reports import QueueStats, TicketDetail, find_customer, queue_entries, stats, ticket_detail
+
+STAFF_GROUP_VARIABLE = "TELEGRAM_STAFF_CHAT_ID"
 
 # --- shared by the db and customer commands -------------------------------------------------------------
 
@@ -192,7 +195,8 @@ def _staff(db: Database, args: argparse.Namespace) -> StaffService:
             cache.append(Renderer(load_folder(intents_dir()).content))
         return cache[0]
 
-    return StaffService(db, renderer, source="cli")
+    # Notify the Telegram staff group only where one is configured; the bot's process delivers them.
+    return StaffService(db, renderer, source="cli", notify_staff=bool(os.environ.get(STAFF_GROUP_VARIABLE)))
 
 
 def _agent(args: argparse.Namespace) -> str:
@@ -379,7 +383,9 @@ def _staff_command(
 async def _claim(staff: StaffService, args: argparse.Namespace, agent: str) -> str | None:
     if await staff.claim(args.ticket, agent, force=args.force):
         return f"#{args.ticket} is yours, {agent}."
-    print(f"#{args.ticket} was taken by someone else first (or is not open).", file=sys.stderr)
+    ticket = await staff.db.ticket(args.ticket)
+    holder = f"{ticket.status.value} with {ticket.assignee}" if ticket and ticket.assignee else "not open"
+    print(f"#{args.ticket} is {holder}; take it over with --force if you must.", file=sys.stderr)
     return None
 
 
@@ -523,7 +529,7 @@ def render_stats(result: QueueStats) -> str:
                     else f"{result.csat_average:.2f} / 5 ({result.ratings} ratings)",
                 ],
                 ["first response overdue now", result.overdue_first_response],
-                ["outbox pending / failed", f"{result.outbox_pending} / {result.outbox_failed}"],
+                ["replies pending / failed", f"{result.outbox_pending} / {result.outbox_failed}"],
             ],
         ),
     ]

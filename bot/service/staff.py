@@ -50,16 +50,19 @@ class StaffService:
         renderer: Callable[[], Renderer],
         *,
         source: str = "cli",
+        notify_staff: bool = True,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         """``renderer`` is called per action so a reloaded intents folder is used at once.
 
         ``source`` travels in every staff notification, so the staff group can skip echoing an action
-        that was taken in the group itself.
+        that was taken in the group itself. ``notify_staff=False`` when no staff group exists to deliver
+        them (its outbox rows would wait forever).
         """
         self.db = db
         self.renderer = renderer
         self.source = source
+        self.notify_staff = notify_staff
         self.clock = clock
 
     # --- helpers -----------------------------------------------------------------------------------------
@@ -107,6 +110,8 @@ class StaffService:
 
     async def _notify(self, act: _Acting, action: str, agent: str, text: str) -> None:
         """A ``ticket_updated`` row for the staff channel; ``text`` is what the staff group shows."""
+        if not self.notify_staff:
+            return
         ticket = await act.tx.ticket(act.ticket.id)
         payload: dict[str, object] = {
             "action": action,

@@ -809,13 +809,22 @@ class Database:
 
     @classmethod
     async def open(
-        cls, path: str | Path, *, sla: Mapping[Priority, SlaPolicy] | None = None, migrate_schema: bool = True
+        cls,
+        path: str | Path,
+        *,
+        sla: Mapping[Priority, SlaPolicy] | None = None,
+        migrate_schema: bool = True,
+        synchronous: str = "FULL",
     ) -> Database:
-        """Open (creating the file and its folder), set the pragmas and bring the schema up to date."""
+        """Open (creating the file and its folder), set the pragmas and bring the schema up to date.
+
+        ``synchronous="NORMAL"`` trades the last commits on power loss (never on a crash of the process)
+        for speed; only the benchmark uses it, to show what the fsync costs.
+        """
         path = Path(path)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await connect(path)
+        conn = await connect(path, synchronous=synchronous)
         try:
             if migrate_schema:
                 await migrate(conn)
@@ -916,7 +925,7 @@ class Database:
     message_by_external = _own_transaction(Tx.message_by_external)
 
 
-async def connect(path: Path) -> aiosqlite.Connection:
+async def connect(path: Path, *, synchronous: str = "FULL") -> aiosqlite.Connection:
     """A connection in autocommit mode with the project's pragmas; the caller closes it."""
     conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
@@ -926,7 +935,9 @@ async def connect(path: Path) -> aiosqlite.Connection:
             row = await cursor.fetchone()
         if str(path) != ":memory:" and (row is None or str(row[0]).lower() != "wal"):
             raise RuntimeError(f"could not switch {path} to WAL journal mode (got {row and row[0]!r})")
-        await conn.execute("PRAGMA synchronous = FULL")
+        if synchronous.upper() not in ("FULL", "NORMAL"):
+            raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
+        await conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
         await conn.execute("PRAGMA foreign_keys = ON")
     except BaseException:
         await conn.close()

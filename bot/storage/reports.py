@@ -63,6 +63,7 @@ class QueueStats:
     csat_average: float | None
     overdue_first_response: int
     outbox_pending: int
+    """Replies to customers not delivered yet (staff notifications not counted)."""
     outbox_failed: int
 
     @property
@@ -186,7 +187,7 @@ async def stats(tx: Tx, now: datetime, *, days: int = 30) -> QueueStats:
     outbox = {
         row["status"]: int(row["n"])
         for row in await tx.fetch_all(
-            "SELECT status, count(*) AS n FROM outbox WHERE status <> 'sent' GROUP BY status"
+            "SELECT status, count(*) AS n FROM outbox WHERE status <> 'sent' AND kind = 'message' GROUP BY status"
         )
     }
     return QueueStats(

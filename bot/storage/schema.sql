@@ -53,6 +53,7 @@ CREATE TABLE tickets (
 
 CREATE INDEX tickets_queue ON tickets (status, priority_rank DESC, waiting_since, id);
 CREATE INDEX tickets_customer ON tickets (customer_id, id);
+CREATE INDEX tickets_first_response ON tickets (first_response_at) WHERE first_response_at IS NOT NULL;
 
 CREATE TABLE messages (
     id INTEGER PRIMARY KEY,

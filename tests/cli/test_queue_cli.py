@@ -28,6 +28,7 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("BOT_DATABASE", str(path))
     monkeypatch.setenv("BOT_INTENTS", str(ROOT / "intents"))
     monkeypatch.setenv("BOT_STAFF_NAME", "alice")
+    monkeypatch.setenv("TELEGRAM_STAFF_CHAT_ID", "-1001")  # staff group configured: notifications queued
     asyncio.run(_seed(path, 3))
     return path
 
@@ -108,6 +109,13 @@ def test_staff_walkthrough(database: Path, capsys: pytest.CaptureFixture[str]) -
     assert "median first response" in stats and "CSAT" in stats
     assert main(["queue", "resolve", "99"]) == 1
     assert "no ticket #99" in capsys.readouterr().err
+    assert asyncio.run(_staff_rows(database)) >= 8
+
+
+async def _staff_rows(path: Path) -> int:
+    async with await Database.open(path) as db, db.snapshot() as tx:
+        row = await tx.fetch_one("SELECT count(*) FROM outbox WHERE channel = 'staff'")
+    return int(row[0]) if row else 0
 
 
 def test_stats_json(database: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -179,3 +179,11 @@ async def test_block_closes_active_tickets_silently(db: Database, staff: StaffSe
     assert await staff.block(customer.id, "alice", blocked=False) == []
     with pytest.raises(StaffError, match="no customer"):
         await staff.block(999, "alice")
+
+
+async def test_without_a_staff_group_no_notifications_pile_up(db: Database) -> None:
+    _, ticket = await _open_ticket(db)
+    quiet = StaffService(db, lambda: Renderer(content()), notify_staff=False)
+    assert await quiet.claim(ticket.id, "alice")
+    await quiet.note(ticket.id, "alice", "internal")
+    assert await _staff_texts(db) == []
