@@ -24,6 +24,7 @@ from bot.channels.telegram.channel import CHANNEL_NAME, TelegramChannel
 from bot.channels.telegram.config import TelegramConfig
 from bot.channels.telegram.customers import CustomerHandlers
 from bot.channels.telegram.staff import SOURCE, StaffDesk
+from bot.channels.telegram.text import MAX_MESSAGE, truncate
 from bot.channels.telegram.threads import ReplyThreads
 from bot.channels.telegram.topics import TopicRelay
 from bot.content.loader import LoadResult, load_folder
@@ -74,7 +75,6 @@ class TelegramBot:
         request: BaseRequest | None = None,
         get_updates_request: BaseRequest | None = None,
         rate_limiter: BaseRateLimiter[int] | None = None,
-        watch_interval: float = 2.0,
     ) -> None:
         self.config = config
         self.db = db
@@ -93,7 +93,6 @@ class TelegramBot:
             on_reload=self._reloaded,
             on_error=self._broken,
             initial=content,
-            interval=watch_interval,
         )
         self.customers = CustomerHandlers(self.conversation, db, self.channel, self.topics.wake)
         self.staff = StaffService(db, lambda: self.conversation.brain.renderer, source=SOURCE)
@@ -113,15 +112,24 @@ class TelegramBot:
         self.conversation.swap_brain(Brain.build(result.content))
 
     def _broken(self, error: ContentError) -> None:
-        log.warning("the intents folder has errors; still serving the last good version")
+        """Tell the staff group (the watcher has logged it): editors may not read the server's log."""
+        text = f"⚠️ The intents folder has errors; the bot keeps serving the last good version.\n{error}"
+        self.app.create_task(self._announce(truncate(text, MAX_MESSAGE)))
+
+    async def _announce(self, text: str) -> None:
+        try:
+            await self.app.bot.send_message(chat_id=self.config.staff_chat_id, text=text)
+        except TelegramError as error:
+            log.warning("could not tell the staff group: %s", error)
 
     async def _wake_snoozed(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Snoozed tickets whose time has come go back to the queue (and their topics say so)."""
         now = datetime.now(UTC)
-        for ticket_id in await self.db.wake_snoozed(now):
-            await self.db.enqueue_staff(
-                "ticket_updated", ticket_id, {"text": "⏰ Snooze ended: back in the queue"}, now
-            )
+        async with self.db.transaction() as tx:
+            for ticket_id in await tx.wake_snoozed(now):
+                await tx.enqueue_staff(
+                    "ticket_updated", ticket_id, {"text": "⏰ Snooze ended: back in the queue"}, now
+                )
         self.topics.wake()
 
     async def _heartbeat(self, context: ContextTypes.DEFAULT_TYPE) -> None:
