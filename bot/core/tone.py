@@ -32,7 +32,15 @@ from rapidfuzz.distance import OSA, Indel
 from bot.core.model import Lang, ToneLexicon, ToneResult
 from bot.core.normalize import normalize
 from bot.core.tone_model import ToneModel, load_default_model, load_known_words
-from bot.core.tone_words import COMMON_WORDS
+from bot.core.tone_words import (
+    BOT_QUESTIONS,
+    COMMON_WORDS,
+    COMPLAINT_WORDS,
+    HANDOFF_FALSE_FRIENDS,
+    NEGATORS,
+    PERSISTENCE_WORDS,
+    POSSESSIVES,
+)
 
 SATURATION = 35.0
 """Points at which the score reaches 63 (1 - 1/e); chosen so that a weight-3 phrase alone (30 points, score 58)
@@ -46,68 +54,6 @@ MAX_GAP = 2
 
 HANDOFF_COMMANDS = ("/human", "/agent", "/mensch", "/mitarbeiter", "/person", "/support")
 """Slash commands that always mean "let me talk to a person", whatever the lists say."""
-
-NEGATORS = frozenset(
-    {
-        "not",
-        "no",
-        "never",
-        "dont",
-        "didnt",
-        "isnt",
-        "wasnt",
-        "nicht",
-        "kein",
-        "keine",
-        "keinen",
-        "keiner",
-        "nie",
-    }
-)
-"""A phrase directly after one of these is not counted: "not bad", "nicht schlecht", "kein Mensch antwortet"."""
-
-HANDOFF_FALSE_FRIENDS = frozenset(
-    {
-        "resources",
-        "rights",
-        "nature",
-        "error",
-        "errors",
-        "being",
-        "beings",
-        "body",
-        "race",
-        "trafficking",
-        "orange",
-        "smith",
-        "007",
-        "provocateur",
-        "travel",
-        "estate",
-        "insurance",
-        "secret",
-        "user",
-        "free",
-        "double",
-        "rechte",
-        "menschenrechte",
-        "heit",
-    }
-)
-"""Words next to a handoff word that change its meaning ("human resources", "travel agent", "free agent")."""
-
-_BOT_QUESTIONS = frozenset(
-    {
-        ("are", "you"),
-        ("r", "u"),
-        ("is", "this"),
-        ("is", "it"),
-        ("bist", "du"),
-        ("sind", "sie"),
-        ("ist", "das"),
-    }
-)
-"""Word pairs that make a following handoff word a question about the bot, not a request for a person."""
 
 ANGRY_EMOJI: Mapping[str, int] = {
     "😠": 10,
@@ -128,122 +74,6 @@ ANGRY_EMOJI: Mapping[str, int] = {
     "💩": 8,
 }
 """Emoji -> points. Each distinct emoji counts once (a row of 😡😡😡 is one emoji, plus its repetition)."""
-
-COMPLAINT_WORDS: Mapping[str, frozenset[str]] = {
-    "en": frozenset(
-        [
-            "not",
-            "no",
-            "never",
-            "nobody",
-            "nothing",
-            "none",
-            "cant",
-            "cannot",
-            "couldnt",
-            "wont",
-            "wouldnt",
-            "didnt",
-            "doesnt",
-            "dont",
-            "havent",
-            "hasnt",
-            "isnt",
-            "arent",
-            "wasnt",
-            "werent",
-            "still",
-            "yet",
-            "why",
-            "again",
-            "waiting",
-            "waited",
-            "hours",
-            "days",
-            "weeks",
-            "months",
-            "even",
-            "without",
-            "ever",
-        ]
-    ),
-    "de": frozenset(
-        [
-            "nicht",
-            "kein",
-            "keine",
-            "keinen",
-            "keiner",
-            "keinem",
-            "nie",
-            "niemals",
-            "niemand",
-            "nichts",
-            "immer",
-            "noch",
-            "schon",
-            "wieder",
-            "warum",
-            "wieso",
-            "weshalb",
-            "warte",
-            "warten",
-            "gewartet",
-            "stunden",
-            "tage",
-            "tagen",
-            "wochen",
-            "monate",
-            "monaten",
-            "ohne",
-            "trotzdem",
-            "endlich",
-            "sogar",
-        ]
-    ),
-}
-"""Weak evidence: words that complaints are made of ("still", "no", "why", "hours"). One or two are normal in
-any question; each further distinct one adds :data:`_COMPLAINT_POINTS`, so only their accumulation counts."""
-
-_PERSISTENCE = frozenset(
-    [
-        "still",
-        "yet",
-        "again",
-        "never",
-        "nobody",
-        "nothing",
-        "waiting",
-        "waited",
-        "hours",
-        "days",
-        "weeks",
-        "months",
-        "even",
-        "ever",
-        "immer",
-        "noch",
-        "wieder",
-        "nie",
-        "niemals",
-        "niemand",
-        "nichts",
-        "warte",
-        "warten",
-        "gewartet",
-        "stunden",
-        "tage",
-        "tagen",
-        "wochen",
-        "monate",
-        "monaten",
-        "endlich",
-        "trotzdem",
-        "sogar",
-    ]
-)
-"""Negations and questions alone are everyday grammar ("why can't I log in"); complaint wording counts only
-together with a word of persistence or waiting ("still", "again", "hours", "immer noch")."""
 
 _COMPLAINT_POINTS = 3
 _COMPLAINT_FREE = 1
@@ -532,11 +362,11 @@ class ToneAnalyzer:
                 before = tokens[hit.start - 1] if hit.start > 0 else ""
                 after = tokens[hit.end] if hit.end < len(tokens) else ""
                 if len(hit.phrase.words) == 1 and (
-                    before in HANDOFF_FALSE_FRIENDS or after in HANDOFF_FALSE_FRIENDS
+                    before in HANDOFF_FALSE_FRIENDS or before in POSSESSIVES or after in HANDOFF_FALSE_FRIENDS
                 ):
                     continue
-                window = tokens[max(0, hit.start - 4) : hit.start]
-                if any(pair in _BOT_QUESTIONS for pair in itertools.pairwise(window)):
+                window = tokens[max(0, hit.start - 5) : hit.start]
+                if any(pair in BOT_QUESTIONS for pair in itertools.pairwise(window)):
                     continue  # "are you a human?" asks about the bot, it does not ask for a person
                 found.append(hit)
         found.sort(key=lambda h: (h.matched != h.phrase.canonical, -h.phrase.size))
@@ -561,7 +391,7 @@ def _complaint_wording(tokens: Sequence[str], language: str) -> list[tuple[str, 
         return []
     found = list(dict.fromkeys(t for t in tokens if t in words))
     points = min(_COMPLAINT_CAP, _COMPLAINT_POINTS * (len(found) - _COMPLAINT_FREE))
-    if points <= 0 or not any(w in _PERSISTENCE for w in found):
+    if points <= 0 or not any(w in PERSISTENCE_WORDS for w in found):
         return []
     shown = ", ".join(f"'{w}'" for w in found[:5])
     return [(f"complaint wording {shown} (+{points})", float(points))]

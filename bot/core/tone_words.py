@@ -11,6 +11,57 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+
+def _phrases(text: str) -> list[str]:
+    """Multi-word entries separated by ``|``."""
+    return text.split("|")
+
+
+def _words(text: str) -> frozenset[str]:
+    """Word lists are kept as running text: easier to read and extend than one string per line."""
+    return frozenset(text.split())
+
+
+NEGATORS = _words("not no never dont didnt isnt wasnt nicht kein keine keinen keiner nie niemals")
+"""A phrase directly after one of these is not counted: "not bad", "nicht schlecht", "kein Mensch antwortet"."""
+
+HANDOFF_FALSE_FRIENDS = _words(
+    "resources rights nature error errors being beings body race trafficking orange smith 007 provocateur "
+    "travel estate insurance secret user free double rechte menschenrechte heit"
+)
+"""Words next to a handoff word that change its meaning ("human resources", "travel agent", "free agent")."""
+
+POSSESSIVES = _words("my our his her their mein meine meinem meinen meiner unsere")
+"""'my supervisor', 'meine Mitarbeiter' are the customer's own people, not a request for ours."""
+
+BOT_QUESTIONS = frozenset(
+    tuple(pair.split())
+    for pair in _phrases("are you|you are|r u|are u|am i|is this|is it|bist du|du ein|sind sie|ist das")
+)
+"""Word pairs shortly before a handoff phrase that make it a question about the bot ("are you a real person?",
+"am I talking to a human?"), not a request for a person."""
+
+COMPLAINT_WORDS: Mapping[str, frozenset[str]] = {
+    "en": _words(
+        "not no never nobody nothing none cant cannot couldnt wont wouldnt didnt doesnt dont havent hasnt isnt "
+        "arent wasnt werent still yet why again waiting waited hours days weeks months even without ever"
+    ),
+    "de": _words(
+        "nicht kein keine keinen keiner keinem nie niemals niemand nichts wieder warum wieso "
+        "weshalb warte warten gewartet stunden tage tagen wochen monate monaten ohne trotzdem endlich sogar"
+    ),
+}
+"""Weak evidence: the words complaints are made of ("still", "no", "why", "hours"). One is normal in any
+question; each further distinct one adds a few points, and only together with a persistence word."""
+
+PERSISTENCE_WORDS = _words(
+    "still yet again never nobody nothing waiting waited hours days weeks months even ever "
+    "wieder nie niemals niemand nichts warte warten gewartet stunden tage tagen wochen monate monaten "
+    "endlich trotzdem sogar"
+)
+"""Negations and questions alone are everyday grammar ("why can't I log in"); complaint wording counts only
+together with a word of persistence or waiting ("still", "again", "hours", "immer noch")."""
+
 COMMON_WORDS: Mapping[str, frozenset[str]] = {
     "en": frozenset(
         {

@@ -196,6 +196,11 @@ def test_wants_human(analyzer: ToneAnalyzer, text: str, language: str) -> None:
         ("are you a human?", "en"),
         ("I need a travel agent", "en"),
         ("Bist du ein Mensch?", "de"),
+        ("am i talking to an actual person", "en"),
+        ("tell me if you are human", "en"),
+        ("has my supervisor signed my vacation request", "en"),
+        ("Schick meinem Vorgesetzten eine E-Mail", "de"),
+        ("Der Kundenservice hat mich niemals zurückgerufen", "de"),
         ("Wo finde ich meine Rechnung?", "de"),
     ],
 )
