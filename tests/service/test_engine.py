@@ -152,8 +152,9 @@ async def test_huge_message_emoji_and_whitespace_lose_nothing(harness: Harness) 
     report = await harness.say(long_text)
     rows = await _message_rows(harness)
     assert next(r for r in rows if r["id"] == report.message_id)["text"] == long_text
-    blank = await harness.say("   ")
-    assert blank.outcome in {"not_understood", "escalate"}
+    blank = await harness.say("   ", user="u3")
+    assert blank.outcome == "not_understood"
+    assert [r["text"] for r in await _message_rows(harness) if r["id"] == blank.message_id] == ["   "]
 
 
 async def test_customer_text_is_never_interpreted_as_a_template(harness: Harness) -> None:
