@@ -96,10 +96,14 @@ def _analysis(messages: Sequence[StoredMessage]) -> dict[str, object]:
 def card_html(
     ticket: Ticket, customer: Customer, messages: Sequence[StoredMessage], earlier: Sequence[Ticket]
 ) -> str:
-    """The ticket card: everything a human needs to pick the conversation up, escaped for HTML mode."""
+    """The ticket card: everything a human needs to pick the conversation up, escaped for HTML mode.
+
+    Every dynamic piece is cut to a bounded length *before* escaping, so the visible text stays well under
+    Telegram's 4,096 characters without ever cutting through a tag.
+    """
     lines = [
         f"🎫 <b>Ticket #{ticket.id}</b> · {escape(ticket.reason.value)} · priority {escape(ticket.priority.value)}",
-        f"<b>Customer:</b> {escape(customer.display_name or '?')} "
+        f"<b>Customer:</b> {escape(truncate(customer.display_name, 100) or '?')} "
         f"({escape(customer.channel)} {escape(customer.external_id)}, language {escape(customer.language or '?')})",
     ]
     asked = [m for m in messages if m.author is Author.CUSTOMER][-5:]
@@ -112,14 +116,17 @@ def card_html(
     analysis = _analysis(messages)
     intents = analysis.get("intents")
     if isinstance(intents, list) and intents:
-        guesses = ", ".join(f"{escape(str(c.get('intent')))} {c.get('score')}" for c in intents[:3])
+        guesses = ", ".join(
+            f"{escape(truncate(str(c.get('intent')), 64))} {escape(str(c.get('score')))}" for c in intents[:3]
+        )
         lines.append(f"<b>Bot's best guesses:</b> {guesses}")
     elif asked:
         lines.append("<b>Bot's best guesses:</b> none")
     reasons = ticket.anger_reasons
     if ticket.anger or reasons:
         lines.append(
-            f"<b>Anger:</b> {ticket.anger:.0f}/100" + (f" ({escape('; '.join(reasons))})" if reasons else "")
+            f"<b>Anger:</b> {ticket.anger:.0f}/100"
+            + (f" ({escape(truncate('; '.join(reasons), 400))})" if reasons else "")
         )
     if earlier:
         listed = ", ".join(
@@ -129,7 +136,7 @@ def card_html(
     else:
         lines.append("<b>Earlier tickets:</b> none")
     lines.append("Write in this topic to answer the customer; /note text adds an internal note.")
-    return truncate("\n".join(lines), 4000)
+    return "\n".join(lines)
 
 
 class TopicRelay(OutboxSender):

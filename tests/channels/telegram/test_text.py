@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 from bot.channels.base import Button
 from bot.channels.telegram.text import callback_data, escape, keyboard, split_text, truncate, utf16_len
+from bot.channels.telegram.topics import card_html
+from bot.core.model import Author, Priority, Reason, TicketStatus
+from bot.storage import Customer, StoredMessage, Ticket
 
 from .fake_bot_api import check_html
 
@@ -58,3 +64,40 @@ def test_keyboard_one_button_per_row() -> None:
         ["human"],
     ]
     assert keyboard(()) is None
+
+
+def test_ticket_card_stays_valid_and_within_the_limit_whatever_customers_write() -> None:
+    now = datetime.now(UTC)
+    hostile = "<b>&" * 2000 + "😀" * 500
+    customer = Customer(1, "telegram", "4711", hostile, "de", False)
+    ticket = Ticket(
+        id=7, customer_id=1, status=TicketStatus.OPEN, priority=Priority.HIGH, reason=Reason.ANGRY,
+        assignee=None, anger=88.0, anger_reasons=(hostile,) * 5, summary=hostile, created_at=now,
+        waiting_since=now, first_response_due=now, resolution_due=now, first_response_at=None,
+        resolved_at=None, resolution=None, snoozed_until=None, rating_asked_at=None, updated_at=now,
+    )  # fmt: skip
+    analysis = json.dumps({"intents": [{"intent": hostile, "score": 80.5}] * 5})
+    messages = [
+        StoredMessage(
+            id=n,
+            customer_id=1,
+            ticket_id=7,
+            author=Author.CUSTOMER,
+            agent=None,
+            private=False,
+            text=hostile,
+            attachment="photo" if n % 2 else None,
+            payload=None,
+            buttons=(),
+            channel_message_id=str(n),
+            analysis=analysis,
+            created_at=now,
+            handled_at=now,
+            sent_at=None,
+        )
+        for n in range(20)
+    ]
+    card = card_html(ticket, customer, messages, [ticket] * 20)
+    visible = check_html(card)
+    assert utf16_len(visible) <= 4096
+    assert "Ticket #7" in visible and "Anger:" in visible and "Earlier tickets:" in visible
