@@ -188,9 +188,9 @@ async def baseline_claim(path: Path, tickets: int, synchronous: str) -> float:
 Bench = Callable[[Path, int, str], Awaitable[float]]
 CASES: list[tuple[str, Bench]] = [
     ("create ticket", bench_create),
-    ("handoff turn (5 writes)", bench_handoff),
+    ("handoff turn (2 commits)", bench_handoff),
     ("claim, 1 agent", bench_claim),
-    ("claim, 10 agents racing", bench_claim_agents),
+    ("claim, 10 agents racing (10 connections)", bench_claim_agents),
     ("baseline: sqlite3 create", baseline_create),
     ("baseline: sqlite3 claim", baseline_claim),
 ]

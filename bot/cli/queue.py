@@ -384,8 +384,12 @@ async def _claim(staff: StaffService, args: argparse.Namespace, agent: str) -> s
     if await staff.claim(args.ticket, agent, force=args.force):
         return f"#{args.ticket} is yours, {agent}."
     ticket = await staff.db.ticket(args.ticket)
-    holder = f"{ticket.status.value} with {ticket.assignee}" if ticket and ticket.assignee else "not open"
-    print(f"#{args.ticket} is {holder}; take it over with --force if you must.", file=sys.stderr)
+    if ticket is not None and ticket.assignee:
+        print(
+            f"#{args.ticket} is held by {ticket.assignee} ({ticket.status.value}); take it over with --force."
+        )
+    else:
+        print(f"#{args.ticket} is not open.", file=sys.stderr)
     return None
 
 

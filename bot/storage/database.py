@@ -781,13 +781,16 @@ class Tx:
         return None if row is None else message_from_row(row)
 
 
-def _own_transaction(
-    method: Callable[Concatenate[Tx, P], Awaitable[R]],
+def _expose(
+    method: Callable[Concatenate[Tx, P], Awaitable[R]], *, read_only: bool = False
 ) -> Callable[Concatenate[Database, P], Awaitable[R]]:
-    """Expose a :class:`Tx` method on :class:`Database`, running in a transaction of its own."""
+    """Expose a :class:`Tx` method on :class:`Database`, running in a transaction of its own.
+
+    ``read_only`` methods run in a snapshot, so they never wait for the write lock.
+    """
 
     async def wrapper(self: Database, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        async with self.transaction() as tx:
+        async with self.snapshot() if read_only else self.transaction() as tx:
             return await method(tx, *args, **kwargs)
 
     wrapper.__name__ = method.__name__
@@ -888,41 +891,41 @@ class Database:
                 tx._open = False
                 await self._conn.rollback()
 
-    upsert_customer = _own_transaction(Tx.upsert_customer)
-    customer = _own_transaction(Tx.customer)
-    customer_by_external = _own_transaction(Tx.customer_by_external)
-    set_customer_language = _own_transaction(Tx.set_customer_language)
-    set_blocked = _own_transaction(Tx.set_blocked)
-    load_conversation = _own_transaction(Tx.load_conversation)
-    save_conversation = _own_transaction(Tx.save_conversation)
-    record_inbound = _own_transaction(Tx.record_inbound)
-    mark_handled = _own_transaction(Tx.mark_handled)
-    unhandled_inbound = _own_transaction(Tx.unhandled_inbound)
-    recent_customer_texts = _own_transaction(Tx.recent_customer_texts)
-    message = _own_transaction(Tx.message)
-    ticket_messages = _own_transaction(Tx.ticket_messages)
-    ticket = _own_transaction(Tx.ticket)
-    customer_tickets = _own_transaction(Tx.customer_tickets)
-    active_ticket = _own_transaction(Tx.active_ticket)
-    create_ticket = _own_transaction(Tx.create_ticket)
-    attach_message = _own_transaction(Tx.attach_message)
-    claim = _own_transaction(Tx.claim)
-    wake_snoozed = _own_transaction(Tx.wake_snoozed)
-    wait_estimate = _own_transaction(Tx.wait_estimate)
-    pending_rating = _own_transaction(Tx.pending_rating)
-    record_rating = _own_transaction(Tx.record_rating)
-    add_event = _own_transaction(Tx.add_event)
-    ticket_events = _own_transaction(Tx.ticket_events)
-    enqueue_outbound = _own_transaction(Tx.enqueue_outbound)
-    enqueue_staff = _own_transaction(Tx.enqueue_staff)
-    due_outbox = _own_transaction(Tx.due_outbox)
-    mark_sent = _own_transaction(Tx.mark_sent)
-    mark_failed = _own_transaction(Tx.mark_failed)
-    set_ticket_thread = _own_transaction(Tx.set_ticket_thread)
-    ticket_thread = _own_transaction(Tx.ticket_thread)
-    ticket_by_thread = _own_transaction(Tx.ticket_by_thread)
-    link_messages = _own_transaction(Tx.link_messages)
-    message_by_external = _own_transaction(Tx.message_by_external)
+    upsert_customer = _expose(Tx.upsert_customer)
+    customer = _expose(Tx.customer, read_only=True)
+    customer_by_external = _expose(Tx.customer_by_external, read_only=True)
+    set_customer_language = _expose(Tx.set_customer_language)
+    set_blocked = _expose(Tx.set_blocked)
+    load_conversation = _expose(Tx.load_conversation, read_only=True)
+    save_conversation = _expose(Tx.save_conversation)
+    record_inbound = _expose(Tx.record_inbound)
+    mark_handled = _expose(Tx.mark_handled)
+    unhandled_inbound = _expose(Tx.unhandled_inbound, read_only=True)
+    recent_customer_texts = _expose(Tx.recent_customer_texts, read_only=True)
+    message = _expose(Tx.message, read_only=True)
+    ticket_messages = _expose(Tx.ticket_messages, read_only=True)
+    ticket = _expose(Tx.ticket, read_only=True)
+    customer_tickets = _expose(Tx.customer_tickets, read_only=True)
+    active_ticket = _expose(Tx.active_ticket, read_only=True)
+    create_ticket = _expose(Tx.create_ticket)
+    attach_message = _expose(Tx.attach_message)
+    claim = _expose(Tx.claim)
+    wake_snoozed = _expose(Tx.wake_snoozed)
+    wait_estimate = _expose(Tx.wait_estimate, read_only=True)
+    pending_rating = _expose(Tx.pending_rating, read_only=True)
+    record_rating = _expose(Tx.record_rating)
+    add_event = _expose(Tx.add_event)
+    ticket_events = _expose(Tx.ticket_events, read_only=True)
+    enqueue_outbound = _expose(Tx.enqueue_outbound)
+    enqueue_staff = _expose(Tx.enqueue_staff)
+    due_outbox = _expose(Tx.due_outbox, read_only=True)
+    mark_sent = _expose(Tx.mark_sent)
+    mark_failed = _expose(Tx.mark_failed)
+    set_ticket_thread = _expose(Tx.set_ticket_thread)
+    ticket_thread = _expose(Tx.ticket_thread, read_only=True)
+    ticket_by_thread = _expose(Tx.ticket_by_thread, read_only=True)
+    link_messages = _expose(Tx.link_messages)
+    message_by_external = _expose(Tx.message_by_external, read_only=True)
 
 
 async def connect(path: Path, *, synchronous: str = "FULL") -> aiosqlite.Connection:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 from bot.channels.base import Button
 from bot.core.model import Author, Priority, Reason, TicketStatus
-from bot.storage import Customer, Database, Ticket
+from bot.storage import Customer, Database, StorageError, Ticket
 from tests.storage.conftest import T0
 
 
@@ -212,3 +213,32 @@ async def test_staff_thread_bookkeeping(db: Database, customer: Customer) -> Non
     linked = await db.message_by_external("telegram", "-100123", "55")
     assert linked is not None and linked.id == message.id
     assert await db.message_by_external("telegram", "-100123", "56") is None
+
+
+async def test_nesting_a_transaction_fails_instead_of_hanging(db: Database, customer: Customer) -> None:
+    with pytest.raises(StorageError, match="nested"):
+        async with db.transaction():
+            await db.load_conversation(customer.id)
+    async with db.transaction() as tx:  # the connection is usable again
+        await tx.save_conversation(customer.id, "{}")
+
+
+async def test_tasks_sharing_one_database_take_turns(db: Database, customer: Customer) -> None:
+    async def write(n: int) -> None:
+        async with db.transaction() as tx:
+            await tx.save_conversation(customer.id, f'{{"n": {n}}}')
+            await asyncio.sleep(0)  # yield inside the transaction: others must wait, not interleave
+            await tx.add_event(None, "bot", "tick", {"n": n}, T0)
+
+    await asyncio.gather(*(write(n) for n in range(20)))
+    async with db.snapshot() as tx:
+        row = await tx.fetch_one("SELECT count(*) FROM events WHERE kind = 'tick'")
+    assert row is not None and row[0] == 20
+
+
+async def test_closed_database_refuses_work(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "bot.db")
+    await db.close()
+    await db.close()  # idempotent
+    with pytest.raises(StorageError, match="closed"):
+        await db.ticket(1)
