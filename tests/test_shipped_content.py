@@ -58,3 +58,17 @@ def test_every_shipped_case_passes(content: Content, brain: Brain) -> None:
 def test_issue_examples(brain: Brain, text: str, language: str, expected_start: str) -> None:
     assert brain.first_turn_outcome(text) == expected_start
     assert brain.analyze(text).language == language
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_greeting_says_plainly_it_is_an_automated_assistant(brain: Brain, language: str) -> None:
+    greeting = brain.renderer.message("greeting", language, {"customer_name": "Kim"}).casefold()
+    assert any(word in greeting for word in ("automat", "bot", "assistent", "assistant"))
+    assert "/human" in greeting  # and says how to reach a person
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_handoff_carries_ticket_and_eta(brain: Brain, language: str) -> None:
+    eta = brain.renderer.eta(None, language)
+    text = brain.renderer.message("handoff", language, {"ticket_id": "4711", "eta": eta})
+    assert "4711" in text and eta in text
