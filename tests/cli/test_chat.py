@@ -11,18 +11,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _chat(tmp_path: Path, lines: list[str], *extra: str) -> str:
+def _bot(tmp_path: Path, args: list[str], lines: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m bot ARGS`` as a customer would, typing ``lines``, with no Telegram token."""
     env = {**os.environ, "BOT_DATABASE": str(tmp_path / "bot.db"), "BOT_INTENTS": str(ROOT / "intents")}
     env.pop("TELEGRAM_BOT_TOKEN", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "chat", "--user", "kim", "--name", "Kim", *extra],
-        input="\n".join(lines) + "\n",
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input="".join(line + "\n" for line in lines),
         capture_output=True,
         text=True,
         cwd=tmp_path,
         env=env,
         timeout=120,
     )
+
+
+def _chat(tmp_path: Path, lines: list[str], *extra: str) -> str:
+    result = _bot(tmp_path, ["chat", "--user", "kim", "--name", "Kim", *extra], lines)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -49,17 +54,7 @@ def test_the_issue_acceptance_conversation(tmp_path: Path) -> None:
 
 
 def test_main_command_without_token_falls_back_to_the_terminal_chat(tmp_path: Path) -> None:
-    env = {**os.environ, "BOT_DATABASE": str(tmp_path / "bot.db"), "BOT_INTENTS": str(ROOT / "intents")}
-    env.pop("TELEGRAM_BOT_TOKEN", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "bot"],
-        input="Rechnung herunterladen\n",
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
+    result = _bot(tmp_path, [], ["Rechnung herunterladen"])
     assert result.returncode == 0, result.stderr
     assert "bot>" in result.stdout
     assert (tmp_path / "bot.db").exists()
@@ -69,15 +64,6 @@ def test_broken_folder_is_reported_with_lines_and_exit_1(tmp_path: Path) -> None
     folder = tmp_path / "broken"
     folder.mkdir()
     (folder / "a.yaml").write_text("intents:\n  - id: Bad Id\n    answers: {de: [x]}\n", encoding="utf-8")
-    env = {**os.environ, "BOT_DATABASE": str(tmp_path / "bot.db")}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "chat", "--intents", str(folder)],
-        input="",
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
+    result = _bot(tmp_path, ["chat", "--intents", str(folder)], [])
     assert result.returncode == 1
     assert "a.yaml:2" in result.stderr
