@@ -18,7 +18,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.base import DeliveryError, Outbound
 from bot.channels.telegram.text import keyboard, split_text
-from bot.channels.telegram.threads import ReplyThreads
+from bot.channels.telegram.threads import Bounded, ReplyThreads
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ class TelegramChannel:
     def __init__(self, bot: Bot, threads: ReplyThreads | None = None) -> None:
         self.bot = bot
         self.threads = threads or ReplyThreads()
+        self._delivered_parts: Bounded[tuple[str, str], int] = Bounded(1000)
 
     async def send(self, user_id: str, message: Outbound) -> str | None:
         parts = split_text(message.text)
@@ -65,21 +66,24 @@ class TelegramChannel:
             raise DeliveryError("empty message", permanent=True)
         markup = keyboard(message.buttons)
         outgoing = self.threads.outgoing.get((user_id, message.text))
+        # A long reply that failed half-way continues where it stopped instead of repeating its start.
+        first = self._delivered_parts.pop((user_id, message.text)) or 0
         sent: Message | None = None
-        try:
-            for index, part in enumerate(parts):
-                last = index == len(parts) - 1
-                answers = outgoing.reply_to if outgoing and index == 0 else None
+        for index in range(first, len(parts)):
+            answers = outgoing.reply_to if outgoing and index == 0 else None
+            try:
                 sent = await self.bot.send_message(
                     chat_id=int(user_id),
-                    text=part,
-                    reply_markup=markup if last else None,
+                    text=parts[index],
+                    reply_markup=markup if index == len(parts) - 1 else None,
                     reply_parameters=ReplyParameters(answers, allow_sending_without_reply=True)
                     if answers
                     else None,
                 )
-        except TelegramError as error:
-            raise delivery_error(error) from error
+            except TelegramError as error:
+                if index > 0:
+                    self._delivered_parts.put((user_id, message.text), index)
+                raise delivery_error(error) from error
         if sent is None:
             return None
         if outgoing is not None:

@@ -18,7 +18,7 @@ V = TypeVar("V")
 LIMIT = 10_000
 
 
-class _Bounded(Generic[K, V]):
+class Bounded(Generic[K, V]):
     """A dict that forgets its oldest entries: a long-running bot must not grow without bound."""
 
     def __init__(self, limit: int = LIMIT) -> None:
@@ -51,9 +51,9 @@ class ReplyThreads:
     """Three short-lived maps, each keyed by what the next step will know."""
 
     def __init__(self) -> None:
-        self.outgoing: _Bounded[tuple[str, str], Outgoing] = _Bounded()
+        self.outgoing: Bounded[tuple[str, str], Outgoing] = Bounded()
         """(customer chat, exact reply text) -> the staff reply being delivered; set before it is queued."""
-        self.topic_of_private: _Bounded[tuple[str, int], int] = _Bounded()
+        self.topic_of_private: Bounded[tuple[str, int], int] = Bounded()
         """(customer chat, delivered message id) -> the staff member's message in the topic."""
-        self.topic_target: _Bounded[tuple[str, str], int] = _Bounded()
+        self.topic_target: Bounded[tuple[str, str], int] = Bounded()
         """(customer chat, customer's message id) -> the topic message its mirror should reply to."""

@@ -319,9 +319,9 @@ class FakeTelegram:
         with self.lock:
             self.failures.append(Failure(method, error, times, when))
 
-    def time_out(self, method: str, *, times: int = 1) -> None:
+    def time_out(self, method: str, *, times: int = 1, when: Callable[[JSON], bool] | None = None) -> None:
         with self.lock:
-            self.failures.append(Failure(method, None, times))
+            self.failures.append(Failure(method, None, times, when))
 
     def _injected(self, method: str, params: JSON) -> Failure | None:
         for failure in self.failures:

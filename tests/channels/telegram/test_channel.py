@@ -51,6 +51,18 @@ async def test_long_reply_is_split_and_buttons_go_last(fake: FakeTelegram, app: 
     assert " ".join(" ".join(m["text"] for m in sent).split()) == " ".join(text.split())
 
 
+async def test_a_long_reply_interrupted_half_way_continues_without_repeating(
+    fake: FakeTelegram, app: TelegramApp
+) -> None:
+    channel = TelegramChannel(app.bot)
+    text = "\n\n".join(f"Absatz {n}. " + "Text " * 700 for n in range(3))
+    fake.time_out("sendMessage", when=lambda params: str(params["text"]).startswith("Absatz 1."))
+    with pytest.raises(DeliveryError):
+        await channel.send(str(CUSTOMER), Outbound(text))
+    await channel.send(str(CUSTOMER), Outbound(text))
+    assert [m["text"][:9] for m in fake.sent(CUSTOMER)] == ["Absatz 0.", "Absatz 1.", "Absatz 2."]
+
+
 async def test_a_few_429s_are_waited_out(fake: FakeTelegram, app: TelegramApp) -> None:
     fake.fail("sendMessage", 429, retry_after=0.01, times=2)
     await TelegramChannel(app.bot).send(str(CUSTOMER), Outbound("Hallo"))
