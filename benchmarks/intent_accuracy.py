@@ -146,6 +146,33 @@ def carve(rows: Sequence[Row], fraction: float, seed: int) -> tuple[list[Row], l
     return [r for i, r in enumerate(rows) if i not in carved], [rows[i] for i in sorted(carved)]
 
 
+def naive_baseline(
+    examples: dict[str, list[str]], ids: dict[str, str], rows: Sequence[Row], n: int, seed: int
+) -> dict[str, dict[str, float]]:
+    """Top-1 accuracy and CPU latency of ``extractOne`` over all example texts (the obvious first attempt)."""
+    from rapidfuzz import fuzz, process
+
+    choices = [text for texts in examples.values() for text in texts]
+    labels = [ids[label] for label, texts in examples.items() for _ in texts]
+    in_scope = [r for r in rows if r.label != OOS_LABEL]
+    sample = random.Random(seed).sample(in_scope, min(n, len(in_scope)))
+    results: dict[str, dict[str, float]] = {}
+    for name, scorer in (("WRatio", fuzz.WRatio), ("token_sort_ratio", fuzz.token_sort_ratio)):
+        correct = 0
+        times: list[float] = []
+        for row in sample:
+            started = time.thread_time()
+            found = process.extractOne(row.text, choices, scorer=scorer)
+            times.append((time.thread_time() - started) * 1000.0)
+            correct += found is not None and labels[found[2]] == ids.get(row.label)
+        results[name] = {
+            "rows": len(sample),
+            "top1_accuracy": round(100 * correct / max(1, len(sample)), 2),
+            "p50_ms": round(percentile(times, 50), 3),
+        }
+    return results
+
+
 def _held_out(n: int, fraction: float, seed: int) -> set[int]:
     """Row indices held out for evaluation (seeded independently of the calibration carve)."""
     order = list(range(n))
@@ -192,6 +219,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "operating point); balanced: in-scope accuracy + oos recall",
     )
     parser.add_argument("--min-oos-recall", type=float, default=35.0, help="percent, for --objective floor")
+    parser.add_argument(
+        "--baseline-rows",
+        type=int,
+        default=0,
+        help="also score this many in-scope evaluation rows (seeded sample) with the naive "
+        "rapidfuzz.process.extractOne over all examples (WRatio and token_sort_ratio), for comparison",
+    )
     parser.add_argument("--keep", type=Path, default=None, help="write the intents folder here and keep it")
     return parser.parse_args(argv)
 
@@ -277,6 +311,14 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             points.append(f"{t}: {100 * a:.1f}/{100 * (r or 0):.1f}")
         print("  " + "  ".join(points))
 
+    baseline = (
+        naive_baseline(examples, ids, evaluation, args.baseline_rows, args.seed) if args.baseline_rows else {}
+    )
+    for name, numbers in baseline.items():
+        print(
+            f"naive extractOne {name} on {numbers['rows']:g} in-scope rows: top-1 {numbers['top1_accuracy']:.2f} %, "
+            f"p50 {numbers['p50_ms']:.2f} ms"
+        )
     parallel_summary: dict[str, dict[str, float]] = {}
     if parallel:
         print("\nsame held-out sentences in other files (top-1 / in-scope accuracy at the chosen setting)")
@@ -315,6 +357,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         }
     if parallel_summary:
         summary["parallel"] = parallel_summary
+    if baseline:
+        summary["naive_baseline"] = baseline
     summary.update(
         threshold=threshold,
         margin=margin,

@@ -74,7 +74,16 @@ def test_intent_accuracy_ends_with_json(files: tuple[Path, Path], capsys: pytest
     train, evaluation = files
     assert (
         intent_accuracy.main(
-            ["--train", str(train), "--eval", str(evaluation), "--calibrate", str(evaluation)]
+            [
+                "--train",
+                str(train),
+                "--eval",
+                str(evaluation),
+                "--calibrate",
+                str(evaluation),
+                "--baseline-rows",
+                "3",
+            ]
         )
         == 0
     )
@@ -93,6 +102,8 @@ def test_intent_accuracy_ends_with_json(files: tuple[Path, Path], capsys: pytest
     assert summary["n"] == len(EVAL)
     assert summary["intents"] == len(TRAIN)  # oos never becomes an intent
     assert summary["language"] == "en"
+    baseline = summary["naive_baseline"]
+    assert isinstance(baseline, dict) and baseline["WRatio"]["rows"] == 3
 
 
 def test_intent_accuracy_shots_and_default_calibration(
