@@ -134,6 +134,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     claim.add_argument("ticket", type=int)
     claim.add_argument("--force", action="store_true", help="take over a ticket someone else holds")
 
+    action("next", "claim the most urgent, longest-waiting open ticket and show it", cmd_next)
+
     reply = action("reply", "answer the customer in their channel ('-' reads the text from stdin)", cmd_reply)
     reply.add_argument("ticket", type=int)
     reply.add_argument("text", nargs="+")
@@ -393,6 +395,16 @@ async def _claim(staff: StaffService, args: argparse.Namespace, agent: str) -> s
     return None
 
 
+async def _next(staff: StaffService, args: argparse.Namespace, agent: str) -> str | None:
+    ticket = await staff.claim_next(agent)
+    if ticket is None:
+        return "The queue is empty."
+    async with staff.db.snapshot() as tx:
+        detail = await ticket_detail(tx, ticket.id)
+    assert detail is not None
+    return f"#{ticket.id} is yours, {agent}.\n\n" + render_detail(detail, utcnow())
+
+
 async def _reply(staff: StaffService, args: argparse.Namespace, agent: str) -> str | None:
     await staff.reply(args.ticket, agent, _text(args.text), wait=args.wait)
     return f"Reply to #{args.ticket} queued for delivery."
@@ -440,6 +452,7 @@ async def _block(staff: StaffService, args: argparse.Namespace, agent: str) -> s
 
 
 cmd_claim = _staff_command(_claim)
+cmd_next = _staff_command(_next)
 cmd_reply = _staff_command(_reply)
 cmd_note = _staff_command(_note)
 cmd_snooze = _staff_command(_snooze)

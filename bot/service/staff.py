@@ -149,6 +149,16 @@ class StaffService:
                 await self._notify(act, "claimed", agent, f"✋ {agent} took the ticket{taken}")
             return won
 
+    async def claim_next(self, agent: str) -> Ticket | None:
+        """Take the most urgent, longest-waiting open ticket; None when the queue is empty."""
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            ticket = await tx.claim_next(agent, now)
+            if ticket is not None:
+                act = _Acting(tx, ticket, await self._customer(tx, ticket), now)
+                await self._notify(act, "claimed", agent, f"✋ {agent} took the ticket")
+            return ticket
+
     async def reply(self, ticket_id: int, agent: str, text: str, *, wait: bool = False) -> int:
         """Send ``text`` to the customer (wrapped so they know a human writes); returns the outbox id.
 

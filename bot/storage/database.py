@@ -455,6 +455,20 @@ class Tx:
             await self.add_event(ticket_id, agent, "claimed", detail or None, now)
         return changed > 0
 
+    async def claim_next(self, agent: str, now: datetime) -> Ticket | None:
+        """Claim the head of the queue (most urgent, then longest waiting); None when nothing is open.
+
+        Inside ``BEGIN IMMEDIATE`` the pick and the claim cannot be separated by another agent, so
+        agents who only ever take "the next one" never collide at all.
+        """
+        row = await self.fetch_one(
+            "SELECT id FROM tickets WHERE status = 'open' AND assignee IS NULL"
+            " ORDER BY priority_rank DESC, waiting_since, id LIMIT 1"
+        )
+        if row is None or not await self.claim(int(row["id"]), agent, now):
+            return None
+        return await self.ticket(int(row["id"]))
+
     async def mark_first_response(self, ticket_id: int, agent: str, now: datetime) -> None:
         """An agent answered: first response time (once), owner (if none), ``assigned`` if it was open."""
         stamp = to_db_time(now)
@@ -910,6 +924,7 @@ class Database:
     create_ticket = _expose(Tx.create_ticket)
     attach_message = _expose(Tx.attach_message)
     claim = _expose(Tx.claim)
+    claim_next = _expose(Tx.claim_next)
     wake_snoozed = _expose(Tx.wake_snoozed)
     wait_estimate = _expose(Tx.wait_estimate, read_only=True)
     pending_rating = _expose(Tx.pending_rating, read_only=True)

@@ -82,6 +82,12 @@ def test_list_shows_the_most_urgent_first(database: Path, capsys: pytest.Capture
     assert "urgent" in lines[1] and "Kunde 1" in lines[1] and "Mein Internet geht nicht (1)" in lines[1]
 
 
+def test_next_claims_the_most_urgent(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["queue", "next", "--as", "carol"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("#2 is yours, carol.") and "Ticket #2  ASSIGNED  priority urgent" in out
+
+
 def test_staff_walkthrough(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["queue", "claim", "2"]) == 0
     assert main(["queue", "claim", "2", "--as", "bob"]) == 1

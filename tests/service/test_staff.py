@@ -187,3 +187,17 @@ async def test_without_a_staff_group_no_notifications_pile_up(db: Database) -> N
     assert await quiet.claim(ticket.id, "alice")
     await quiet.note(ticket.id, "alice", "internal")
     assert await _staff_texts(db) == []
+
+
+async def test_claim_next_takes_the_head_of_the_queue(db: Database, staff: StaffService) -> None:
+    _, first = await _open_ticket(db, "u1")
+    _, second = await _open_ticket(db, "u2")
+    taken = await staff.claim_next("alice")
+    assert taken is not None and (taken.id, taken.assignee, taken.status) == (
+        first.id,
+        "alice",
+        TicketStatus.ASSIGNED,
+    )
+    again = await staff.claim_next("bob")
+    assert again is not None and again.id == second.id
+    assert await staff.claim_next("carol") is None

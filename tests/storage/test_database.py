@@ -143,6 +143,11 @@ async def test_wait_estimate_is_unknown_without_data_then_scales_with_queue(
     # One urgent ticket is ahead of a normal one; the low one is not; no agent acted in the last hour.
     assert await db.wait_estimate(Priority.NORMAL, T0) == pytest.approx(40)
     assert await db.wait_estimate(Priority.URGENT, T0) == pytest.approx(40)
+    # Two agents on duty share the queue ahead: 20 * (1 + 2/2).
+    for agent in ("alice", "bob"):
+        await db.add_event(None, agent, "claimed", None, T0 - timedelta(minutes=10))
+    assert await db.wait_estimate(Priority.LOW, T0) == pytest.approx(40)
+    assert await db.wait_estimate(Priority.URGENT, T0) == pytest.approx(30)
 
 
 async def test_outbox_round_trip_with_dedup_and_order(db: Database, customer: Customer) -> None:
