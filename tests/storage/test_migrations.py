@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -79,3 +80,18 @@ def test_migration_files_are_numbered_and_split_cleanly() -> None:
     assert [version for version, _ in found] == list(range(1, LATEST + 1))
     for _, script in found:
         assert all(statement.endswith(";") for statement in statements(script))
+
+
+async def test_processes_starting_together_migrate_once(tmp_path: Path) -> None:
+    """The bot and a staff CLI opening a brand-new file at the same moment must both succeed."""
+    path = tmp_path / "bot.db"
+    databases = await asyncio.gather(*(Database.open(path) for _ in range(6)))
+    try:
+        async with databases[0].snapshot() as tx:
+            version = await tx.fetch_one("PRAGMA user_version")
+            tables = await tx.fetch_one("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
+        assert version is not None and version[0] == LATEST
+        assert tables is not None and tables[0] == 9
+    finally:
+        for db in databases:
+            await db.close()
