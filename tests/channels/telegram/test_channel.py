@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from telegram.error import BadRequest
 from telegram.request import HTTPXRequest
 
 from bot.channels.base import Button, DeliveryError, Outbound
 from bot.channels.telegram.app import TelegramApp, build_application
 from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.telegram.config import TelegramConfig
+from bot.channels.telegram.topics import topic_lost
 
 from .conftest import quick_rate_limiter
-from .fake_bot_api import FakeRequest, FakeTelegram, mock_transport
+from .fake_bot_api import STAFF_CHAT_ID, FakeRequest, FakeTelegram, mock_transport
 
 CUSTOMER = 4711
 
@@ -114,3 +116,28 @@ async def test_wire_level_through_httpx(fake: FakeTelegram, config: TelegramConf
     assert sent["text"] == "Grüße & <Küsse>"
     assert sent["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "intent:invoice_copy"
     assert [c.method for c in fake.calls][:1] == ["getMe"]
+
+
+async def test_wire_level_errors_map_like_telegrams(fake: FakeTelegram, config: TelegramConfig) -> None:
+    """Telegram's JSON error bodies, decoded by PTB's HTTPXRequest, reach the outbox as the right verdicts."""
+    request = HTTPXRequest(httpx_kwargs={"transport": mock_transport(fake)})
+    application = build_application(config, request=request, rate_limiter=quick_rate_limiter())
+    fake.private_message(fake.user(CUSTOMER), "/start")
+    async with application:
+        channel = TelegramChannel(application.bot)
+        fake.fail("sendMessage", 429, retry_after=0.01, times=4)
+        with pytest.raises(DeliveryError) as flood:
+            await channel.send(str(CUSTOMER), Outbound("Hallo"))
+        fake.blocked.add(CUSTOMER)
+        with pytest.raises(DeliveryError) as blocked:
+            await channel.send(str(CUSTOMER), Outbound("Hallo"))
+        fake.blocked.clear()
+        fake.time_out("sendMessage")
+        with pytest.raises(DeliveryError) as timed_out:
+            await channel.send(str(CUSTOMER), Outbound("Hallo"))
+        with pytest.raises(BadRequest) as lost:
+            await application.bot.send_message(STAFF_CHAT_ID, "x", message_thread_id=999)
+    assert flood.value.retry_after == pytest.approx(0.01) and not flood.value.permanent
+    assert blocked.value.permanent
+    assert not timed_out.value.permanent and timed_out.value.retry_after is None
+    assert topic_lost(lost.value)

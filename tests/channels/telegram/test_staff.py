@@ -88,6 +88,10 @@ async def test_resolve_asks_for_a_rating_which_is_stored_and_the_bot_answers_aga
     before = len(fake.texts(ANNA))
     fake.private_message(anna, "Wo finde ich meine Rechnung?")
     await fake.wait_for(lambda: any("Kundencenter" in t for t in fake.texts(ANNA)[before:]))
+    fake.private_message(anna, "/human")  # a second ticket: its card lists the first
+    second = await fake.wait_for(lambda: [t for t in fake.topics() if "#2" in t.name])
+    card = await fake.wait_for(lambda: fake.texts(STAFF_CHAT_ID, second[0].thread_id))
+    assert "<b>Earlier tickets:</b> #1 resolved (requested)" in card[0]
 
 
 async def test_a_note_stays_internal(fake: FakeTelegram, bot: TelegramBot) -> None:
