@@ -42,10 +42,21 @@ def db_path(args: argparse.Namespace) -> Path:
 
 
 def run_with_db(args: argparse.Namespace, action: Callable[[Database], Awaitable[int]]) -> int:
-    """Open the database, run ``action``, always close it (an open aiosqlite thread keeps Python alive)."""
+    """Open the database, run ``action``, always close it (an open aiosqlite thread keeps Python alive).
+
+    A missing file is an error, not a new empty queue: a mistyped ``BOT_DATABASE`` must not look like
+    "nothing to do".
+    """
+    path = db_path(args)
+    if not path.exists():
+        print(
+            f"error: no database at {path} (set BOT_DATABASE or --db; `db migrate` creates one)",
+            file=sys.stderr,
+        )
+        return 1
 
     async def main() -> int:
-        async with await Database.open(db_path(args)) as db:
+        async with await Database.open(path) as db:
             return await action(db)
 
     try:

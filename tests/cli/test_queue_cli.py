@@ -131,6 +131,15 @@ def test_stats_json(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert '"median_first_response_seconds": null' in out
 
 
+def test_a_mistyped_database_path_is_an_error_not_an_empty_queue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "typo.db"
+    assert main(["queue", "list", "--db", str(missing)]) == 1
+    assert "no database at" in capsys.readouterr().err
+    assert not missing.exists()
+
+
 def test_parse_until() -> None:
     now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     assert parse_until("30m", now) == now + timedelta(minutes=30)
