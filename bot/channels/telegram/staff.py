@@ -140,8 +140,11 @@ class StaffDesk:
         if not in_staff_chat or not await self.is_staff(query.from_user, context):
             await query.answer("Only the support team can do this.", show_alert=True)
             return
-        _, action, raw_id = query.data.split(":", 2)
-        ticket_id, agent = int(raw_id), agent_name(query.from_user)
+        parts = query.data.split(":")
+        if len(parts) != 3 or not parts[2].isdigit():
+            await query.answer("This button is not valid.", show_alert=True)
+            return
+        action, ticket_id, agent = parts[1], int(parts[2]), agent_name(query.from_user)
         try:
             answer = await self._act(action, ticket_id, agent)
         except StaffError as error:
