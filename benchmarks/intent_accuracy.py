@@ -64,13 +64,13 @@ class Scored:
 def score_rows(
     index: IntentIndex, rows: Sequence[Row], ids: dict[str, str], language: str
 ) -> tuple[list[Scored], list[float]]:
-    """Match every row; returns outcomes and per-message latencies in milliseconds."""
+    """Match every row; returns outcomes and per-message latencies (CPU milliseconds of this thread)."""
     outcomes: list[Scored] = []
     latencies: list[float] = []
     for row in rows:
-        started = time.perf_counter()
+        started = time.thread_time()  # CPU time: the reference machine is shared with other jobs
         result = index.match(row.text, language, limit=3)
-        latencies.append((time.perf_counter() - started) * 1000.0)
+        latencies.append((time.thread_time() - started) * 1000.0)
         best, runner_up = result.best, result.runner_up
         gold = None if row.label == OOS_LABEL else ids.get(row.label, "<unknown:" + row.label + ">")
         outcomes.append(
@@ -290,8 +290,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     if recall is not None:
         table.append((f"oos recall @ {threshold:g}/{margin:g}", f"{100 * recall:.2f} %"))
     table += [
-        ("latency p50", f"{percentile(latencies, 50):.2f} ms"),
-        ("latency p99", f"{percentile(latencies, 99):.2f} ms"),
+        ("latency p50 (CPU)", f"{percentile(latencies, 50):.2f} ms"),
+        ("latency p99 (CPU)", f"{percentile(latencies, 99):.2f} ms"),
         ("load + index", f"{load_s:.2f} s"),
     ]
     for name, value in table:

@@ -20,9 +20,10 @@ prints all three. Thresholds (``min_score``, ``ambiguity_margin``) are the dialo
 from __future__ import annotations
 
 import math
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import count, pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -95,52 +96,57 @@ class _Vectorizer:
         self.idf: FloatArray = np.zeros(0, dtype=np.float32)
         self.df: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
 
-    def features(self, normalized: str) -> dict[str, float]:
+    def features(self, normalized: str) -> dict[str, int]:
         """Raw feature counts: words (``w``), word pairs (``b``) and letter pieces of each word."""
-        counts: dict[str, float] = {}
         words = normalized.split()
+        items = ["w " + word for word in words]
         prefix = self.config.prefix_length
+        if prefix:
+            items += ["p " + word[:prefix] for word in words if len(word) > prefix]
         for word in words:
-            key = "w " + word
-            counts[key] = counts.get(key, 0.0) + 1.0
-            if prefix and len(word) > prefix:
-                key = "p " + word[:prefix]
-                counts[key] = counts.get(key, 0.0) + 1.0
             padded = f" {word} "
             for n in self.config.ngram_sizes:
-                for i in range(len(padded) - n + 1):
-                    gram = padded[i : i + n]
-                    counts[gram] = counts.get(gram, 0.0) + 1.0
+                items += [padded[i : i + n] for i in range(len(padded) - n + 1)]
         if self.config.word_pairs:
-            for first, second in pairwise(words):
-                key = f"b {first} {second}"
-                counts[key] = counts.get(key, 0.0) + 1.0
-        return counts
+            items += [f"b {first} {second}" for first, second in pairwise(words)]
+        return Counter(items)
 
     def fit_transform(self, texts: Sequence[str]) -> list[tuple[IntArray, FloatArray, FloatArray]]:
         """Learn vocabulary and IDF from normalised ``texts`` and return their vectors (see :meth:`transform`).
 
         Feature strings are turned into ids as they are met, so the many short strings of a large folder
-        never live all at once (the index of 15,000 examples would otherwise hold millions of them).
+        never live all at once (the index of 15,000 examples would otherwise hold millions of them); the
+        arithmetic then runs once over all examples' features.
         """
-        vocabulary: dict[str, int] = {}
-        raw: list[tuple[IntArray, FloatArray]] = []
+        vocabulary: defaultdict[str, int] = defaultdict(count().__next__)
+        ids_flat: list[int] = []
+        tf_flat: list[int] = []
+        lengths: list[int] = []
         for text in texts:
             counts = self.features(text)
-            ids = np.fromiter(
-                (vocabulary.setdefault(k, len(vocabulary)) for k in counts), np.int32, len(counts)
-            )
-            tf = np.fromiter(counts.values(), np.float32, len(counts))
-            raw.append((ids, np.where(tf > 1.0, 1.0 + np.log(np.maximum(tf, 1.0)), tf).astype(np.float32)))
-        self.vocabulary = vocabulary
+            ids_flat += [vocabulary[key] for key in counts]
+            tf_flat += counts.values()
+            lengths.append(len(counts))
+        all_ids = np.array(ids_flat, dtype=np.int32)
+        raw_tf = np.array(tf_flat, dtype=np.float32)
+        tf = np.where(raw_tf > 1.0, 1.0 + np.log(np.maximum(raw_tf, 1.0)), raw_tf).astype(np.float32)
+        self.vocabulary = dict(vocabulary)
         n = len(texts)
-        all_ids = np.concatenate([ids for ids, _ in raw] + [np.zeros(0, dtype=np.int32)])
-        df = np.bincount(all_ids, minlength=len(vocabulary))
-        self.df = df
-        self.idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
-        return [(ids, _unit(tf * self.idf[ids]), _unit(tf)) for ids, tf in raw]
+        self.df = np.bincount(all_ids, minlength=len(self.vocabulary))
+        self.idf = (np.log((1.0 + n) / (1.0 + self.df)) + 1.0).astype(np.float32)
+        if not n:
+            return []
+        bounds = np.cumsum(lengths)[:-1]
+        starts = np.concatenate([[0], bounds])
+        tfidf = tf * self.idf[all_ids]
+        repeat = np.array(lengths)
+        tfidf /= np.repeat(np.sqrt(np.add.reduceat(tfidf * tfidf, starts)), repeat)
+        tf /= np.repeat(np.sqrt(np.add.reduceat(tf * tf, starts)), repeat)
+        return list(
+            zip(np.split(all_ids, bounds), np.split(tfidf, bounds), np.split(tf, bounds), strict=True)
+        )
 
-    def transform(self, counts: dict[str, float]) -> tuple[IntArray, FloatArray, FloatArray]:
+    def transform(self, counts: dict[str, int]) -> tuple[IntArray, FloatArray, FloatArray]:
         """Known feature ids with their TF-IDF weights and their plain TF weights (each L2-normalised)."""
         ids: list[int] = []
         tfs: list[float] = []
