@@ -28,8 +28,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from bot.core.model import ToneLexicon
 from bot.core.tone import ToneAnalyzer
 
@@ -63,36 +61,11 @@ def read_rows(path: Path) -> list[Row]:
 
 
 def load_lexicon(folder: Path) -> tuple[ToneLexicon, str]:
-    """The tone lists as the bot loads them (the product loader validates and merges every file).
-
-    While other parts of the folder are being edited and do not load, the benchmark still measures the tone
-    lists: it then reads the ``tone:`` key of the folder's YAML files directly and says so in its output.
-    """
+    """The tone lists exactly as the bot loads them: the product loader validates and merges every file, and a
+    folder that does not load is an error here too (with the loader's list of problems)."""
     from bot.content.loader import load_folder
-    from bot.content.problems import ContentError
 
-    try:
-        return load_folder(folder).content.tone, f"tone lists loaded with the product loader from {folder}"
-    except ContentError as error:
-        anger: dict[str, dict[str, float]] = {}
-        handoff: dict[str, tuple[str, ...]] = {}
-        for path in sorted(folder.rglob("*.y*ml")):
-            try:
-                data = yaml.safe_load(path.read_text("utf-8"))
-            except yaml.YAMLError:
-                continue  # someone else's file, reported by the loader above
-            tone = data.get("tone") if isinstance(data, dict) else None
-            if not isinstance(tone, dict):
-                continue
-            for lang, phrases in (tone.get("anger") or {}).items():
-                anger.setdefault(lang, {}).update({str(k): float(v) for k, v in phrases.items()})
-            for lang, phrases in (tone.get("handoff") or {}).items():
-                handoff[lang] = (*handoff.get(lang, ()), *map(str, phrases))
-        note = (
-            f"WARNING: {folder} does not load ({len(error.problems)} problems elsewhere in the folder); "
-            "tone lists read from its YAML files directly"
-        )
-        return ToneLexicon(anger=anger, handoff=handoff), note
+    return load_folder(folder).content.tone, f"tone lists loaded with the product loader from {folder}"
 
 
 def scores(analyzer: ToneAnalyzer, rows: Sequence[Row], language: str) -> list[float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,15 @@ CALM = [
     "Danke für die Hilfe",
     "Guten Morgen",
 ]
+
+
+@pytest.fixture()
+def intents(tmp_path: Path) -> str:
+    """Only the shipped tone lists, loaded through the product loader: other editors' files cannot interfere."""
+    folder = tmp_path / "intents"
+    folder.mkdir()
+    shutil.copy(ROOT / "intents" / "tone.yaml", folder / "tone.yaml")
+    return str(folder)
 
 
 def write_rows(path: Path, rows: list[tuple[str, str]]) -> Path:
@@ -49,12 +59,12 @@ def test_heldout_split_is_stable() -> None:
     assert [is_heldout(t) for t in texts] == [is_heldout(t) for t in texts]
 
 
-def test_main_reports_json_last(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_reports_json_last(tmp_path: Path, intents: str, capsys: pytest.CaptureFixture[str]) -> None:
     rows = [(t, "angry") for t in ANGRY] + [(t, "calm") for t in CALM]
     eval_file = write_rows(tmp_path / "eval.jsonl", rows)
     calibrate = write_rows(tmp_path / "cal.jsonl", rows)
     neutral = write_rows(tmp_path / "neutral.jsonl", [(t, "x") for t in CALM] + [("Frechheit!!!", "oos")])
-    argv = ["--eval", str(eval_file), "--positive", "angry", "--language", "de"]
+    argv = ["--eval", str(eval_file), "--positive", "angry", "--language", "de", "--intents", intents]
     assert main([*argv, "--calibrate", str(calibrate), "--neutral", str(neutral)]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(result) == {"n", "precision", "recall", "f1", "threshold", "false_alarm_rate"}
@@ -64,20 +74,22 @@ def test_main_reports_json_last(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_main_without_calibration_carves_the_eval_file(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, intents: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rows = [(t, "angry") for t in ANGRY * 5] + [(t, "calm") for t in CALM * 5]
     eval_file = write_rows(tmp_path / "eval.jsonl", rows)
-    assert main(["--eval", str(eval_file), "--positive", "angry", "--language", "de"]) == 0
+    assert (
+        main(["--eval", str(eval_file), "--positive", "angry", "--language", "de", "--intents", intents]) == 0
+    )
     out = capsys.readouterr().out.strip().splitlines()
     assert any("seeded 30% carve" in line for line in out)
+    assert any("product loader" in line for line in out)
     assert json.loads(out[-1])["n"] == 28
 
 
-def test_main_fixed_threshold(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_fixed_threshold(tmp_path: Path, intents: str, capsys: pytest.CaptureFixture[str]) -> None:
     rows = [(t, "angry") for t in ANGRY] + [(t, "calm") for t in CALM]
     eval_file = write_rows(tmp_path / "eval.jsonl", rows)
-    assert (
-        main(["--eval", str(eval_file), "--positive", "angry", "--language", "de", "--threshold", "60"]) == 0
-    )
+    argv = ["--eval", str(eval_file), "--positive", "angry", "--language", "de", "--intents", intents]
+    assert main([*argv, "--threshold", "60"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["threshold"] == 60

@@ -6,6 +6,7 @@ a few tests build their own lexicon or model where the point is the mechanism, n
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,14 @@ def test_shipped_file_is_an_editor_file_with_hundreds_of_entries() -> None:
         assert len(anger) >= 300
         assert all(isinstance(w, int | float) and 1 <= w <= 3 for w in anger.values())
         assert len(data["tone"]["handoff"][lang]) >= 30
+
+
+def test_shipped_file_loads_through_the_product_loader(tmp_path: Path) -> None:
+    """The bot reads the lists with the content loader; it must see exactly what the file says."""
+    from bot.content.loader import load_folder
+
+    shutil.copy(TONE_FILE, tmp_path / "tone.yaml")
+    assert load_folder(tmp_path).content.tone == shipped_lexicon()
 
 
 # --- phrases ----------------------------------------------------------------------------------------
