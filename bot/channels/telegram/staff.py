@@ -9,6 +9,7 @@ background tasks, never awaited in a handler: a throttled group must not hold up
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.channels.telegram.app import TelegramApp
-from bot.channels.telegram.text import split_text
+from bot.channels.telegram.text import split_text, truncate
 from bot.channels.telegram.threads import Outgoing, ReplyThreads
 from bot.channels.telegram.topics import ECHOLESS_SOURCE, STAFF_CHANNEL, STAFF_PREFIX
 from bot.content.reload import ContentWatcher
@@ -36,6 +37,14 @@ SOURCE = ECHOLESS_SOURCE
 SNOOZE = timedelta(hours=1)
 MEMBER_CACHE_SECONDS = 300.0
 STAFF_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
+
+
+_CLI_FORCE = re.compile(r"`claim \d+ --force`")
+
+
+def explain(error: StaffError) -> str:
+    """The service's reason, with its command-line advice translated to this group's commands."""
+    return _CLI_FORCE.sub("/claim force", str(error))
 
 
 def agent_name(user: User | None) -> str:
@@ -148,13 +157,13 @@ class StaffDesk:
         try:
             answer = await self._act(action, ticket_id, agent)
         except StaffError as error:
-            answer = str(error)
+            answer = explain(error)
         self.wake()
-        await query.answer(answer, show_alert=True)
+        await query.answer(truncate(answer, 200), show_alert=True)
 
-    async def _act(self, action: str, ticket_id: int, agent: str) -> str:
+    async def _act(self, action: str, ticket_id: int, agent: str, *, force: bool = False) -> str:
         if action == "claim":
-            if await self.staff.claim(ticket_id, agent):
+            if await self.staff.claim(ticket_id, agent, force=force):
                 return f"Ticket #{ticket_id} is yours."
             ticket = await self.db.ticket(ticket_id)
             holder = ticket.assignee if ticket else None
@@ -199,7 +208,7 @@ class StaffDesk:
         try:
             await self.staff.reply(ticket.id, agent, text)
         except StaffError as error:
-            self._say(context, f"Not sent: {error}", message.message_thread_id)
+            self._say(context, f"Not sent: {explain(error)}", message.message_thread_id)
             return
         self.wake()
         sent = [
@@ -283,9 +292,10 @@ class StaffDesk:
             self._say(context, usage, message.message_thread_id)
             return
         try:
-            answer = await self._act(action, ticket_id, agent_name(message.from_user))
+            force = "force" in (context.args or [])
+            answer = await self._act(action, ticket_id, agent_name(message.from_user), force=force)
         except StaffError as error:
-            answer = str(error)
+            answer = explain(error)
         self.wake()
         self._say(context, answer, message.message_thread_id)
 

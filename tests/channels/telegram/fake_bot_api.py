@@ -534,6 +534,8 @@ class FakeTelegram:
 
     def api_answerCallbackQuery(self, params: JSON) -> bool:
         query_id = str(params["callback_query_id"])
+        if len(str(params.get("text") or "")) > 200:
+            raise _bad("MESSAGE_TOO_LONG")
         if query_id in self.answered:
             raise _bad("query is too old and response timeout expired or query ID is invalid")
         self.answered[query_id] = params

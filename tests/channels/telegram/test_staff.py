@@ -157,3 +157,21 @@ async def test_replies_thread_both_ways(fake: FakeTelegram, bot: TelegramBot) ->
         lambda: [m for m in fake.sent(STAFF_CHAT_ID, topic.thread_id) if "Super" in m.get("text", "")]
     )
     assert mirror[0]["reply_to_message"]["message_id"] == answer["message_id"]
+
+
+async def test_a_colleague_takes_over_with_claim_force(fake: FakeTelegram, bot: TelegramBot) -> None:
+    kim, lee = _staff(fake)
+    _, topic, card = await _escalate(fake)
+    fake.press(kim, card, "staff:claim:1")
+    await fake.wait_for(lambda: fake.answered)
+    fake.group_message(lee, "Ich übernehme.", thread_id=topic.thread_id)
+    refused = await fake.wait_for(
+        lambda: [t for t in fake.texts(STAFF_CHAT_ID, topic.thread_id) if t.startswith("Not sent")]
+    )
+    assert "/claim force" in refused[0] and "--force" not in refused[0]
+    fake.group_message(lee, "/claim force", thread_id=topic.thread_id)
+    await fake.wait_for(lambda: any("yours" in t for t in fake.texts(STAFF_CHAT_ID, topic.thread_id)))
+    assert (await _status(bot)) == (TicketStatus.ASSIGNED, "Lee")
+    fake.group_message(lee, "Jetzt aber: ich übernehme.", thread_id=topic.thread_id)
+    await fake.wait_for(lambda: any("Jetzt aber" in t for t in fake.texts(ANNA)))
+    assert not any(t.endswith("Ich übernehme.") for t in fake.texts(ANNA))
