@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from bot.channels.base import Button, Inbound
-from bot.core.model import Analysis, Author, Lang
+from bot.core.model import Analysis, Author, Lang, Priority, Reason
 from bot.core.policy import (
     HUMAN,
     INTENT_PREFIX,
@@ -124,7 +124,7 @@ class ConversationService:
         )
         if recorded.duplicate:
             return TurnReport(recorded.id, "duplicate", "already stored", duplicate=True)
-        return await self._run_turn(customer, recorded.id, inbound)
+        return await self._safe_turn(customer, recorded.id, inbound)
 
     async def recover(self) -> list[TurnReport]:
         """Finish turns that a crash interrupted: every stored but unhandled message, oldest first."""
@@ -141,7 +141,7 @@ class ConversationService:
                 message_id=row.channel_message_id,
                 received_at=row.received_at,
             )
-            reports.append(await self._run_turn(row.customer, row.id, inbound))
+            reports.append(await self._safe_turn(row.customer, row.id, inbound))
         if reports:
             log.info("recovered %d interrupted turn(s)", len(reports))
         return reports
@@ -171,6 +171,49 @@ class ConversationService:
             await self._say(tx, customer, brain, "language_changed", language, (), {})
         self._enqueued()
         return True
+
+    async def _safe_turn(self, customer: Customer, message_id: int, inbound: Inbound) -> TurnReport:
+        """Run the turn; if it crashes, hand the message to a human rather than lose it or crash-loop.
+
+        Without this, one message that always raises would stay unhandled, be retried by every
+        :meth:`recover` and keep the bot from starting at all.
+        """
+        try:
+            return await self._run_turn(customer, message_id, inbound)
+        except Exception as error:
+            log.exception("turn for message %s failed; handing it to a human", message_id)
+            return await self._fail_safe(customer, message_id, inbound, error)
+
+    async def _fail_safe(
+        self, customer: Customer, message_id: int, inbound: Inbound, error: Exception
+    ) -> TurnReport:
+        brain = self.brain
+        now = self._clock()
+        async with self._lock(customer.id), self.db.transaction() as tx:
+            ticket = await tx.active_ticket(customer.id)
+            language = brain.renderer.language(customer.language or inbound.language_hint)
+            if ticket is None:
+                ticket = await tx.create_ticket(
+                    customer.id,
+                    reason=Reason.UNMATCHED,
+                    priority=Priority.NORMAL,
+                    anger=0.0,
+                    anger_reasons=(),
+                    summary=_summary(inbound),
+                    first_message_id=message_id,
+                    now=now,
+                )
+                minutes = await tx.wait_estimate(Priority.NORMAL, now)
+                eta = brain.renderer.eta(minutes, language)
+                values = {"ticket_id": str(ticket.id), "eta": eta}
+                await self._say(tx, customer, brain, "handoff", language, (), values, ticket_id=ticket.id)
+                if self.notify_staff:
+                    await tx.enqueue_staff("ticket_created", ticket.id, {"message_id": message_id}, now)
+            await tx.attach_message(ticket.id, message_id, now)
+            failure = json.dumps({"error": f"{type(error).__name__}: {error}"[:500]})
+            await tx.mark_handled(message_id, analysis_json=failure, ticket_id=ticket.id)
+        self._enqueued()
+        return TurnReport(message_id, "escalate", f"the bot failed ({type(error).__name__})", ticket.id)
 
     async def _run_turn(self, customer: Customer, message_id: int, inbound: Inbound) -> TurnReport:
         brain = self.brain  # one brain for the whole turn, even if a reload swaps it meanwhile

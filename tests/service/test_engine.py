@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import aiosqlite
 
 from bot.channels.base import DeliveryError, Inbound
-from bot.core.model import Priority, Reason, TicketStatus
+from bot.core.model import Analysis, Priority, Reason, TicketStatus
 from bot.core.policy import ConversationState
 from bot.service.brain import Brain
 from tests.service.conftest import Harness
@@ -244,3 +244,18 @@ async def test_overlapping_delivery_rounds_send_each_reply_once(harness: Harness
     )
     await asyncio.gather(harness.sender.run_once(), harness.sender.run_once(), harness.sender.run_once())
     assert len(harness.replies()) == 2  # greeting and answer, once each
+
+
+async def test_a_turn_that_crashes_goes_to_a_human_instead_of_blocking_recovery(harness: Harness) -> None:
+    class Exploding(Brain):
+        def analyze(self, *args: object, **kwargs: object) -> Analysis:  # type: ignore[override]
+            raise RuntimeError("matcher bug")
+
+    good = harness.service.brain
+    harness.service.swap_brain(Exploding(good.content, good.index, good.tone, good.renderer, good.intents))
+    report = await harness.say("Rechnung herunterladen")
+    assert report.outcome == "escalate" and report.ticket_id is not None
+    assert any(str(report.ticket_id) in m.text for m in harness.replies())
+    assert await harness.service.recover() == []  # nothing left to crash-loop on
+    row = next(r for r in await _message_rows(harness) if r["id"] == report.message_id)
+    assert "matcher bug" in row["analysis"]
