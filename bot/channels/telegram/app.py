@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, BaseRateLimiter, ContextTypes, ExtBot, JobQueue
 from telegram.request import BaseRequest
 
@@ -28,6 +29,8 @@ ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 RETRIES_ON_FLOOD = 3
 """How often PTB's rate limiter waits out a 429 itself before the error reaches the outbox."""
 
+
+log = logging.getLogger(__name__)
 
 JSONDict = dict[str, Any]
 
@@ -138,3 +141,19 @@ def protect_logs(token: str) -> None:
     redact = RedactToken(token)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)
+
+
+def in_background(context: ContextTypes.DEFAULT_TYPE, call: Coroutine[Any, Any, object], what: str) -> None:
+    """Run a Telegram call without holding up the update loop; a failure is logged, not raised.
+
+    Updates are handled one at a time (so each customer's messages keep their order); awaiting Telegram
+    inside a handler would make every other chat wait for that round trip.
+    """
+
+    async def run() -> None:
+        try:
+            await call
+        except TelegramError as error:
+            log.warning("%s failed: %s", what, error)
+
+    context.application.create_task(run())

@@ -16,7 +16,7 @@ from telegram import Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.channels.base import Button, Inbound
-from bot.channels.telegram.app import TelegramApp
+from bot.channels.telegram.app import TelegramApp, in_background
 from bot.channels.telegram.channel import CHANNEL_NAME, TelegramChannel
 from bot.channels.telegram.text import keyboard
 from bot.core.model import Lang
@@ -125,7 +125,7 @@ class CustomerHandlers:
     def _typing(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         # Fire and forget: the typing indicator must never delay the answer it announces.
         if update.effective_chat is not None:
-            context.application.create_task(self.channel.typing(update.effective_chat.id))
+            in_background(context, self.channel.typing(update.effective_chat.id), "typing")
 
     async def _handle(self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Inbound) -> None:
         self._typing(update, context)
@@ -155,12 +155,13 @@ class CustomerHandlers:
         buttons = [
             Button(f"{LANGUAGE_NAMES.get(code, code)} ({code})", LANGUAGE_PREFIX + code) for code in languages
         ]
-        await context.bot.send_message(chat_id=chat.id, text="🌐", reply_markup=keyboard(buttons))
+        menu = context.bot.send_message(chat_id=chat.id, text="🌐", reply_markup=keyboard(buttons))
+        in_background(context, menu, "the /language menu")
 
     async def on_language_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         assert query is not None and query.data is not None
-        await query.answer()
+        in_background(context, query.answer(), "answering a button press")
         await self.conversation.set_language(inbound(update), query.data.removeprefix(LANGUAGE_PREFIX))
 
     async def on_human(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -181,7 +182,7 @@ class CustomerHandlers:
         """An inline button under one of the bot's messages: its payload goes to the engine."""
         query = update.callback_query
         assert query is not None
-        await query.answer()
+        in_background(context, query.answer(), "answering a button press")
         if update.effective_chat is None or update.effective_chat.type != "private" or not query.data:
             return
         label = _label(query.message, query.data) if isinstance(query.message, Message) else ""

@@ -19,7 +19,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.channels.telegram.app import TelegramApp
+from bot.channels.telegram.app import TelegramApp, in_background
 from bot.channels.telegram.text import split_text, truncate
 from bot.channels.telegram.threads import Outgoing, ReplyThreads
 from bot.channels.telegram.topics import ECHOLESS_SOURCE, STAFF_CHANNEL, STAFF_PREFIX
@@ -111,18 +111,13 @@ class StaffDesk:
     # --- saying things in the group -----------------------------------------------------------------
 
     def _say(self, context: ContextTypes.DEFAULT_TYPE, text: str, thread_id: int | None) -> None:
-        """Answer in the group from a background task (plain text, split if long)."""
+        """Answer in the group (plain text, split if long) without holding up the update loop."""
 
         async def send() -> None:
-            try:
-                for part in split_text(text):
-                    await context.bot.send_message(
-                        chat_id=self.chat_id, message_thread_id=thread_id, text=part
-                    )
-            except TelegramError as error:
-                log.warning("could not answer in the staff group: %s", error)
+            for part in split_text(text):
+                await context.bot.send_message(chat_id=self.chat_id, message_thread_id=thread_id, text=part)
 
-        context.application.create_task(send())
+        in_background(context, send(), "answering in the staff group")
 
     async def _ticket_id(self, message: Message, args: list[str]) -> int | None:
         """The ticket a command is about: an explicit id, else the topic it was written in."""
@@ -147,11 +142,13 @@ class StaffDesk:
         assert query is not None and query.data is not None
         in_staff_chat = query.message is not None and query.message.chat.id == self.chat_id
         if not in_staff_chat or not await self.is_staff(query.from_user, context):
-            await query.answer("Only the support team can do this.", show_alert=True)
+            in_background(
+                context, query.answer("Only the support team can do this.", show_alert=True), "answer"
+            )
             return
         parts = query.data.split(":")
         if len(parts) != 3 or not parts[2].isdigit():
-            await query.answer("This button is not valid.", show_alert=True)
+            in_background(context, query.answer("This button is not valid.", show_alert=True), "answer")
             return
         action, ticket_id, agent = parts[1], int(parts[2]), agent_name(query.from_user)
         try:
@@ -159,7 +156,7 @@ class StaffDesk:
         except StaffError as error:
             answer = explain(error)
         self.wake()
-        await query.answer(truncate(answer, 200), show_alert=True)
+        in_background(context, query.answer(truncate(answer, 200), show_alert=True), "answer")
 
     async def _act(self, action: str, ticket_id: int, agent: str, *, force: bool = False) -> str:
         if action == "claim":
