@@ -53,12 +53,16 @@ class MatcherConfig:
     support: int = 3
     """Best examples of an intent (in the best example's language) averaged into its support."""
     example_weight: float = 0.35
-    support_weight: float = 0.3
+    support_weight: float = 0.15
     model_weight: float = 0.35
     model_smoothing: float = 0.01
     """Naive Bayes additive smoothing: small values trust rare features more."""
     model_temperature: float = 0.8
     """Sharpness of the model's probabilities (higher: more confident)."""
+    vote_k: int = 10
+    """How many of the message's most similar examples (any intent) take part in the vote."""
+    vote_weight: float = 0.15
+    """Weight of an intent's similarity-weighted share of those examples (a kNN vote)."""
     model_gate: float = 0.0
     """Multiply the model's probability by the best example's similarity, so that the model can reorder
     plausible intents but cannot lift an intent no example resembles."""
@@ -265,6 +269,7 @@ class _Evidence:
     cosine: float
     fuzzy: float
     support: float
+    vote: float
     model: float
     """The model's probability for the intent (before gating by ``similarity``)."""
     combined: float
@@ -419,6 +424,14 @@ class IntentIndex:
             per_intent.setdefault(self.entries[entry_index].intent, []).append(scored(entry_index))
         for intent, entry_index in extra.items():
             per_intent[intent] = [scored(entry_index)]
+        # The vote: each intent's similarity-weighted share of the message's nearest examples.
+        votes: dict[int, float] = {}
+        nearest_scored = sorted((item for items in per_intent.values() for item in items), reverse=True)
+        top = nearest_scored[: config.vote_k]
+        total = sum(similarity for similarity, _, _ in top) or 1.0
+        for similarity, entry_index, _ in top:
+            intent = self.entries[entry_index].intent
+            votes[intent] = votes.get(intent, 0.0) + similarity / total
         evidence: list[_Evidence] = []
         for intent, items in per_intent.items():
             items.sort(reverse=True)
@@ -429,11 +442,13 @@ class IntentIndex:
             support = sum(s for s, _, _ in items[:n_support]) / n_support
             best_similarity, best_entry, fuzzy = items[0]
             probability = float(probabilities[intent])
+            vote = votes.get(intent, 0.0)
             model = probability * best_similarity**config.model_gate
             combined = 100.0 * (
                 config.example_weight * best_similarity
                 + config.support_weight * support
                 + config.model_weight * model
+                + config.vote_weight * vote
             )
             near_copy = 100.0 * best_similarity**config.near_copy_power if config.near_copy_power > 0 else 0.0
             score = max(combined, near_copy)
@@ -446,6 +461,7 @@ class IntentIndex:
                     cosine=cosine[best_entry],
                     fuzzy=fuzzy,
                     support=support,
+                    vote=vote,
                     model=probability,
                     combined=combined,
                 )
@@ -522,6 +538,7 @@ class IntentIndex:
                 f"  {place}. {self.intent_ids[e.intent]}: {e.score:.1f}{floor}\n"
                 f"     = {c.example_weight:g} x example {100 * e.similarity:.0f} "
                 f"+ {c.support_weight:g} x support {100 * e.support:.0f} "
+                f"+ {c.vote_weight:g} x vote {100 * e.vote:.0f}% "
                 f"+ {c.model_weight:g} x model {100 * e.model:.0f}%{gate}\n"
                 f"     best example {entry.text!r} ({entry.language}): "
                 f"cosine {100 * e.cosine:.0f}, rapidfuzz {e.fuzzy:.0f}"
