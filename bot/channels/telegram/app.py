@@ -71,7 +71,10 @@ class SplitRateLimiter(BaseRateLimiter[int]):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | JSONDict | list[JSONDict]:
-        limiter = self.groups if _group(data.get("chat_id")) else self.private
+        # Reads (getChatMember for the staff check, getChat) do not count against a group's 20 messages a
+        # minute, and a handler waiting for one must not queue behind the staff group's messages.
+        writes_to_group = _group(data.get("chat_id")) and not endpoint.startswith("get")
+        limiter = self.groups if writes_to_group else self.private
         return await limiter.process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
 
 

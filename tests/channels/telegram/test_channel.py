@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 from telegram.error import BadRequest
+from telegram.ext import AIORateLimiter
 from telegram.request import HTTPXRequest
 
 from bot.channels.base import Button, DeliveryError, Outbound
-from bot.channels.telegram.app import TelegramApp, build_application
+from bot.channels.telegram.app import SplitRateLimiter, TelegramApp, build_application
 from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.telegram.config import TelegramConfig
 from bot.channels.telegram.topics import topic_lost
@@ -141,3 +143,27 @@ async def test_wire_level_errors_map_like_telegrams(fake: FakeTelegram, config: 
     assert blocked.value.permanent
     assert not timed_out.value.permanent and timed_out.value.retry_after is None
     assert topic_lost(lost.value)
+
+
+async def test_a_throttled_group_holds_up_only_its_own_messages(
+    fake: FakeTelegram, config: TelegramConfig
+) -> None:
+    """With the group's budget used up, customers' messages and staff checks still go out at once."""
+    limiter = SplitRateLimiter(
+        AIORateLimiter(overall_max_rate=0, group_max_rate=0),
+        AIORateLimiter(overall_max_rate=0, group_max_rate=1, group_time_period=60),
+    )
+    application = build_application(
+        config, request=FakeRequest(fake), get_updates_request=FakeRequest(fake), rate_limiter=limiter
+    )
+    fake.private_message(fake.user(CUSTOMER), "/start")
+    async with application:
+        await application.bot.send_message(STAFF_CHAT_ID, "first")
+        waiting = asyncio.create_task(application.bot.send_message(STAFF_CHAT_ID, "second"))
+        async with asyncio.timeout(2):
+            await application.bot.get_chat_member(STAFF_CHAT_ID, 501)
+            await TelegramChannel(application.bot).send(str(CUSTOMER), Outbound("Hallo"))
+        assert not waiting.done()
+        waiting.cancel()
+    assert fake.texts(STAFF_CHAT_ID) == ["first"]
+    assert fake.texts(CUSTOMER) == ["Hallo"]
