@@ -163,6 +163,12 @@ def test_repeated_misses(analyzer: ToneAnalyzer) -> None:
     assert three.anger > one.anger > 0
 
 
+def test_threat_to_cancel_scores_more_than_a_cancellation(analyzer: ToneAnalyzer) -> None:
+    calm = analyzer.analyze("Ich möchte meinen Vertrag kündigen", "de").anger
+    assert analyzer.analyze("Dann kündige ich eben", "de").anger > calm
+    assert analyzer.analyze("I will cancel if this is not fixed", "en").anger > 30
+
+
 def test_everything_together_escalates(analyzer: ToneAnalyzer) -> None:
     result = analyzer.analyze("IHR SEID BETRÜGER!!! 😡", "de", recent=["IHR SEID BETRÜGER!!!"], misses=1)
     assert result.anger >= 90
@@ -239,6 +245,9 @@ def test_handoff_is_separate_from_anger(analyzer: ToneAnalyzer) -> None:
         ("where can I download my invoice", "en"),
         ("what is my current balance", "en"),
         ("Can you tell me a joke", "en"),
+        ("Kann ich meinen Vertrag kündigen?", "de"),
+        ("I want to cancel my contract", "en"),
+        ("my card is damaged and I lost my luggage", "en"),
     ],
 )
 def test_calm_messages_stay_low(analyzer: ToneAnalyzer, text: str, language: str) -> None:
