@@ -1,7 +1,8 @@
 """The one place a PTB ``Application`` is built, so production and tests run the same object.
 
 Only the network layer differs: production lets PTB build its ``HTTPXRequest`` against the configured API
-server; tests inject a ``BaseRequest`` that talks to an in-repo fake of the Bot API.
+server; tests inject a ``BaseRequest`` that talks to an in-repo fake of the Bot API. Beside the factory live
+the pieces every handler shares: the rate limiting, the log redaction, background calls.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 
 RETRIES_ON_FLOOD = 3
 """How often PTB's rate limiter waits out a 429 itself before the error reaches the outbox."""
-
 
 log = logging.getLogger(__name__)
 
