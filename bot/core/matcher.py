@@ -20,6 +20,7 @@ prints all three. Thresholds (``min_score``, ``ambiguity_margin``) are the dialo
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -123,16 +124,17 @@ class _Vectorizer:
         arithmetic then runs once over all examples' features.
         """
         vocabulary: defaultdict[str, int] = defaultdict(count().__next__)
-        ids_flat: list[int] = []
-        tf_flat: list[int] = []
+        # C arrays, not lists: a list would keep one Python int object per feature occurrence alive.
+        ids_flat = array("i")
+        tf_flat = array("i")
         lengths: list[int] = []
         for text in texts:
             counts = self.features(text)
-            ids_flat += [vocabulary[key] for key in counts]
-            tf_flat += counts.values()
+            ids_flat.extend([vocabulary[key] for key in counts])
+            tf_flat.extend(counts.values())
             lengths.append(len(counts))
-        all_ids = np.array(ids_flat, dtype=np.int32)
-        raw_tf = np.array(tf_flat, dtype=np.float32)
+        all_ids = np.frombuffer(ids_flat, dtype=np.intc).astype(np.int32)
+        raw_tf = np.frombuffer(tf_flat, dtype=np.intc).astype(np.float32)
         tf = np.where(raw_tf > 1.0, 1.0 + np.log(np.maximum(raw_tf, 1.0)), raw_tf).astype(np.float32)
         self.vocabulary = dict(vocabulary)
         n = len(texts)
