@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.channels.telegram.runtime import TelegramBot
 
 from .fake_bot_api import STAFF_CHAT_ID, FakeTelegram
@@ -52,10 +54,15 @@ async def test_clarify_button_answers_the_chosen_intent(fake: FakeTelegram, bot:
     assert all(fake.answered.get(q) for q in map(str, range(1, 2)))  # the button press was acknowledged
 
 
-async def test_other_groups_are_ignored(fake: FakeTelegram, bot: TelegramBot) -> None:
+async def test_other_groups_are_ignored_but_named_once_in_the_log(
+    fake: FakeTelegram, bot: TelegramBot, caplog: pytest.LogCaptureFixture
+) -> None:
     stranger = fake.user(99, "Mallory", "de")
     fake.group_message(stranger, "Wo finde ich meine Rechnung?", chat_id=-100999)
+    fake.group_message(stranger, "Hallo?", chat_id=-100999)
     fake.private_message(fake.user(ANNA), "/start")
     await fake.wait_for(lambda: fake.texts(ANNA))
     assert fake.sent(-100999) == []
     assert fake.sent(STAFF_CHAT_ID) == []
+    named = [r.getMessage() for r in caplog.records if "-100999" in r.getMessage()]
+    assert named == ["ignoring chat -100999 ('Some group'): not TELEGRAM_STAFF_CHAT_ID"]
