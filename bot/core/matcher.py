@@ -530,6 +530,9 @@ class IntentIndex:
         gate = f" x example ^ {c.model_gate:g}" if c.model_gate else ""
         for place, e in enumerate(evidence, start=1):
             entry = self.entries[e.entry]
+            discount = ""
+            if self._language_factors(language) is not None and entry.language != language:
+                discount = f"; other language than the message, x {c.cross_language_factor:g}"
             floor = (
                 f" (near-copy floor: example {100 * e.similarity:.0f} ^ {c.near_copy_power:g}; "
                 f"weighted sum {e.combined:.1f})"
@@ -543,7 +546,7 @@ class IntentIndex:
                 f"+ {c.vote_weight:g} x vote {100 * e.vote:.0f}% "
                 f"+ {c.model_weight:g} x model {100 * e.model:.0f}%{gate}\n"
                 f"     best example {entry.text!r} ({entry.language}): "
-                f"cosine {100 * e.cosine:.0f}, rapidfuzz {e.fuzzy:.0f}"
+                f"cosine {100 * e.cosine:.0f}, rapidfuzz {e.fuzzy:.0f}{discount}"
             )
         if len(evidence) >= 2:
             lines.append(f"  margin to runner-up: {evidence[0].score - evidence[1].score:.1f}")

@@ -151,6 +151,7 @@ def test_other_language_examples_still_count_discounted(index: IntentIndex) -> N
     best = index.match("where is my invoice", "de").best
     assert best is not None and best.intent_id == "invoice_copy" and best.language == "en"
     assert 75 <= best.score < 95
+    assert "other language than the message" in index.explain("where is my invoice", "de")
     no_language = index.match("where is my invoice").best
     assert no_language is not None and no_language.score >= best.score
 
