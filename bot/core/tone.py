@@ -7,7 +7,8 @@ the agent who picks up the ticket: every point of the 0-100 anger score comes wi
 How the score is built (the *points* are additive evidence, the score saturates):
 
 * editor phrases from ``tone.anger``: weight x 10 points each (weight 1-3), matched fuzzily on normalised text,
-* built-in signals from the raw text: shouting in capitals, ``!!!``/``?!`` runs, angry emoji,
+* built-in signals from the raw text: shouting in capitals, ``!!!``/``?!`` runs, angry emoji, and the
+  accumulation of complaint wording ("still no answer, why?", a few points at most),
 * conversation signals: the same message sent again (``recent``), consecutive unmatched messages (``misses``),
 * optionally a small linear model (``bot/core/tone_model.json``), reported as ``model: +N``,
 * ``anger = 100 * (1 - exp(-points / SATURATION))``: one strong phrase alone stays below the default
@@ -15,7 +16,8 @@ How the score is built (the *points* are additive evidence, the score saturates)
   approaches but never exceeds 100.
 
 "Wants a human" is a separate yes/no decision from the ``tone.handoff`` phrases plus the built-in commands
-``/human``, ``/agent``, ``/mensch``, ``/mitarbeiter``.
+``/human``, ``/agent``, ``/mensch``, ``/mitarbeiter``; it ignores questions about the bot ("are you a human?")
+and the customer's own people ("my supervisor").
 """
 
 from __future__ import annotations
@@ -334,9 +336,9 @@ class ToneAnalyzer:
         evidence.extend(_surface_signals(text))
         evidence.extend(_conversation_signals(norm, recent, misses))
         if self._model is not None and tokens:
-            contribution = self._model.points(norm, language)
-            if contribution >= 1.0:
-                evidence.append((f"model: +{contribution:.0f}", contribution))
+            contribution = round(self._model.points(norm, language))
+            if contribution > 0:
+                evidence.append((f"model: +{contribution}", float(contribution)))
 
         points = sum(p for _, p in evidence)
         handoff = self._handoff_phrase(text, tokens, language)
