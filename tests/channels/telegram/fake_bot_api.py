@@ -137,6 +137,7 @@ class FakeTelegram:
         self.calls: list[Call] = []
         self.failures: list[Failure] = []
         self.updates: list[JSON] = []
+        self.delivered_by: dict[tuple[int, int], int] = {}
         self.update_ids = itertools.count(1)
         self.callback_ids = itertools.count(1)
         self.thread_ids = itertools.count(100)
@@ -182,6 +183,8 @@ class FakeTelegram:
     def _push(self, kind: str, payload: JSON) -> JSON:
         with self.lock:
             update = {"update_id": next(self.update_ids), kind: payload}
+            if "message_id" in payload:
+                self.delivered_by[(payload["chat"]["id"], payload["message_id"])] = update["update_id"]
             self.updates.append(update)
             self.new_update.notify_all()
             return update
@@ -290,6 +293,11 @@ class FakeTelegram:
                 },
             )
             return query_id
+
+    def update_id_of(self, message: JSON) -> int:
+        """The update that delivered ``message`` (as returned by :meth:`private_message` and friends)."""
+        with self.lock:
+            return self.delivered_by[(message["chat"]["id"], message["message_id"])]
 
     def set_member(self, user_id: int, status: str, chat_id: int | None = None) -> None:
         with self.lock:

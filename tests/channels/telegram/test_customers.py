@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from telegram import Update
+from telegram.ext import ContextTypes, MessageHandler, filters
 
 from bot.channels.telegram.runtime import TelegramBot
 
@@ -66,3 +68,19 @@ async def test_other_groups_are_ignored_but_named_once_in_the_log(
     assert fake.sent(STAFF_CHAT_ID) == []
     named = [r.getMessage() for r in caplog.records if "-100999" in r.getMessage()]
     assert named == ["ignoring chat -100999 ('Some group'): not TELEGRAM_STAFF_CHAT_ID"]
+
+
+async def test_a_failing_handler_is_logged_with_its_update_and_chat(
+    fake: FakeTelegram, bot: TelegramBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def explode(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        raise RuntimeError("boom")
+
+    bot.app.add_handler(MessageHandler(filters.Regex("^explode$"), explode), group=-1)
+    update = fake.private_message(fake.user(ANNA), "explode")
+    await fake.wait_for(lambda: any("boom" in r.getMessage() for r in caplog.records))
+    (record,) = [r for r in caplog.records if "boom" in r.getMessage()]
+    assert record.getMessage().startswith(
+        f"handling update {fake.update_id_of(update)} in chat {ANNA} failed"
+    )
+    assert record.exc_info is not None
