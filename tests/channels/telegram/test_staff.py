@@ -175,3 +175,20 @@ async def test_a_colleague_takes_over_with_claim_force(fake: FakeTelegram, bot: 
     fake.group_message(lee, "Jetzt aber: ich übernehme.", thread_id=topic.thread_id)
     await fake.wait_for(lambda: any("Jetzt aber" in t for t in fake.texts(ANNA)))
     assert not any(t.endswith("Ich übernehme.") for t in fake.texts(ANNA))
+
+
+async def test_snooze_and_back_to_bot_buttons(fake: FakeTelegram, bot: TelegramBot) -> None:
+    kim, _ = _staff(fake)
+    _, _, card = await _escalate(fake)
+    snooze = fake.press(kim, card, "staff:snooze:1")
+    await fake.wait_for(lambda: snooze in fake.answered)
+    assert (await _status(bot)) == (TicketStatus.SNOOZED, "Kim")
+    await fake.wait_for(lambda: fake.topics()[0].name.startswith("💤"))
+    before = len(fake.texts(ANNA))
+    fake.press(kim, card, "staff:handback:1")
+    await fake.wait_for(lambda: len(fake.texts(ANNA)) > before)
+    assert (await _status(bot))[0] is TicketStatus.RESOLVED
+    await fake.wait_for(lambda: fake.topics()[0].name.startswith("✅"))
+    assert not any(
+        "rate:" in str(m.get("reply_markup")) for m in fake.sent(ANNA)
+    )  # no rating after a handback
