@@ -54,7 +54,7 @@ async def _serve(config: TelegramConfig) -> int:
         loop.add_signal_handler(sig, stop.set)
     mode = f"webhook {config.webhook.url}" if config.webhook else "polling"
     print(
-        f"carebot: serving Telegram ({mode}); staff chat {config.staff_chat_id}; Ctrl+C stops",
+        f"carebot: starting on Telegram ({mode}); staff chat {config.staff_chat_id}; Ctrl+C stops",
         file=sys.stderr,
     )
     try:
@@ -62,6 +62,9 @@ async def _serve(config: TelegramConfig) -> int:
     except ContentError as error:
         print(f"error: the intents folder {config.intents} has problems:\n{error}", file=sys.stderr)
         return 1
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except InvalidToken:
         print(
             "error: TELEGRAM_BOT_TOKEN: Telegram rejected the token (revoked or mistyped?)", file=sys.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ from telegram.request import BaseRequest
 
 from bot.channels.telegram.app import ALLOWED_UPDATES, TelegramApp, build_application
 from bot.channels.telegram.channel import CHANNEL_NAME, TelegramChannel
-from bot.channels.telegram.config import TelegramConfig
+from bot.channels.telegram.config import ConfigError, TelegramConfig
 from bot.channels.telegram.customers import CustomerHandlers
 from bot.channels.telegram.staff import SOURCE, StaffDesk
 from bot.channels.telegram.text import MAX_MESSAGE, truncate
@@ -217,9 +218,16 @@ async def serve(
     get_updates_request: BaseRequest | None = None,
     rate_limiter: BaseRateLimiter[int] | None = None,
 ) -> None:
-    """Serve customers and staff until ``stop`` is set. Raises ContentError for a broken intents folder."""
+    """Serve customers and staff until ``stop`` is set.
+
+    Raises ContentError for a broken intents folder, ConfigError when the database cannot be opened.
+    """
     loaded = await asyncio.to_thread(load_folder, config.intents)
-    async with await Database.open(config.database) as db:
+    try:
+        db = await Database.open(config.database)
+    except (OSError, sqlite3.Error) as error:
+        raise ConfigError("BOT_DATABASE", f"cannot open {config.database}: {error}") from error
+    async with db:
         bot = TelegramBot(
             config,
             db,

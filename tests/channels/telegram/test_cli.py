@@ -47,6 +47,21 @@ def test_bad_configuration_exits_2_with_one_line(env: dict[str, str], variable: 
     assert TOKEN not in result.stderr
 
 
+def test_an_unusable_database_path_is_a_configuration_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    intents = Path(__file__).parent / "fixtures" / "intents"
+    env = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_STAFF_CHAT_ID": "-100123",
+        "BOT_DATABASE": str(blocker / "bot.db"),
+        "BOT_INTENTS": str(intents),
+    }
+    result = _run(env, "run")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: BOT_DATABASE: cannot open")
+
+
 def test_without_a_token_the_terminal_chat_runs(tmp_path: Path) -> None:
     intents = Path(__file__).parent / "fixtures" / "intents"
     result = _run({"BOT_DATABASE": str(tmp_path / "bot.db"), "BOT_INTENTS": str(intents)}, stdin="/quit\n")

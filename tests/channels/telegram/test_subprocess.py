@@ -57,4 +57,4 @@ async def test_python_m_bot_run_serves_customers_and_staff_by_polling(tmp_path: 
     stderr = raw.decode()
     assert process.returncode == 0, stderr
     assert TOKEN not in stderr
-    assert "serving Telegram (polling)" in stderr
+    assert "starting on Telegram (polling)" in stderr
