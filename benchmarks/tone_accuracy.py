@@ -143,11 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.heldout:
         notes.append("--heldout: only the hash-selected 30% of rows that fit_tone_model.py never fits on")
-
     if args.threshold is not None:
         threshold = args.threshold
-        notes.append(f"fixed threshold {threshold:g} (calibration not used)")
-    else:
+        notes.append(f"fixed threshold {threshold:g}: the calibration rows are not used")
+
+    if args.threshold is None:
         cal_gold = [r.label == args.positive for r in calibration]
         threshold = best_threshold(scores(analyzer, calibration, args.language), cal_gold)
 
