@@ -92,6 +92,20 @@ class _Entry:
     normalized: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Vectors:
+    """Feature vectors of many texts, flat (CSR): text ``i`` owns positions ``starts[i]:starts[i + 1]``."""
+
+    ids: IntArray
+    tfidf: FloatArray
+    tf: FloatArray
+    starts: npt.NDArray[np.int64]
+
+    def row_of_position(self) -> IntArray:
+        """For every stored position, the text (row) it belongs to."""
+        return np.repeat(np.arange(len(self.starts) - 1, dtype=np.int32), np.diff(self.starts))
+
+
 class _Vectorizer:
     """Sparse features over a fixed vocabulary, as (feature ids, weights) with unit L2 norm."""
 
@@ -116,7 +130,7 @@ class _Vectorizer:
             items += [f"b {first} {second}" for first, second in pairwise(words)]
         return Counter(items)
 
-    def fit_transform(self, texts: Sequence[str]) -> list[tuple[IntArray, FloatArray, FloatArray]]:
+    def fit_transform(self, texts: Sequence[str]) -> _Vectors:
         """Learn vocabulary and IDF from normalised ``texts`` and return their vectors (see :meth:`transform`).
 
         Feature strings are turned into ids as they are met, so the many short strings of a large folder
@@ -140,17 +154,14 @@ class _Vectorizer:
         n = len(texts)
         self.df = np.bincount(all_ids, minlength=len(self.vocabulary))
         self.idf = (np.log((1.0 + n) / (1.0 + self.df)) + 1.0).astype(np.float32)
+        starts = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]).astype(np.int64)
         if not n:
-            return []
-        bounds = np.cumsum(lengths)[:-1]
-        starts = np.concatenate([[0], bounds])
-        tfidf = tf * self.idf[all_ids]
+            return _Vectors(all_ids, tf, tf, starts)
         repeat = np.array(lengths)
-        tfidf /= np.repeat(np.sqrt(np.add.reduceat(tfidf * tfidf, starts)), repeat)
-        tf /= np.repeat(np.sqrt(np.add.reduceat(tf * tf, starts)), repeat)
-        return list(
-            zip(np.split(all_ids, bounds), np.split(tfidf, bounds), np.split(tf, bounds), strict=True)
-        )
+        tfidf = tf * self.idf[all_ids]
+        tfidf /= np.repeat(np.sqrt(np.add.reduceat(tfidf * tfidf, starts[:-1])), repeat)
+        tf /= np.repeat(np.sqrt(np.add.reduceat(tf * tf, starts[:-1])), repeat)
+        return _Vectors(all_ids, tfidf, tf, starts)
 
     def transform(self, counts: dict[str, int]) -> tuple[IntArray, FloatArray, FloatArray]:
         """Known feature ids with their TF-IDF weights and their plain TF weights (each L2-normalised)."""
@@ -175,22 +186,26 @@ def _unit(weights: FloatArray) -> FloatArray:
 class _InvertedIndex:
     """Rows (examples or intents) by feature, so a query touches only the rows that share a feature."""
 
-    def __init__(self, rows: Sequence[tuple[IntArray, FloatArray]], n_features: int) -> None:
-        self.size = len(rows)
-        if not rows:
-            self.starts = np.zeros(n_features + 1, dtype=np.int64)
-            self.rows = np.zeros(0, dtype=np.int32)
-            self.weights = np.zeros(0, dtype=np.float32)
-            return
-        lengths = np.array([len(ids) for ids, _ in rows], dtype=np.int64)
-        row_ids = np.repeat(np.arange(len(rows), dtype=np.int32), lengths)
-        feature_ids = np.concatenate([ids for ids, _ in rows])
-        weights = np.concatenate([w for _, w in rows])
+    def __init__(
+        self, row_ids: IntArray, feature_ids: IntArray, weights: FloatArray, n_rows: int, n_features: int
+    ) -> None:
+        self.size = n_rows
         order = np.argsort(feature_ids, kind="stable")
-        self.rows = row_ids[order]
+        self.rows = row_ids[order].astype(np.int32)
         self.weights = weights[order].astype(np.float32)
         counts = np.bincount(feature_ids, minlength=n_features)
         self.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[tuple[IntArray, FloatArray]], n_features: int) -> _InvertedIndex:
+        lengths = np.array([len(ids) for ids, _ in rows], dtype=np.int64)
+        return cls(
+            np.repeat(np.arange(len(rows), dtype=np.int32), lengths),
+            np.concatenate([ids for ids, _ in rows] + [np.zeros(0, dtype=np.int32)]),
+            np.concatenate([w for _, w in rows] + [np.zeros(0, dtype=np.float32)]),
+            len(rows),
+            n_features,
+        )
 
     def dot(self, ids: IntArray, weights: FloatArray) -> FloatArray:
         """Dot product of the query with every row (cosine when both sides are unit vectors)."""
@@ -218,33 +233,38 @@ class _IntentModel:
 
     def __init__(
         self,
-        rows: Sequence[tuple[IntArray, FloatArray]],
-        intents: IntArray,
-        n_intents: int,
+        vectors: _Vectors,
+        intent_bounds: npt.NDArray[np.int64],
         n_features: int,
         alpha: float,
     ) -> None:
+        """``intent_bounds[i]:intent_bounds[i + 1]`` are intent ``i``'s rows in ``vectors``."""
+        n_intents = len(intent_bounds) - 1
         self.n_intents = n_intents
-        empty = [np.zeros(0, dtype=np.int64)]
-        keys = np.concatenate(
-            [intent * np.int64(n_features) + ids for (ids, _), intent in zip(rows, intents, strict=True)]
-            + empty
-        )
-        values = np.concatenate([w.astype(np.float64) for _, w in rows] + [np.zeros(0)])
-        unique, inverse = np.unique(keys, return_inverse=True)
-        counts = np.bincount(inverse, weights=values, minlength=len(unique))
-        pair_intent = (unique // max(1, n_features)).astype(np.int32)
-        pair_feature = (unique % max(1, n_features)).astype(np.int32)
-        totals = np.bincount(pair_intent, weights=counts, minlength=n_intents)
-        self.constant = (math.log(alpha) - np.log(totals + alpha * max(1, n_features))).astype(np.float32)
-        by_intent: list[tuple[IntArray, FloatArray]] = []
-        order = np.argsort(pair_intent, kind="stable")
-        bounds = np.searchsorted(pair_intent[order], np.arange(n_intents + 1))
-        log_counts = np.log1p(counts / alpha).astype(np.float32)
+        pair_intent: list[IntArray] = []
+        pair_feature: list[IntArray] = []
+        pair_count: list[npt.NDArray[np.float64]] = []
+        positions = vectors.starts[intent_bounds]
         for intent in range(n_intents):
-            chosen = order[bounds[intent] : bounds[intent + 1]]
-            by_intent.append((pair_feature[chosen], log_counts[chosen]))
-        self.index = _InvertedIndex(by_intent, n_features)
+            ids = vectors.ids[positions[intent] : positions[intent + 1]]
+            unique, inverse = np.unique(ids, return_inverse=True)
+            tf = vectors.tf[positions[intent] : positions[intent + 1]].astype(np.float64)
+            pair_feature.append(unique.astype(np.int32))
+            pair_count.append(
+                np.bincount(inverse.ravel(), weights=tf, minlength=len(unique)).astype(np.float64)
+            )
+            pair_intent.append(np.full(len(unique), intent, dtype=np.int32))
+        counts = np.concatenate([*pair_count, np.zeros(0)])
+        intents = np.concatenate([*pair_intent, np.zeros(0, dtype=np.int32)])
+        totals = np.bincount(intents, weights=counts, minlength=n_intents)
+        self.constant = (math.log(alpha) - np.log(totals + alpha * max(1, n_features))).astype(np.float32)
+        self.index = _InvertedIndex(
+            intents,
+            np.concatenate([*pair_feature, np.zeros(0, dtype=np.int32)]),
+            np.log1p(counts / alpha).astype(np.float32),
+            n_intents,
+            n_features,
+        )
 
     def probabilities(self, ids: IntArray, weights: FloatArray, temperature: float) -> FloatArray:
         """P(intent | message) for every intent (uniform when the message has no known feature)."""
@@ -302,22 +322,23 @@ class IntentIndex:
         # Retrieval skips features that occur in very many examples: they cost the most and decide the least.
         # Their share of the cosine is added back exactly for the examples that are re-scored.
         cutoff = max(config.retrieval_min_df, int(config.retrieval_max_share * len(self.entries)))
-        informative = self._vectorizer.df <= cutoff
+        keep = self._vectorizer.df[vectors.ids] <= cutoff
         self._examples = _InvertedIndex(
-            [(ids[informative[ids]], tfidf[informative[ids]]) for ids, tfidf, _ in vectors], n_features
+            vectors.row_of_position()[keep],
+            vectors.ids[keep],
+            vectors.tfidf[keep],
+            len(self.entries),
+            n_features,
         )
-        lengths = np.array([len(ids) for ids, _, _ in vectors], dtype=np.int64)
-        self._row_starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        self._row_ids = np.concatenate([ids for ids, _, _ in vectors] + [np.zeros(0, dtype=np.int32)])
-        self._row_weights = np.concatenate([w for _, w, _ in vectors] + [np.zeros(0, dtype=np.float32)])
+        self._row_starts = vectors.starts
+        self._row_ids = vectors.ids
+        self._row_weights = vectors.tfidf
         self._n_features = n_features
         entry_intent = np.array([e.intent for e in self.entries], dtype=np.int32)
         self._entry_intent = entry_intent
         self._intent_bounds = np.searchsorted(entry_intent, np.arange(n_intents + 1)).astype(np.int64)
-        self._model = _IntentModel(
-            [(ids, tf) for ids, _, tf in vectors], entry_intent, n_intents, n_features, config.model_smoothing
-        )
-        self._not_examples = _InvertedIndex(
+        self._model = _IntentModel(vectors, self._intent_bounds, n_features, config.model_smoothing)
+        self._not_examples = _InvertedIndex.from_rows(
             [
                 self._vectorizer.transform(self._vectorizer.features(e.normalized))[:2]
                 for e in self.not_entries
