@@ -1,6 +1,6 @@
 """Fuzzy intent matching: which of the editors' intents a customer message means, and why.
 
-A score is a weighted sum of three pieces of evidence, each on 0-1, reported on the 0-100 scale (details and
+A score is a weighted sum of four pieces of evidence, each on 0-1, reported on the 0-100 scale (details and
 worked examples for editors in ``docs/matching.md``):
 
 * **similarity to the best example** (weight ``example_weight``): cosine similarity of IDF-weighted features
@@ -9,12 +9,16 @@ worked examples for editors in ``docs/matching.md``):
   ("rechnug" ~ "rechnung"), IDF makes words that tell intents apart count more than "i" or "bitte";
 * **support** (weight ``support_weight``): the mean similarity of the intent's best few examples, because an
   intent several examples agree on is more credible than one lucky near-duplicate;
+* **vote** (weight ``vote_weight``): the intent's similarity-weighted share of the message's ten nearest
+  examples of any intent (a kNN vote);
 * **intent model** (weight ``model_weight``): the probability of the intent under a multinomial naive Bayes
   model fitted at load time on all examples' features. It learns which words and letter pieces are typical
   of an intent across all its examples, which single-example similarity cannot see.
 
-Every :class:`~bot.core.model.Candidate` names the example behind the first piece; :meth:`IntentIndex.explain`
-prints all three. Thresholds (``min_score``, ``ambiguity_margin``) are the dialogue policy's business.
+A message that is (nearly) one of the examples scores at least ``100 * similarity ** near_copy_power``, so
+the scale stays readable for editors. Every :class:`~bot.core.model.Candidate` names the example behind the
+first piece; :meth:`IntentIndex.explain` prints all parts. Thresholds (``min_score``, ``ambiguity_margin``) are
+the dialogue policy's business.
 """
 
 from __future__ import annotations
@@ -65,12 +69,13 @@ class MatcherConfig:
     vote_weight: float = 0.15
     """Weight of an intent's similarity-weighted share of those examples (a kNN vote)."""
     model_gate: float = 0.0
-    """Multiply the model's probability by the best example's similarity, so that the model can reorder
-    plausible intents but cannot lift an intent no example resembles."""
+    """Exponent ``g``: the model term is ``probability * similarity ** g``. With ``g > 0`` the model can
+    reorder plausible intents but not lift one no example resembles; 0 (off) measured better overall."""
     retrieval_max_share: float = 0.05
     retrieval_min_df: int = 200
     """Features in more than ``max(retrieval_min_df, retrieval_max_share * examples)`` examples are not used
-    to find the nearest examples (only to score them): a speed knob that does not change scores."""
+    to find the nearest examples, only to score them: a speed knob that changes which examples are found,
+    never how a found example is scored."""
     near_copy_power: float = 3.0
     """An intent scores at least ``100 * similarity ** near_copy_power`` of its best example, so a message
     that is (nearly) one of the examples scores near 100 even where the intent's other examples differ
