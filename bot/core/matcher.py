@@ -68,7 +68,12 @@ class MatcherConfig:
     """How many of the message's most similar examples (any intent) take part in the vote."""
     vote_weight: float = 0.15
     """Weight of an intent's similarity-weighted share of those examples (a kNN vote)."""
-    model_gate: float = 0.0
+    relative_full_similarity: float = 0.6
+    relative_gate: float = 2.0
+    """Vote and model are shares among the folder's intents, so in a small folder even an unrelated message
+    gets ~100% for some intent. They count fully only when the best example is at least
+    ``relative_full_similarity`` similar, below that times ``(similarity / relative_full_similarity) **
+    relative_gate``."""
     """Exponent ``g``: the model term is ``probability * similarity ** g``. With ``g > 0`` the model can
     reorder plausible intents but not lift one no example resembles; 0 (off) measured better overall."""
     retrieval_max_share: float = 0.05
@@ -298,7 +303,9 @@ class _Evidence:
     support: float
     vote: float
     model: float
-    """The model's probability for the intent (before gating by ``similarity``)."""
+    """The model's probability for the intent."""
+    gate: float
+    """Factor on vote and model (1 when the best example is similar enough)."""
     combined: float
     """The weighted sum; ``score`` is the larger of it and the near-copy floor."""
 
@@ -471,12 +478,11 @@ class IntentIndex:
             best_similarity, best_entry, fuzzy = items[0]
             probability = float(probabilities[intent])
             vote = votes.get(intent, 0.0)
-            model = probability * best_similarity**config.model_gate
+            gate = min(1.0, best_similarity / config.relative_full_similarity) ** config.relative_gate
             combined = 100.0 * (
                 config.example_weight * best_similarity
                 + config.support_weight * support
-                + config.model_weight * model
-                + config.vote_weight * vote
+                + gate * (config.vote_weight * vote + config.model_weight * probability)
             )
             near_copy = 100.0 * best_similarity**config.near_copy_power if config.near_copy_power > 0 else 0.0
             score = max(combined, near_copy)
@@ -491,6 +497,7 @@ class IntentIndex:
                     support=support,
                     vote=vote,
                     model=probability,
+                    gate=gate,
                     combined=combined,
                 )
             )
@@ -553,7 +560,6 @@ class IntentIndex:
         evidence, blocked = self._rank(text, language, limit)
         if not evidence:
             lines.append("  no candidate: the message shares no word or letter sequence with any example")
-        gate = f" x example ^ {c.model_gate:g}" if c.model_gate else ""
         for place, e in enumerate(evidence, start=1):
             entry = self.entries[e.entry]
             discount = ""
@@ -565,12 +571,15 @@ class IntentIndex:
                 if e.score > e.combined + 0.05
                 else ""
             )
+            relative = f"{c.vote_weight:g} x vote {100 * e.vote:.0f}% + {c.model_weight:g} x model {100 * e.model:.0f}%"
+            if e.gate < 0.995:
+                relative = (
+                    f"{e.gate:.2f} x ({relative}) [best example below {100 * c.relative_full_similarity:g}]"
+                )
             lines.append(
                 f"  {place}. {self.intent_ids[e.intent]}: {e.score:.1f}{floor}\n"
                 f"     = {c.example_weight:g} x example {100 * e.similarity:.0f} "
-                f"+ {c.support_weight:g} x support {100 * e.support:.0f} "
-                f"+ {c.vote_weight:g} x vote {100 * e.vote:.0f}% "
-                f"+ {c.model_weight:g} x model {100 * e.model:.0f}%{gate}\n"
+                f"+ {c.support_weight:g} x support {100 * e.support:.0f} + {relative}\n"
                 f"     best example {entry.text!r} ({entry.language}): "
                 f"cosine {100 * e.cosine:.0f}, rapidfuzz {e.fuzzy:.0f}{discount}"
             )
