@@ -6,7 +6,10 @@ Only data whose licence allows shipping derived weights is read, and only from t
 
 * German, angry side: GermEval 2018 ``train`` (CC BY 4.0), label ``offensive``, *except* the hash-selected
   30 % that ``benchmarks/tone_accuracy.py --heldout`` evaluates on (:func:`~benchmarks.tone_accuracy.is_heldout`).
-* German, calm side: GermEval 2018 ``other`` rows of the same 70 %, and MASSIVE de-DE ``train`` (CC BY 4.0).
+* German, calm side: GermEval 2018 ``other`` rows of the same 70 %, MASSIVE de-DE ``train`` (CC BY 4.0), and
+  the German examples of the project's own intents (``intents/``, loaded with the product loader): calm
+  customer-service requests written for this project, so "Fernseher zeigt kein Bild" stays calm although
+  "Bild" and "kein" are frequent in offensive political tweets.
 * English: no permissively licensed angry/offensive training data is available here (TweetEval/SemEval and
   OLID are research-use, Airline Sentiment is CC BY-NC-SA, i.e. never shipped), so no English model is
   fitted; English relies on the editors' lists and the built-in signals.
@@ -108,10 +111,19 @@ def known_words(paths: Sequence[Path]) -> list[str]:
     return sorted(t for t, c in counts.items() if c >= 2)
 
 
+def intent_examples(folder: Path, language: str) -> list[str]:
+    """The project's own calm customer requests (its intents' examples), through the product loader."""
+    from bot.content.loader import load_folder
+
+    content = load_folder(folder).content
+    return [example for intent in content.intents for example in intent.examples.get(language, ())]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--out", type=Path, default=ROOT / "bot" / "core")
+    parser.add_argument("--intents", type=Path, default=ROOT / "intents", help="the project's intents folder")
     args = parser.parse_args(argv)
     d = args.datasets
 
@@ -119,9 +131,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     calm = read_rows(d / "massive_de" / "train.jsonl")
     rng = np.random.default_rng(SEED)
     calm = [calm[i] for i in sorted(rng.choice(len(calm), size=min(CALM_SAMPLE, len(calm)), replace=False))]
-    texts = [r.text for r in germeval] + [r.text for r in calm]
-    labels = [int(r.label == "offensive") for r in germeval] + [0] * len(calm)
-    print(f"de: {len(germeval)} GermEval 2018 train rows (not held out), {len(calm)} MASSIVE de train rows")
+    own = intent_examples(args.intents, "de")
+    texts = [r.text for r in germeval] + [r.text for r in calm] + own
+    labels = [int(r.label == "offensive") for r in germeval] + [0] * (len(calm) + len(own))
+    print(
+        f"de: {len(germeval)} GermEval 2018 train rows (not held out), {len(calm)} MASSIVE de train rows, "
+        f"{len(own)} examples of the project's intents"
+    )
     bias, weights = fit(texts, labels)
     probe = LanguageModel(bias=bias, weights=weights, offset=0.0, scale=SCALE, cap=CAP)
     calm_scores = sorted(
@@ -137,7 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "_about": (
             "Fitted by benchmarks/fit_tone_model.py. German weights derived from GermEval 2018 train "
             "(Wiegand, Siegel, Ruppenhofer 2018; CC BY 4.0, github.com/uds-lsv/GermEval-2018-Data) and MASSIVE "
-            "de-DE train (FitzGerald et al. 2022, Amazon; CC BY 4.0). Changes: converted to n-gram weights."
+            "de-DE train (FitzGerald et al. 2022, Amazon; CC BY 4.0), and the German examples of this project's "
+            "intents. Changes: converted to n-gram weights."
         )
     }
     (args.out / "tone_model.json").write_text(

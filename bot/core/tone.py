@@ -51,7 +51,7 @@ stays below the default ``anger_threshold`` of 60 and any second signal on top o
 POINTS_PER_WEIGHT = 10.0
 """An editor's weight 1 / 2 / 3 is worth 10 / 20 / 30 points."""
 
-MAX_GAP = 2
+MAX_GAP = 1
 """Extra words allowed between two words of a multi-word phrase ("seit drei Wochen" matches "seit Wochen")."""
 
 HANDOFF_COMMANDS = ("/human", "/agent", "/mensch", "/mitarbeiter", "/person", "/support")
