@@ -95,11 +95,12 @@ class OutboxSender:
     async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
         """Deliver until ``stop`` is set; wakes early when :meth:`wake` is called."""
         while not stop.is_set():
+            # Clear before the round: a wake() arriving during it must trigger another round at once.
+            self._wake.clear()
             try:
                 await self.run_once()
             except Exception:
                 log.exception("outbox delivery round failed; retrying")
-            self._wake.clear()
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             _, pending = await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
             for task in pending:
