@@ -87,6 +87,8 @@ _CAPS_MIN_LETTERS = 8
 
 _EXCLAIM_RUN = re.compile(r"!{2,}|[!?]*(?:\?!|!\?)[!?]*|[!?1]*!!1+[!?1]*")
 _WORD = re.compile(r"[^\W\d_]+")
+_SHOUTED_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_a-zß-ÿ]{5,}(?![^\W\d_])")
+"""An upper-case word of five or more letters: a row of acronyms ("DSL LTE SIM PUK") is not shouting."""
 
 
 def saturate(points: float) -> float:
@@ -403,7 +405,7 @@ def _surface_signals(text: str) -> list[tuple[str, float]]:
     """Shouting, punctuation runs and emoji: read from the raw text, which normalisation throws away."""
     signals: list[tuple[str, float]] = []
     share, letters = capitals_share(text)
-    if letters >= _CAPS_MIN_LETTERS and share >= 0.6:
+    if letters >= _CAPS_MIN_LETTERS and share >= 0.6 and _SHOUTED_WORD.search(text):
         points = round(10 + 10 * (share - 0.6) / 0.4)
         signals.append((f"capitals {share:.0%} (+{points})", float(points)))
 

@@ -134,6 +134,8 @@ def test_all_caps_is_shouting(analyzer: ToneAnalyzer) -> None:
 
 def test_short_capitals_are_not_shouting(analyzer: ToneAnalyzer) -> None:
     assert not has_reason(analyzer.analyze("Ist DSL bei mir OK?", "de"), "capitals")
+    assert not has_reason(analyzer.analyze("DSL, LTE und SIM: PUK PIN IBAN BIC", "de"), "capitals")
+    assert has_reason(analyzer.analyze("ICH WILL MEIN GELD ZURÜCK", "de"), "capitals")
 
 
 def test_exclamation_runs(analyzer: ToneAnalyzer) -> None:
