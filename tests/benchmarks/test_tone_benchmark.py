@@ -93,3 +93,16 @@ def test_main_fixed_threshold(tmp_path: Path, intents: str, capsys: pytest.Captu
     argv = ["--eval", str(eval_file), "--positive", "angry", "--language", "de", "--intents", intents]
     assert main([*argv, "--threshold", "60"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["threshold"] == 60
+
+
+def test_heldout_keeps_only_rows_the_model_never_saw(
+    tmp_path: Path, intents: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [
+        (f"{t} {i}", lab) for i in range(40) for t, lab in (("Frechheit!!!", "angry"), ("Guten Tag", "calm"))
+    ]
+    eval_file = write_rows(tmp_path / "eval.jsonl", rows)
+    argv = ["--eval", str(eval_file), "--positive", "angry", "--language", "de", "--intents", intents]
+    assert main([*argv, "--heldout", "--calibrate", str(eval_file)]) == 0
+    expected = sum(1 for text, _ in rows if is_heldout(text))
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["n"] == expected
