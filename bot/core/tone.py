@@ -10,7 +10,7 @@ How the score is built (the *points* are additive evidence, the score saturates)
 * built-in signals from the raw text: shouting in capitals, ``!!!``/``?!`` runs, angry emoji, and the
   accumulation of complaint wording ("still no answer, why?", a few points at most),
 * conversation signals: the same message sent again (``recent``), consecutive unmatched messages (``misses``),
-* optionally a small linear model (``bot/core/tone_model.json``), reported as ``model: +N``,
+* optionally a small linear model (``bot/core/tone_model.json``), reported as ``model: +N ('word', ...)``,
 * ``anger = 100 * (1 - exp(-points / SATURATION))``: one strong phrase alone stays below the default
   escalation threshold of 60, a strong phrase plus any second signal crosses it, and piling on more evidence
   approaches but never exceeds 100.
@@ -340,7 +340,9 @@ class ToneAnalyzer:
         if self._model is not None and tokens:
             contribution = round(self._model.points(norm, language))
             if contribution > 0:
-                evidence.append((f"model: +{contribution}", float(contribution)))
+                words = ", ".join(f"'{w}'" for w in self._model.evidence(norm, language))
+                label = f"model: +{contribution}" + (f" ({words})" if words else "")
+                evidence.append((label, float(contribution)))
 
         points = sum(p for _, p in evidence)
         handoff = self._handoff_phrase(text, tokens, language)

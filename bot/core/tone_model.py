@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
@@ -75,6 +75,24 @@ class ToneModel:
         points = min(model.cap, model.scale * (model.score(norm) - model.offset))
         return round(points, 1) if points >= MIN_POINTS else 0.0
 
+    def evidence(self, norm: str, language: str, n: int = 2) -> tuple[str, ...]:
+        """The words (or word pairs) of the message that pushed its score up the most, for the reason line.
+
+        A word's share is its own weight plus the weights of its character grams, so "verarsche" gets the
+        credit for "<ver", "arsc", ... rather than being hidden behind fragments nobody can read.
+        """
+        model = self.languages.get(language)
+        if model is None:
+            return ()
+        credit: dict[str, float] = {}
+        words = norm.split()
+        for word in words:
+            credit[word] = sum(model.weights.get(f, 0.0) for f in features(word) if f[0] != "b")
+        for pair in itertools.pairwise(words):
+            credit[" ".join(pair)] = model.weights.get(f"b:{pair[0]} {pair[1]}", 0.0)
+        ranked = sorted((item for item, w in credit.items() if w > 0), key=lambda item: -credit[item])
+        return tuple(ranked[:n])
+
     def to_json(self) -> dict[str, object]:
         return {
             lang: {
@@ -129,9 +147,3 @@ def load_known_words() -> Mapping[str, frozenset[str]]:
             {k: frozenset(v) for k, v in raw.items() if not k.startswith("_") and isinstance(v, list)}
         )
     return _VOCAB[0]
-
-
-def top_features(model: LanguageModel, norm: str, n: int = 3) -> Iterable[tuple[str, float]]:
-    """The features that pushed this text's score up the most (for debugging the model)."""
-    contributions = {f: model.weights.get(f, 0.0) for f in features(norm)}
-    return sorted(((f, w) for f, w in contributions.items() if w > 0), key=lambda fw: -fw[1])[:n]

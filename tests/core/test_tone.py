@@ -277,7 +277,7 @@ def test_model_contribution_is_one_explained_reason() -> None:
     )
     tone = ToneAnalyzer(ToneLexicon(), model=model)
     result = tone.analyze("doof", "de")
-    assert result.reasons == ("model: +20",)
+    assert result.reasons == ("model: +20 ('doof')",)
     assert result.anger == saturate(20)
     assert tone.analyze("doof", "en").reasons == ()
 
