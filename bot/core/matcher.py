@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz
 
+from bot.core.matching_stem import stem
 from bot.core.model import Candidate, Intent, Lang, MatchResult, Settings
 from bot.core.normalize import normalize
 
@@ -51,6 +52,9 @@ class MatcherConfig:
     """Also use each longer word's first letters as a feature: a crude stemmer ("cancelled" ~ "cancel")."""
     word_pairs: bool = True
     """Adjacent word pairs as features: "card arrive" means more than "card" and "arrive" apart."""
+    stem_words: bool = True
+    """Word and word-pair features are taken on crude stems (``bot.core.matching_stem``: "charged" and
+    "charges" are one word feature); letter pieces and rapidfuzz always see the words as written."""
     rerank: int = 40
     """How many nearest examples (by cosine) are re-scored with rapidfuzz."""
     cosine_weight: float = 0.4
@@ -128,7 +132,8 @@ class _Vectorizer:
     def features(self, normalized: str) -> dict[str, int]:
         """Raw feature counts: words (``w``), word pairs (``b``) and letter pieces of each word."""
         words = normalized.split()
-        items = ["w " + word for word in words]
+        terms = [stem(word) for word in words] if self.config.stem_words else words
+        items = ["w " + term for term in terms]
         prefix = self.config.prefix_length
         if prefix:
             items += ["p " + word[:prefix] for word in words if len(word) > prefix]
@@ -137,7 +142,7 @@ class _Vectorizer:
             for n in self.config.ngram_sizes:
                 items += [padded[i : i + n] for i in range(len(padded) - n + 1)]
         if self.config.word_pairs:
-            items += [f"b {first} {second}" for first, second in pairwise(words)]
+            items += [f"b {first} {second}" for first, second in pairwise(terms)]
         return Counter(items)
 
     def fit_transform(self, texts: Sequence[str]) -> _Vectors:

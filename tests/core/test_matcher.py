@@ -220,3 +220,16 @@ def test_small_folder_typos_and_scale() -> None:
         best = small.match(text).best
         assert best is not None and best.intent_id == expected, small.explain(text)
         assert best.score >= 70, small.explain(text)
+
+
+def test_word_features_are_taken_on_stems() -> None:
+    """Inflected forms share their word features ("Rechnungen" ~ "Rechnung", "charged" ~ "charges")."""
+    from bot.core.matching_stem import stem
+
+    assert stem("rechnungen") == stem("rechnung") == "rechn"
+    assert stem("charged") == stem("charges") == "charg"
+    assert stem("card") == "card"  # at least three letters stay
+    index = IntentIndex.build(INTENTS, SETTINGS)
+    counts = index._vectorizer.features("rechnungen kopieren")
+    assert "w rechn" in counts and "b rechn kopier" in counts
+    assert " rechnungen"[:4] in counts  # letter pieces still come from the word as written
