@@ -70,7 +70,7 @@ async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
 
     channel = TerminalChannel(stdout)
     async with await Database.open(database) as db:
-        sender = OutboxSender(db, {NAME: channel})
+        sender = OutboxSender(db, {NAME: channel}, recipients={NAME: frozenset({user})})
         service = ConversationService(db, Brain.build(loaded.content), on_enqueued=sender.wake)
 
         async def reloaded(result: LoadResult) -> None:

@@ -219,7 +219,7 @@ def decide(
     anger = turn.analysis.tone.anger if turn.analysis else 0.0
     if anger >= settings.anger_threshold:
         priority = Priority.URGENT if anger >= URGENT_ANGER else Priority.HIGH
-        return _escalate(state, Reason.ANGRY, priority, f"anger {anger:.0f} >= {settings.anger_threshold:g}")
+        return _escalate(state, Reason.ANGRY, priority, f"anger {anger:.1f} >= {settings.anger_threshold:g}")
 
     if _wants_human(turn):
         return _escalate(
@@ -293,10 +293,12 @@ def _button(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
 
 
 def _answer(state: ConversationState, intent: Intent, why: str) -> Decision:
-    choices = tuple(INTENT_PREFIX + f for f in intent.follow_up)
-    actions: tuple[Action, ...] = (SendAnswer(intent.id, choices),)
     if intent.escalate:
-        actions += (Escalate(Reason.INTENT, Priority.NORMAL),)
+        # Follow-up buttons after a hand-over would only be forwarded to the human: offer none.
+        actions: tuple[Action, ...] = (SendAnswer(intent.id), Escalate(Reason.INTENT, Priority.NORMAL))
+        return Decision(actions, state.reset_dialogue(), intent.id, why)
+    choices = tuple(INTENT_PREFIX + f for f in intent.follow_up)
+    actions = (SendAnswer(intent.id, choices),)
     return Decision(actions, state.reset_dialogue(), intent.id, why)
 
 
@@ -320,7 +322,7 @@ def _match(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
     if not passing:
         misses = state.misses + 1
         best = candidates[0] if candidates else None
-        why = f"best {best.intent_id} {best.score:.0f}" if best else "no candidate"
+        why = f"best {best.intent_id} {best.score:.1f}" if best else "no candidate"
         if misses >= settings.max_misses:
             return _escalate(state, Reason.UNMATCHED, Priority.NORMAL, f"{misses} misses in a row ({why})")
         near = _passing(candidates, rules, slack=settings.suggest_band)[:3]
@@ -331,7 +333,9 @@ def _match(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
             state = replace(
                 state, misses=misses, clarifications=state.clarifications + 1, clarify_options=options
             )
-            return Decision((Clarify(options),), state, "clarify", f"near miss: {why}")
+            return Decision(
+                (Clarify(options),), state, "clarify", f"near miss: {why} < {settings.min_score:g}"
+            )
         state = replace(state, misses=misses, clarifications=0, clarify_options=())
         return Decision((SendMessage("not_understood", (HUMAN,)),), state, "not_understood", why)
 
@@ -342,11 +346,11 @@ def _match(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
             return _escalate(state, Reason.AMBIGUOUS, Priority.NORMAL, "still ambiguous after clarifying")
         options = tuple(c.intent_id for c in close[:3])
         state = replace(state, clarifications=state.clarifications + 1, clarify_options=options, misses=0)
-        scores = ", ".join(f"{c.intent_id} {c.score:.0f}" for c in close[:3])
+        scores = ", ".join(f"{c.intent_id} {c.score:.1f}" for c in close[:3])
         return Decision(
             (Clarify(options),), state, "clarify", f"within {settings.ambiguity_margin:g}: {scores}"
         )
 
     intent = rules.intents[best.intent_id]
-    runner = f", runner-up {passing[1].intent_id} {passing[1].score:.0f}" if len(passing) > 1 else ""
-    return _answer(state, intent, f"{best.score:.0f} against {best.example!r}{runner}")
+    runner = f", runner-up {passing[1].intent_id} {passing[1].score:.1f}" if len(passing) > 1 else ""
+    return _answer(state, intent, f"{best.score:.1f} against {best.example!r}{runner}")

@@ -33,9 +33,13 @@ class OutboxSender:
         channels: Mapping[str, Channel],
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        recipients: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
+        """``recipients`` limits a channel to some customers: a terminal chat serves exactly one, and
+        must never show (or mark as sent) replies meant for a customer in another terminal."""
         self.db = db
         self.channels = dict(channels)
+        self._recipients = dict(recipients or {})
         self._clock = clock
         self._wake = asyncio.Event()
         self._round = asyncio.Lock()
@@ -57,7 +61,12 @@ class OutboxSender:
         delivered = 0
         for name, channel in self.channels.items():
             held: set[str] = set()
-            for item in await self.db.due_outbox(name, now=self._clock()):
+            only = self._recipients.get(name)
+            # Filtered channels skip other customers' rows, so look further ahead to find their own.
+            batch = 1000 if only is not None else 50
+            for item in await self.db.due_outbox(name, now=self._clock(), limit=batch):
+                if only is not None and item.recipient not in only:
+                    continue
                 if item.recipient in held:
                     continue  # keep a customer's replies in order behind a failed one
                 try:

@@ -78,6 +78,21 @@ def analysis_json(analysis: Analysis | None) -> str | None:
     )
 
 
+@dataclass(slots=True)
+class _TurnContext:
+    """What every action of one turn needs; ``ticket_id`` follows the ticket the turn creates."""
+
+    tx: Tx
+    customer: Customer
+    brain: Brain
+    language: Lang
+    message_id: int
+    inbound: Inbound
+    analysis: Analysis | None
+    now: datetime
+    ticket_id: int | None
+
+
 class ConversationService:
     """The customer side of the bot, independent of any channel."""
 
@@ -199,7 +214,7 @@ class ConversationService:
                     priority=Priority.NORMAL,
                     anger=0.0,
                     anger_reasons=(),
-                    summary=_summary(inbound),
+                    summary=await _summary(tx, customer.id, inbound),
                     first_message_id=message_id,
                     now=now,
                 )
@@ -230,9 +245,9 @@ class ConversationService:
                 recent = await tx.recent_customer_texts(customer.id, limit=6)
                 analysis = brain.analyze(
                     inbound.text,
-                    # The channel's hint is one prior, the conversation's language the other; the stored
-                    # customer language is that same conversation language, so it must not count twice.
-                    hint=inbound.language_hint,
+                    # The stored customer language is the conversation's language: never count it twice.
+                    # Once the conversation has a language, the channel's hint has had its say.
+                    hint=None if (state.language or customer.language) else inbound.language_hint,
                     previous=state.language or customer.language,
                     recent=recent[:-1],  # the current message is already stored
                     misses=state.misses,
@@ -253,51 +268,52 @@ class ConversationService:
             if customer.language != language and analysis is not None:
                 await tx.set_customer_language(customer.id, language)
 
-            ticket_id = ticket.id if ticket else None
             if not state.greeted and not any(
                 isinstance(a, (ForwardToTicket, RecordRating)) for a in decision.actions
             ):
                 await self._say(tx, customer, brain, "greeting", language, (), {})
             state = replace(state, greeted=True, language=language)
 
+            context = _TurnContext(
+                tx,
+                customer,
+                brain,
+                language,
+                message_id,
+                inbound,
+                analysis,
+                now,
+                ticket.id if ticket else None,
+            )
             for action in decision.actions:
-                created = await self._execute(
-                    tx, action, customer, brain, language, message_id, inbound, analysis, now
-                )
-                ticket_id = created or ticket_id
+                await self._execute(context, action)
             await tx.save_conversation(customer.id, state.to_json())
-            await tx.mark_handled(message_id, analysis_json=analysis_json(analysis), ticket_id=ticket_id)
+            await tx.mark_handled(
+                message_id, analysis_json=analysis_json(analysis), ticket_id=context.ticket_id
+            )
         self._enqueued()
         log.debug("turn %s: %s (%s)", message_id, decision.outcome, decision.explanation)
-        return TurnReport(message_id, decision.outcome, decision.explanation, ticket_id)
+        return TurnReport(message_id, decision.outcome, decision.explanation, context.ticket_id)
 
-    async def _execute(
-        self,
-        tx: Tx,
-        action: Action,
-        customer: Customer,
-        brain: Brain,
-        language: Lang,
-        message_id: int,
-        inbound: Inbound,
-        analysis: Analysis | None,
-        now: datetime,
-    ) -> int | None:
-        """Carry out one action inside the turn's transaction; returns a ticket id it created."""
+    async def _execute(self, turn: _TurnContext, action: Action) -> None:
+        """Carry out one action inside the turn's transaction (a created ticket lands in ``turn``)."""
+        tx, customer, brain, language, now = turn.tx, turn.customer, turn.brain, turn.language, turn.now
         renderer = brain.renderer
         match action:
             case SendAnswer(intent_id=intent_id, choices=choices):
                 intent = brain.intents[intent_id]
-                text = renderer.answer(intent, language, {"customer_name": customer.display_name})
                 await tx.enqueue_outbound(
                     customer.id,
-                    text=text,
+                    text=renderer.answer(intent, language, {"customer_name": customer.display_name}),
                     buttons=self._buttons(brain, choices, language),
                     author=Author.BOT,
+                    ticket_id=turn.ticket_id,
                     now=now,
                 )
-            case SendMessage(name=name, choices=choices, values=values):
-                await self._say(tx, customer, brain, name, language, choices, dict(values))
+            case SendMessage(name=name, choices=choices, values=extra):
+                await self._say(
+                    tx, customer, brain, name, language, choices, dict(extra), ticket_id=turn.ticket_id
+                )
             case Clarify(intent_ids=intent_ids):
                 buttons = self._buttons(brain, tuple(INTENT_PREFIX + i for i in intent_ids), language)
                 await tx.enqueue_outbound(
@@ -308,45 +324,41 @@ class ConversationService:
                     now=now,
                 )
             case Escalate(reason=reason, priority=priority):
-                anger = analysis.tone.anger if analysis else 0.0
-                reasons = analysis.tone.reasons if analysis else ()
+                analysis = turn.analysis
                 ticket = await tx.create_ticket(
                     customer.id,
                     reason=reason,
                     priority=priority,
-                    anger=anger,
-                    anger_reasons=reasons,
-                    summary=_summary(inbound),
-                    first_message_id=message_id,
+                    anger=analysis.tone.anger if analysis else 0.0,
+                    anger_reasons=analysis.tone.reasons if analysis else (),
+                    summary=await _summary(tx, customer.id, turn.inbound),
+                    first_message_id=turn.message_id,
                     now=now,
                 )
-                await tx.attach_message(ticket.id, message_id, now)
-                if inbound.attachment is not None:
+                turn.ticket_id = ticket.id
+                await tx.attach_message(ticket.id, turn.message_id, now)
+                if turn.inbound.attachment is not None:
+                    values = {"kind": turn.inbound.attachment}
                     await self._say(
-                        tx, customer, brain, "attachment_received", language, (), {"kind": inbound.attachment}
+                        tx, customer, brain, "attachment_received", language, (), values, ticket_id=ticket.id
                     )
                 minutes = await tx.wait_estimate(priority, now)
-                await self._say(
-                    tx,
-                    customer,
-                    brain,
-                    "handoff",
-                    language,
-                    (),
-                    {"ticket_id": str(ticket.id), "eta": renderer.eta(minutes, language)},
-                    ticket_id=ticket.id,
-                )
+                values = {"ticket_id": str(ticket.id), "eta": renderer.eta(minutes, language)}
+                await self._say(tx, customer, brain, "handoff", language, (), values, ticket_id=ticket.id)
                 if self.notify_staff:
-                    await tx.enqueue_staff("ticket_created", ticket.id, {"message_id": message_id}, now)
-                return ticket.id
+                    await tx.enqueue_staff("ticket_created", ticket.id, {"message_id": turn.message_id}, now)
             case ForwardToTicket(ticket_id=ticket_id):
-                await tx.attach_message(ticket_id, message_id, now)
+                await tx.attach_message(ticket_id, turn.message_id, now)
                 if self.notify_staff:
-                    await tx.enqueue_staff("customer_message", ticket_id, {"message_id": message_id}, now)
+                    await tx.enqueue_staff(
+                        "customer_message", ticket_id, {"message_id": turn.message_id}, now
+                    )
             case RecordRating(ticket_id=ticket_id, rating=rating):
                 if await tx.record_rating(ticket_id, rating, now):
-                    await self._say(tx, customer, brain, "rate_thanks", language, (), {"rating": str(rating)})
-        return None
+                    values = {"rating": str(rating)}
+                    await self._say(
+                        tx, customer, brain, "rate_thanks", language, (), values, ticket_id=ticket_id
+                    )
 
     async def _say(
         self,
@@ -387,8 +399,13 @@ class ConversationService:
             self._on_enqueued()
 
 
-def _summary(inbound: Inbound) -> str:
-    text = " ".join(inbound.text.split())
+async def _summary(tx: Tx, customer_id: int, inbound: Inbound) -> str:
+    """What the customer asked, for the queue: their recent words, not just "/human" or a button label."""
+    texts = [t for t in await tx.recent_customer_texts(customer_id, limit=4) if t.strip()]
+    if inbound.payload is not None or inbound.text.startswith("/"):
+        texts = texts[:-1]  # the button label or command adds nothing
+    words = [t for t in texts if not t.startswith("/")]
+    text = " / ".join(" ".join(t.split()) for t in words[-3:])
     if inbound.attachment:
         text = f"[{inbound.attachment}] {text}".strip()
     return text[:200] or "(no text)"

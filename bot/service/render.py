@@ -51,7 +51,8 @@ class Renderer:
         if minutes is None:
             return self.message("eta_unknown", language)
         if minutes < 90:
-            return self.message("eta_minutes", language, {"minutes": str(max(1, round(minutes)))})
+            # Never "1 minutes", and an estimate is never that precise anyway.
+            return self.message("eta_minutes", language, {"minutes": str(max(2, round(minutes)))})
         return self.message("eta_hours", language, {"hours": str(max(2, round(minutes / 60)))})
 
     def human_button(self, language: Lang | None) -> Button:

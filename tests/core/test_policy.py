@@ -72,14 +72,14 @@ def test_clear_match_is_answered_with_follow_ups_and_resets_misses() -> None:
     assert decision.actions == (SendAnswer("invoice_copy", ("intent:payment_methods",)),)
     assert decision.outcome == "invoice_copy"
     assert decision.state.misses == 0
-    assert "91 against 'example of invoice_copy'" in decision.explanation
+    assert "91.0 against 'example of invoice_copy'" in decision.explanation
     assert "runner-up" not in decision.explanation  # 60 is below the threshold
 
 
 def test_explanation_names_runner_up_above_threshold() -> None:
     decision = _decide(_analysis(("invoice_copy", 95), ("payment_methods", 80)))
     assert decision.outcome == "invoice_copy"
-    assert "runner-up payment_methods 80" in decision.explanation
+    assert "runner-up payment_methods 80.0" in decision.explanation
 
 
 def test_close_candidates_get_one_clarifying_question() -> None:
@@ -159,8 +159,13 @@ def test_annoyed_request_for_a_human_goes_up_the_queue() -> None:
     assert decision.actions == (Escalate(Reason.REQUESTED, Priority.HIGH),)
 
 
-def test_escalating_intent_answers_then_hands_over() -> None:
-    decision = _decide(_analysis(("fault_report", 92)))
+def test_escalating_intent_answers_then_hands_over_without_dead_follow_ups() -> None:
+    escalating = {
+        **INTENTS,
+        "fault_report": _intent("fault_report", escalate=True, follow_up=("invoice_copy",)),
+    }
+    turn = Turn(now=NOW, text="x", analysis=_analysis(("fault_report", 92)))
+    decision = decide(ConversationState(), turn, Situation(), SETTINGS, escalating)
     assert decision.actions == (SendAnswer("fault_report"), Escalate(Reason.INTENT, Priority.NORMAL))
     assert decision.outcome == "fault_report"
 

@@ -13,6 +13,7 @@ from bot.channels.base import DeliveryError, Inbound
 from bot.core.model import Analysis, Priority, Reason, TicketStatus
 from bot.core.policy import ConversationState
 from bot.service.brain import Brain
+from bot.service.delivery import OutboxSender
 from tests.service.conftest import Harness
 
 
@@ -259,3 +260,41 @@ async def test_a_turn_that_crashes_goes_to_a_human_instead_of_blocking_recovery(
     assert await harness.service.recover() == []  # nothing left to crash-loop on
     row = next(r for r in await _message_rows(harness) if r["id"] == report.message_id)
     assert "matcher bug" in row["analysis"]
+
+
+async def test_a_sender_limited_to_one_customer_never_delivers_anothers_replies(harness: Harness) -> None:
+    mine = OutboxSender(harness.db, {"test": harness.channel}, recipients={"test": frozenset({"u1"})})
+    for user in ("u1", "u2"):
+        await harness.service.handle(
+            Inbound(channel="test", user_id=user, display_name=user, text="Rechnung herunterladen")
+        )
+    await mine.run_once()
+    assert {uid for uid, _ in harness.channel.sent} == {"u1"}
+    await harness.sender.run_once()  # u2's replies were left for u2's own sender
+    assert len(harness.replies("u2")) == 2
+
+
+async def test_ticket_summary_says_what_the_customer_asked_not_the_command(harness: Harness) -> None:
+    await harness.say("Meine Rechnung ist 50 Euro zu hoch")
+    report = await harness.say("/human")
+    assert report.ticket_id is not None
+    summary = (await _ticket_row(harness, report.ticket_id))["summary"]
+    assert "50 Euro" in summary and "/human" not in summary
+
+
+async def test_what_the_bot_says_after_a_handover_belongs_to_the_ticket(harness: Harness) -> None:
+    report = await harness.say("/human")
+    await harness.say("Hallo, ist da jemand?")
+    bot_rows = [
+        r for r in await _message_rows(harness) if r["author"] == "bot" and r["ticket_id"] == report.ticket_id
+    ]
+    assert len(bot_rows) == 2  # the handoff and the one ack, both visible to staff on the ticket
+
+
+async def test_an_english_question_switches_a_conversation_the_channel_called_german(
+    harness: Harness,
+) -> None:
+    await harness.say("Hallo", hint="de")
+    harness.replies()
+    await harness.say("where can I download my bill", hint="de")
+    assert harness.replies()[-1].text.startswith("You find all invoices")

@@ -30,7 +30,9 @@ def test_answers_resolve_per_language_variables(renderer: Renderer, content: Con
 
 def test_eta_is_honest_about_missing_data(renderer: Renderer, content: Content) -> None:
     assert renderer.eta(None, "en") == renderer.message("eta_unknown", "en")
-    assert "1" in renderer.eta(0.2, "en")  # never "0 minutes"
+    assert renderer.eta(0.2, "en") == renderer.message(
+        "eta_minutes", "en", {"minutes": "2"}
+    )  # never "1 minutes"
     assert "25" in renderer.eta(25, "en")
     assert "3" in renderer.eta(180, "en")
     assert renderer.eta(180, "en") == renderer.message("eta_hours", "en", {"hours": "3"})
