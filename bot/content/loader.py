@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -30,8 +31,9 @@ from bot.content.schema import (
     TestModel,
     ToneModel,
     Variables,
+    surprise,
 )
-from bot.content.yamlio import Loc, ParsedFile, parse_bytes, where_of
+from bot.content.yamlio import Loc, ParsedFile, PlainScalar, parse_bytes, where_of
 from bot.core.messages import MESSAGES
 from bot.core.model import Content, Intent, Lang, Settings, SourceRef, TestCase, ToneLexicon, Variable
 from bot.core.templates import RUNTIME_VARIABLES, TemplateSyntaxError, placeholders
@@ -95,6 +97,26 @@ class _Folder:
     tone_languages: dict[str, _Placed] = field(default_factory=dict)
     """Where each language first appears under ``tone:``."""
     tests: list[tuple[TestModel, _Placed]] = field(default_factory=list)
+    loose: list[tuple[_Placed, Loc, str, str | None]] = field(default_factory=list)
+    """Texts inside a section that failed validation: ``(place, loc, text, message name)``. Their placeholders
+    are still checked, so one type error elsewhere does not hide an unknown ``$name`` until the next run."""
+    unread: dict[str, set[str]] = field(default_factory=dict)
+    """File (or intent) that could not be read -> ids that are, or may be, defined in it. References to these
+    ids are not reported as unknown: they are knock-on errors of the one real mistake."""
+    unparsed: set[str] = field(default_factory=set)
+    """Files that are not valid YAML at all."""
+    suppressed: dict[str, int] = field(default_factory=dict)
+    """File -> how many knock-on "unknown id" errors were left out because of it."""
+
+    def unknown_id(self, target: str) -> bool:
+        """Whether a reference to ``target`` is really wrong (and not just pointing into a broken file)."""
+        if target in self.claimed_ids:
+            return False
+        for source, ids in self.unread.items():
+            if target in ids:
+                self.suppressed[source] = self.suppressed.get(source, 0) + 1
+                return False
+        return True
 
     def error(self, place: _Placed, what: str, loc: Loc | None = None) -> None:
         self.add(place, what, "error", loc)
@@ -164,7 +186,7 @@ def load_folder(path: str | Path, *, defaults: str | Path | None = None) -> Load
     gathered = _Folder()
     shown = [str(folder / relative) for relative, _ in files]
     for (_, raw), name in zip(files, shown, strict=True):
-        _gather(parse_bytes(raw, name), gathered)
+        _gather(parse_bytes(raw, name), gathered, raw)
 
     default_path, default_raw = _read_defaults(defaults)
     default_messages = _default_messages(parse_bytes(default_raw, default_path), gathered)
@@ -227,10 +249,17 @@ _MESSAGES_ADAPTER: TypeAdapter[dict[str, dict[str, str]]] = TypeAdapter(Messages
 _VARIABLES_ADAPTER: TypeAdapter[dict[str, str | dict[str, str]]] = TypeAdapter(Variables)
 
 
-def _gather(file: ParsedFile, out: _Folder) -> None:
+_ID_LINE = re.compile(rb"""^[\s-]*['"]?id['"]?\s*:\s*['"]?([a-z0-9_]+)['"]?\s*(?:#.*)?$""", re.MULTILINE)
+
+
+def _gather(file: ParsedFile, out: _Folder, raw: bytes = b"") -> None:
     out.problems.extend(file.problems)
     data = file.data
     if data is None:
+        if any(p.is_error for p in file.problems):
+            # Unreadable: any 'id: ...' line in it may define an intent that other files refer to.
+            out.unparsed.add(file.path)
+            out.unread[file.path] = {match.decode() for match in _ID_LINE.findall(raw)}
         return
     whole = _Placed(file, ())
     if not isinstance(data, dict):
@@ -254,10 +283,25 @@ def _gather(file: ParsedFile, out: _Folder) -> None:
                 intent, broken = _validate(IntentModel, raw, file, loc, out, _INTENT_FALLBACK)
                 if intent is not None:
                     out.intents.append((intent, _Placed(file, loc, frozenset(broken))))
+                if (intent is None or "answers" in broken) and isinstance(raw, dict):
+                    _loose_texts(raw.get("answers"), _Placed(file, loc), (*loc, "answers"), None, out)
+                if intent is None and isinstance(raw, dict):
+                    id_text = raw.get("id")
+                    if isinstance(id_text, str) and id_text.strip():
+                        # An invalid id ('Bad Id'): references to what it was meant to be are knock-ons.
+                        guess = re.sub(r"[^a-z0-9_]+", "_", id_text.strip().lower())
+                        out.unread.setdefault(file.path, set()).update({str(id_text), guess})
 
     if data.get("messages") is not None:  # an empty section (only comments below it) is fine
         messages, broken = _validate(_MESSAGES_ADAPTER, data["messages"], file, ("messages",), out)
         out.broken.update(f"message.{name}" for name in broken)
+        if isinstance(data["messages"], dict):
+            for name in broken:
+                texts = data["messages"].get(name)
+                if isinstance(texts, dict):
+                    place = _Placed(file, ("messages", name))
+                    for lang, text in texts.items():
+                        _loose_texts([text], place, ("messages", name, lang), name, out, single=True)
         for name, texts in (messages or {}).items():
             _define(out.messages, name, texts, _Placed(file, ("messages", name)), out, "the message")
 
@@ -298,6 +342,31 @@ def _gather(file: ParsedFile, out: _Folder) -> None:
                 case, _ = _validate(TestModel, raw, file, ("tests", index), out)
                 if case is not None:
                     out.tests.append((case, _Placed(file, ("tests", index))))
+
+
+def _loose_texts(
+    value: object, place: _Placed, loc: Loc, message: str | None, out: _Folder, single: bool = False
+) -> None:
+    """Collect the texts of a section that failed validation, so their placeholders can still be checked.
+
+    ``value`` is ``{language: [text, ...]}`` (answers) or, with ``single``, ``[text]`` at ``loc``.
+    Items that are not texts (a YAML boolean, a mapping) are the validation errors already reported."""
+
+    def usable(text: object) -> bool:
+        return isinstance(text, str) and (not isinstance(text, PlainScalar) or surprise(text) is None)
+
+    if single:
+        if isinstance(value, list) and value and usable(value[0]):
+            out.loose.append((place, loc, str(value[0]), message))
+        return
+    if not isinstance(value, dict):
+        return
+    for lang, items in value.items():
+        if not isinstance(items, list):
+            continue
+        for index, text in enumerate(items):
+            if usable(text):
+                out.loose.append((place, (*loc, lang, index), str(text), message))
 
 
 V = TypeVar("V")
@@ -395,6 +464,23 @@ def _check_and_build(
     _check_intents(out, languages, answer_names)
     messages = _merge_messages(out, defaults, languages, answer_names, folder)
     _check_tests(out, languages)
+    for place, loc, text, message in out.loose:
+        if message is None:
+            _check_placeholders(out, place, loc, text, answer_names)
+        elif message in MESSAGES:
+            _check_placeholders(out, place, loc, text, answer_names | MESSAGES[message].extra)
+    for source, count in sorted(out.suppressed.items()):
+        out.problems.append(
+            Problem(
+                source,
+                1,
+                "",
+                f"{count} follow-on error(s) about ids that may be defined here were left out, because "
+                f"{'this file could not be read' if source in out.unparsed else 'an intent here is invalid'}; "
+                "fix the errors in this file and run the check again",
+                "warning",
+            )
+        )
     for lang, place in out.tone_languages.items():
         if languages and lang not in languages:
             out.warning(place, f"language '{lang}' is not in settings.languages ({', '.join(languages)})")
@@ -511,7 +597,7 @@ def _check_intents(out: _Folder, languages: Sequence[Lang], answer_names: set[st
         _check_texts(out, place, "examples", intent.examples, None)
         _check_texts(out, place, "not_examples", intent.not_examples, None)
         for index, target in enumerate(intent.follow_up):
-            if target not in out.claimed_ids:
+            if out.unknown_id(target):
                 out.error(
                     place,
                     f"follow_up '{target}' is not the id of any intent{_did_you_mean(target, out.claimed_ids)}",
@@ -573,7 +659,7 @@ def _check_tests(out: _Folder, languages: Sequence[Lang]) -> None:
     for case, place in out.tests:
         if not case.text.strip():
             out.error(place, "the test text is empty", (*place.loc, "text"))
-        if case.expect not in out.claimed_ids and case.expect not in TEST_OUTCOMES:
+        if case.expect not in TEST_OUTCOMES and out.unknown_id(case.expect):
             choices = set(out.claimed_ids) | set(TEST_OUTCOMES)
             out.error(
                 place,
