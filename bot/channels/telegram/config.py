@@ -103,14 +103,20 @@ def _http_url(env: Mapping[str, str], name: str, *, https_only: bool = False) ->
 
 
 def load(env: Mapping[str, str] | None = None) -> TelegramConfig | None:
-    """The Telegram configuration, or ``None`` when no token is set (the terminal chat runs instead).
+    """The Telegram configuration, or ``None`` when ``TELEGRAM_BOT_TOKEN`` is unset (the terminal chat runs).
 
     Raises :class:`ConfigError` for anything missing or malformed.
     """
     env = os.environ if env is None else env
+    if "TELEGRAM_BOT_TOKEN" not in env:
+        return None
     token = _get(env, "TELEGRAM_BOT_TOKEN")
     if not token:
-        return None
+        # Set but empty is a deployment that meant to run on Telegram (e.g. .env.example copied as is):
+        # falling back to the terminal there would greet nobody and exit, over and over.
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN", "is empty; set the token from BotFather, or unset it for the terminal chat"
+        )
     if not _TOKEN.match(token):
         # Do not echo the value: a token pasted with a typo is still mostly a secret.
         raise ConfigError(

@@ -15,7 +15,6 @@ BASE = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_STAFF_CHAT_ID": str(STAFF_CHAT_ID
 
 def test_no_token_means_no_telegram() -> None:
     assert load({}) is None
-    assert load({"TELEGRAM_BOT_TOKEN": "  "}) is None
 
 
 def test_minimal_configuration_uses_telegram_and_polling() -> None:
@@ -98,3 +97,9 @@ def test_bad_values_name_the_variable(env: dict[str, str], variable: str, fragme
     assert fragment in message
     assert "\n" not in message
     assert TOKEN not in message
+
+
+def test_an_empty_token_is_a_configuration_error_not_a_silent_terminal_fallback() -> None:
+    with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN"):
+        load({"TELEGRAM_BOT_TOKEN": "  "})
+    assert load({}) is None
