@@ -13,6 +13,7 @@ import contextlib
 import getpass
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -92,6 +93,7 @@ async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
             f"tickets in {database}).\nType a message; a number picks a choice; /human asks for a person; "
             "/quit ends.\n"
         )
+        lines = _read_lines(stdin)
         await service.recover()
         start = channel.inbound("/start", user_id=user, display_name=name, language_hint=hint)
         assert start is not None
@@ -102,8 +104,8 @@ async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
                 if interactive:
                     stdout.write("you> ")
                     stdout.flush()
-                line = await asyncio.to_thread(stdin.readline)
-                if not line:
+                line = await lines.get()
+                if line is None:
                     break
                 if line.strip() in {"/quit", "/exit"}:
                     break
@@ -127,6 +129,28 @@ async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
             await asyncio.gather(*background, return_exceptions=True)
             await sender.run_once()
     return 0
+
+
+def _read_lines(stdin: TextIO) -> asyncio.Queue[str | None]:
+    """Typed lines, read by a daemon thread; ``None`` at end of input.
+
+    ``asyncio.to_thread`` would park a blocking ``readline`` in the default executor, and ``asyncio.run``
+    waits for that executor on exit: Ctrl+C would then hang until Enter. A daemon thread never holds up exit.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def pump() -> None:
+        for line in iter(stdin.readline, ""):
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+            except RuntimeError:  # the chat has ended and its loop is closed
+                return
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=pump, name="stdin", daemon=True).start()
+    return queue
 
 
 def _language_from_locale() -> str | None:
