@@ -97,7 +97,7 @@ async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
         await service.recover()
         start = channel.inbound("/start", user_id=user, display_name=name, language_hint=hint)
         assert start is not None
-        await service.greet(start)
+        await service.greet(start, again=False)
         await sender.run_once()
         try:
             while True:

@@ -161,12 +161,18 @@ class ConversationService:
             log.info("recovered %d interrupted turn(s)", len(reports))
         return reports
 
-    async def greet(self, inbound: Inbound) -> None:
-        """``/start`` and first contact on channels that have one: an honest introduction."""
+    async def greet(self, inbound: Inbound, *, again: bool = True) -> None:
+        """``/start`` and first contact on channels that have one: an honest introduction.
+
+        ``again=False`` greets only a customer who was never greeted (a terminal chat re-opened on a
+        conversation that is still going, perhaps with a human, should not start over).
+        """
         customer = await self._customer(inbound)
         brain = self.brain
         async with self._lock(customer.id), self.db.transaction() as tx:
             state = ConversationState.from_json(await tx.load_conversation(customer.id))
+            if state.greeted and not again:
+                return
             language = brain.renderer.language(state.language or inbound.language_hint)
             await self._say(tx, customer, brain, "greeting", language, (), {})
             state = ConversationState(language=language, greeted=True)

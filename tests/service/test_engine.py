@@ -298,3 +298,14 @@ async def test_an_english_question_switches_a_conversation_the_channel_called_ge
     harness.replies()
     await harness.say("where can I download my bill", hint="de")
     assert harness.replies()[-1].text.startswith("You find all invoices")
+
+
+async def test_greeting_again_only_when_asked(harness: Harness) -> None:
+    start = Inbound(channel="test", user_id="u1", display_name="Kim", text="/start", language_hint="de")
+    await harness.service.greet(start, again=False)
+    await harness.service.greet(start, again=False)
+    await harness.sender.run_once()
+    assert len(harness.replies()) == 1
+    await harness.service.greet(start)  # an explicit /start always answers
+    await harness.sender.run_once()
+    assert len(harness.replies()) == 1
