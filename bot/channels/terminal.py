@@ -25,9 +25,14 @@ class TerminalChannel:
         self._ids = itertools.count(1)
         self.choices: tuple[Button, ...] = ()
         """Buttons of the last message; their numbers are valid input."""
+        self.prompt: str | None = None
+        """Set while an interactive terminal waits for input: a message arriving then (an agent's reply)
+        clears the prompt line, prints, and draws the prompt again instead of writing behind it."""
 
     async def send(self, user_id: str, message: Outbound) -> str | None:
         del user_id  # one customer per terminal
+        if self.prompt is not None:
+            self._out.write("\r\033[K")
         for paragraph in message.text.splitlines() or [""]:
             lines = textwrap.wrap(
                 paragraph, self._width - 5, break_long_words=False, break_on_hyphens=False
@@ -38,6 +43,8 @@ class TerminalChannel:
         if message.buttons:
             for number, button in enumerate(message.buttons, start=1):
                 self._out.write(f"     [{number}] {button.label}\n")
+        if self.prompt is not None:
+            self._out.write(self.prompt)
         self._out.flush()
         return str(next(self._ids))
 

@@ -104,7 +104,9 @@ async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
                 if interactive:
                     stdout.write("you> ")
                     stdout.flush()
+                    channel.prompt = "you> "
                 line = await lines.get()
+                channel.prompt = None
                 if line is None:
                     break
                 if line.strip() in {"/quit", "/exit"}:

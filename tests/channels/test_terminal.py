@@ -39,3 +39,11 @@ async def test_long_lines_wrap() -> None:
     out = io.StringIO()
     await TerminalChannel(out, width=40).send("me", Outbound("wort " * 30))
     assert all(len(line) <= 40 for line in out.getvalue().splitlines())
+
+
+async def test_a_message_arriving_at_the_prompt_redraws_it() -> None:
+    out = io.StringIO()
+    channel = TerminalChannel(out)
+    channel.prompt = "you> "
+    await channel.send("me", Outbound("Anna aus dem Team schreibt: Hallo"))
+    assert out.getvalue() == "\r\033[Kbot> Anna aus dem Team schreibt: Hallo\nyou> "
