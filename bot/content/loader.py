@@ -145,6 +145,10 @@ def yaml_files(folder: Path) -> list[Path]:
 
 
 def _read_folder(folder: Path) -> list[tuple[str, bytes]]:
+    if folder.is_file():
+        raise ContentError(
+            [Problem(str(folder), 1, "", f"is a file; give the folder that contains it ({folder.parent})")]
+        )
     if not folder.is_dir():
         raise ContentError([Problem(str(folder), 1, "", "the intents folder does not exist")])
     files = yaml_files(folder)

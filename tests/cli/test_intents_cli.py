@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -142,11 +143,12 @@ def test_export_then_import_into_a_folder(capsys: pytest.CaptureFixture[str], tm
 
     target = tmp_path / "new"
     code, out = run(capsys, "intents", "import", "--csv", str(csv_file), "--into", str(target))
-    assert code == 0 and "wrote 4 intents" in out
-    for name in ("settings.yaml", "messages.yaml"):
-        shutil.copy(GOOD / name, target / name)
-    code, out = run(capsys, "intents", "check", str(target))
+    assert code == 0 and "wrote 4 intents and the folder's settings, variables, messages, tone, tests" in out
+    assert f"next: python -m bot intents check {target}" in out
+    # The suggested next step works as it stands: settings, variables, messages, tone and tests came along.
+    code, out = run(capsys, "intents", "check", "--strict", str(target))
     assert code == 0, out
+    assert "4 intents" in out and "4 tests" in out
 
     code, _ = run(capsys, "intents", "import", "--csv", str(csv_file), "--into", str(target))
     assert code == 1  # never overwrites an editor's file
@@ -178,3 +180,97 @@ def test_check_warns_about_duplicate_examples_and_unused_variables(
         "example 2 ('Rechnungskopie bitte')"
     ) in out
     assert f"{settings}:10: variables.fax: warning: $fax is not used by any answer or message" in out
+
+
+def test_check_on_a_file_asks_for_its_folder(capsys: pytest.CaptureFixture[str]) -> None:
+    billing = GOOD / "intents" / "billing.yaml"
+    code, out = run(capsys, "intents", "check", str(billing))
+    assert code == 1
+    assert f"{billing}:1: is a file; give the folder that contains it ({billing.parent})" in out
+    assert "does not exist" not in out
+
+
+def test_import_of_a_missing_file_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "nonexist.csv"
+    code = main(["intents", "import", "--csv", str(missing)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.strip() == f"{missing}:1: (file): does not exist"
+
+
+def test_export_to_a_missing_folder_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["intents", "export", "--csv", "/nonexistent/dir/x.csv", str(GOOD)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.strip() == (
+        "/nonexistent/dir/x.csv: cannot be written: the folder /nonexistent/dir does not exist"
+    )
+
+
+def test_import_reports_every_bad_row(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    csv_file = tmp_path / "bad.csv"
+    csv_file.write_text(
+        "intent;field;language;text\na;example;xx;one\nBad Id;example;de;two\na;min_score;;high\n",
+        encoding="utf-8",
+    )
+    code = main(["intents", "import", "--csv", str(csv_file), "--into", str(tmp_path / "new")])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 1
+    assert [line.split(":")[1] for line in err[:3]] == ["2", "3", "4"], err
+    assert err[-1] == f"{csv_file}: 3 bad row(s); nothing was written"
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize(
+    "action", ["check", "test", "schema", "export", "import", "explain", "suggest", "misses"]
+)
+def test_every_action_describes_itself_in_help(capsys: pytest.CaptureFixture[str], action: str) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["intents", action, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    description = out.split("\n\n")[1]
+    assert not description.startswith(("positional arguments", "options")), out
+    assert len(description) > 30
+
+
+@pytest.mark.parametrize("spelling", ["--database", "--db"])
+def test_misses_accepts_both_database_spellings(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, spelling: str
+) -> None:
+    code = main(["intents", "misses", spelling, str(tmp_path / "none.db"), str(GOOD)])
+    assert code == 1
+    assert f"no database at {tmp_path / 'none.db'}" in capsys.readouterr().err
+
+
+def test_explain_shows_scores_and_what_the_first_turn_does(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "intents", "explain", "wo finde ich meine rechnug", str(GOOD))
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[0] == "message 'wo finde ich meine rechnug' -> normalised 'wo finde ich meine rechnug' [de]"
+    assert re.match(r"  1\. invoice_copy: \d+\.\d( |$)", lines[1]), lines[1]
+    assert "language: de (detected)" in lines
+    assert "first message of a conversation: invoice_copy: answers with this intent" in lines
+    [decision] = [line for line in lines if line.startswith("decision: ")]
+    assert re.fullmatch(
+        r"decision: invoice_copy; why: \d+\.\d against 'Wo finde ich meine Rechnung\?'", decision
+    )
+
+
+def test_explain_with_language_after_the_text_and_folder_last(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(
+        capsys, "intents", "explain", "Ihr seid Betrüger, eine Frechheit!!!", "--language", "de", str(GOOD)
+    )
+    assert code == 0, out
+    assert "language: de (given)" in out
+    assert re.search(r"^tone: anger \d+\.\d of 100 \(phrase 'Frechheit'", out, re.MULTILINE), out
+    assert "first message of a conversation: escalate: hands over to a human" in out
+    assert re.search(r"^decision: escalate; why: angry: anger \d+\.\d >= 60$", out, re.MULTILINE), out
+
+
+def test_explain_rejects_a_language_the_folder_does_not_have(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["intents", "explain", "hallo", "--language", "fr", str(GOOD)])
+    assert code == 2
+    assert "--language fr: the folder's languages are de, en" in capsys.readouterr().err

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.content.csvio import ENCODING, intents_yaml, read_csv, write_csv
+from bot.content.csvio import ENCODING, folder_rows, intents_yaml, read_csv, read_csv_file, write_csv
 from bot.content.loader import ContentError, load_folder
 from bot.core.model import Intent
 from tests.content.conftest import DEFAULTS, GOOD, MakeFolder
@@ -93,6 +93,81 @@ def test_bad_rows_are_all_reported_with_their_line(tmp_path: Path) -> None:
 
 def test_missing_columns(tmp_path: Path) -> None:
     csv_file = tmp_path / "bad.csv"
-    csv_file.write_text("intent;field;language;text\n", encoding="utf-8")
+    csv_file.write_text("intent;field;lang;text\n", encoding="utf-8")
     with pytest.raises(ContentError, match="missing column"):
         read_csv(csv_file)
+
+
+def export_csv(folder: Path, csv_file: Path) -> None:
+    result = load_folder(folder, defaults=DEFAULTS)
+    with csv_file.open("w", encoding=ENCODING, newline="") as out:
+        write_csv(result.content.intents, out, folder_rows(result))
+
+
+def test_the_whole_folder_round_trips(tmp_path: Path) -> None:
+    csv_file = tmp_path / "all.csv"
+    export_csv(GOOD, csv_file)
+    imported = read_csv_file(csv_file)
+    assert list(imported.sections) == ["settings", "variables", "messages", "tone", "tests"]
+    target = tmp_path / "imported"
+    target.mkdir()
+    (target / "intents.yaml").write_text(intents_yaml(imported.intents, imported.sections), encoding="utf-8")
+    before = load_folder(GOOD, defaults=DEFAULTS).content
+    after = load_folder(target, defaults=DEFAULTS).content
+    assert comparable(after.intents) == comparable(before.intents)
+    assert after.settings == before.settings
+    assert after.variables == before.variables
+    assert after.messages == before.messages
+    assert after.tone == before.tone
+    assert [(t.text, t.language, t.expect) for t in after.tests] == [
+        (t.text, t.language, t.expect) for t in before.tests
+    ]
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_semicolon_and_tab_separated_files_are_read(tmp_path: Path, delimiter: str) -> None:
+    csv_file = tmp_path / "excel.csv"
+    rows = [
+        ["intent", "field", "language", "text"],
+        ["router_reset", "title", "de", "Router neu starten"],
+        ["router_reset", "example", "de", "Router neu starten; wie geht das?"],
+        ["router_reset", "answer", "de", "Stecker ziehen, 10 Sekunden warten"],
+    ]
+    text = "\n".join(delimiter.join(f'"{c}"' if delimiter in c else c for c in row) for row in rows)
+    csv_file.write_text(text + "\n", encoding="utf-8-sig")
+    [intent] = read_csv(csv_file)
+    assert intent["examples"] == {"de": ["Router neu starten; wie geht das?"]}
+    assert intent["answers"] == {"de": ["Stecker ziehen, 10 Sekunden warten"]}
+
+
+def test_unknown_languages_and_invalid_ids_are_reported_with_all_other_bad_rows(tmp_path: Path) -> None:
+    csv_file = tmp_path / "bad.csv"
+    csv_file.write_text(
+        "intent;field;language;text\n"
+        "router_reset;example;de;Router neu starten\n"
+        "router_reset;example;xx;unknown language\n"
+        "Bad Id;example;de;an id with a space and capitals\n"
+        "router_reset;follow_up;;Not An Id\n"
+        "router_reset;escalate;;maybe\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ContentError) as caught:
+        read_csv_file(csv_file)
+    problems = caught.value.problems
+    assert [p.line for p in problems] == [3, 4, 5, 6], problems
+    assert "language 'xx' is not one of the folder's languages (de, en)" in problems[0].what
+    assert "'Bad Id' is not a valid id" in problems[1].what
+    assert "follow_up 'Not An Id' is not a valid id" in problems[2].what
+    assert "escalate must be true or false" in problems[3].what
+
+
+def test_languages_come_from_the_files_own_settings_row(tmp_path: Path) -> None:
+    csv_file = tmp_path / "fr.csv"
+    csv_file.write_text(
+        'intent,field,language,text\nlanguages,setting,,"fr, de"\na,example,fr,bonjour\nb,example,en,hello\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ContentError) as caught:
+        read_csv_file(csv_file)
+    [problem] = caught.value.problems
+    assert problem.line == 4 and "language 'en' is not one of the folder's languages (fr, de)" in problem.what
