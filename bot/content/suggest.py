@@ -23,6 +23,7 @@ from rapidfuzz import fuzz, process
 from bot.content.yamlio import dump_yaml
 from bot.core.model import Content, Lang
 from bot.core.normalize import normalize
+from bot.core.policy import HUMAN, NONE
 from bot.service.brain import Brain
 
 MISSED_OUTCOMES = ("not_understood", "clarify")
@@ -31,8 +32,8 @@ MISSED_REASONS = ("unmatched", "ambiguous")
 """Ticket reasons that mean the bot did not understand when the message came in."""
 GROUP_SIMILARITY = 60.0
 """token_set_ratio at or above which two messages are one group."""
-NEAR_SCORE = 45.0
-"""Below this, a group is too far from every intent: propose a new intent instead."""
+SHOWN_CHARS = 200
+"""Longer customer messages are cut to this many characters (and an ellipsis) when listed."""
 
 _SINCE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -40,7 +41,12 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 # Customer messages the bot itself handled: not those written to a human while a ticket was open (those carry
 # the ticket's id but are not the message that opened it).
 _QUERY = """
-SELECT m.id, m.text, m.created_at, m.analysis, c.language AS customer_language, t.reason
+SELECT m.id, m.text, m.created_at, m.analysis, c.language AS customer_language, t.reason,
+       (SELECT json_group_array(json(b.buttons)) FROM messages AS b
+        WHERE b.customer_id = m.customer_id AND b.author = 'bot' AND b.id > m.id
+          AND b.id < coalesce((SELECT min(n.id) FROM messages AS n
+                               WHERE n.customer_id = m.customer_id AND n.author = 'customer' AND n.id > m.id),
+                              9223372036854775807)) AS replies
 FROM messages AS m
 JOIN customers AS c ON c.id = m.customer_id
 LEFT JOIN tickets AS t ON t.id = m.ticket_id
@@ -78,6 +84,8 @@ class Stored:
     """Why the ticket this message opened went to a human, if it opened one."""
     best: tuple[str, float] | None
     """The best intent and score when the message came in."""
+    then: str = "not understood"
+    """What the bot did when the message came in, read from its replies (see :func:`_then`)."""
 
 
 def read_messages(database: Path, since: datetime) -> list[Stored]:
@@ -96,8 +104,30 @@ def read_messages(database: Path, since: datetime) -> list[Stored]:
         intents = analysis.get("intents") or []
         best = (str(intents[0]["intent"]), float(intents[0]["score"])) if intents else None
         language = analysis.get("language") or row["customer_language"]
-        stored.append(Stored(row["id"], row["text"], row["created_at"], language, row["reason"], best))
+        replies = json.loads(row["replies"] or "[]")
+        then = _then(row["reason"], [payload for buttons in replies for _, payload in buttons])
+        stored.append(Stored(row["id"], row["text"], row["created_at"], language, row["reason"], best, then))
     return stored
+
+
+def _then(reason: str | None, payloads: list[str]) -> str:
+    """What happened to a message, from the ticket it opened and the buttons of the bot's replies to it:
+    only "did you mean" offers a ``none`` button, only "not understood" a ``human`` one."""
+    if reason is not None:
+        return f"handed to a human ({reason})"
+    if NONE in payloads:
+        return "asked 'did you mean'"
+    if HUMAN in payloads:
+        return "not understood"
+    return "answered"
+
+
+def shorten(text: str, limit: int = SHOWN_CHARS) -> str:
+    """One line of at most about ``limit`` characters: line breaks shown as spaces, the rest cut with '…'."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    return flat[:limit].rstrip() + f"… ({len(text)} characters)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,13 +164,13 @@ def format_misses(misses: list[Miss]) -> list[str]:
         by_text.items(), key=lambda item: (-len(item[1]), -item[1][-1].message.id)
     ):
         last = group[-1]
-        then = last.message.reason or "not understood"
+        then = last.message.then
         if last.message.best:
             then += f", best {last.message.best[0]} {last.message.best[1]:g}"
         count = f"{len(group)}x " if len(group) > 1 else ""
         lines.append(
-            f"{last.message.created_at[:16].replace('T', ' ')}  {language}  {count}{last.message.text!r}  "
-            f"(then: {then}; now: {last.now})"
+            f"{last.message.created_at[:16].replace('T', ' ')}  {language}  {count}"
+            f"{shorten(last.message.text)!r}  (then: {then}; now: {last.now})"
         )
     return lines
 
@@ -212,13 +242,29 @@ def _new_id(group: Group, taken: set[str]) -> str:
 def suggestions_yaml(groups: list[Group], content: Content) -> str:
     """Comment headers explain each group; the YAML below them is ready to paste once read."""
     taken = {intent.id for intent in content.intents}
+    settings = content.settings
     out: list[str] = []
     for group in groups:
-        texts = [text for text, _ in group.texts.most_common()]
-        header = f"# {group.size} message(s), {len(texts)} different, language {group.language}"
+        all_texts = [text for text, _ in group.texts.most_common()]
+        header = f"# {group.size} message(s), {len(all_texts)} different, language {group.language}"
+        texts = [text for text in all_texts if len(text) <= SHOWN_CHARS]
+        long = [text for text in all_texts if len(text) > SHOWN_CHARS]
         near = group.nearest
         intent = content.intent(near[0]) if near else None
-        if near is not None and intent is not None and near[1] >= NEAR_SCORE:
+        near_enough = (
+            near is not None
+            and intent is not None
+            and near[1] >= intent.threshold(settings) - settings.suggest_band
+        )
+        if long:
+            header += (
+                f"\n# {len(long)} message(s) longer than {SHOWN_CHARS} characters left out as examples, "
+                f"e.g. {shorten(long[0], 80)!r}"
+            )
+        if not texts:
+            out.append(f"{header}\n# nothing to propose: write a short example for what they asked\n")
+            continue
+        if near is not None and intent is not None and near_enough:
             where = f" ({intent.source})" if intent.source else ""
             out.append(f"{header}; nearest intent {intent.id}, mean score {near[1]:.0f}")
             out.append(
@@ -226,7 +272,13 @@ def suggestions_yaml(groups: list[Group], content: Content) -> str:
             )
             out.append(dump_yaml(texts, indent=8).rstrip("\n"))
         else:
-            nearest = f"; nearest intent {near[0]} only scores {near[1]:.0f}" if near else ""
+            nearest = ""
+            if near is not None:
+                threshold = intent.threshold(settings) if intent else settings.min_score
+                nearest = (
+                    f"; nearest intent {near[0]} only scores {near[1]:.0f} "
+                    f"(threshold {threshold:g}, 'did you mean' from {threshold - settings.suggest_band:g})"
+                )
             out.append(f"{header}{nearest}")
             out.append("# A new intent? Paste under 'intents:', choose an id and a title, write the answers:")
             languages = content.settings.languages

@@ -108,7 +108,11 @@ def test_misses_are_judged_by_the_current_folder(database: Path, brain: Brain) -
     ]
     assert all(m.now == "not_understood" and m.still_missed for m in misses)
     lines = format_misses(misses)
-    assert len(lines) == 4 and "(then: unmatched, best" in "\n".join(lines)
+    assert len(lines) == 4
+    [first] = [line for line in lines if "'wie ist das wetter auf dem mars'" in line]
+    [second] = [line for line in lines if "'wetter mars morgen'" in line]
+    assert "(then: not understood, best " in first
+    assert "(then: handed to a human (unmatched), best " in second
 
 
 def test_similar_misses_become_one_new_intent_that_loads_once_answered(
@@ -159,3 +163,51 @@ def test_cli_without_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["intents", "suggest", "--database", str(tmp_path / "none.db"), str(GOOD)]) == 1
     assert "no database at" in capsys.readouterr().err
     assert main(["intents", "misses", "--since", "forever", str(GOOD)]) == 2
+
+
+LONG = "Ich habe eine Frage zum Wetter auf dem Mars und zu den Sternen. " * 160
+
+
+@pytest.fixture(scope="module")
+def clarified(tmp_path_factory: pytest.TempPathFactory, brain: Brain) -> Path:
+    """A near miss that got "did you mean", and a 10,000-character message."""
+    assert brain.first_turn_outcome("meine rechnung bitte", "de") == "clarify"  # precondition of the test
+    path = tmp_path_factory.mktemp("clarified") / "bot.db"
+    _chat(path, "dan", "de", ["meine rechnung bitte"])
+    _chat(path, "eve", "de", [LONG])
+    return path
+
+
+def test_a_did_you_mean_shows_as_such_and_long_messages_are_cut(clarified: Path, brain: Brain) -> None:
+    stored = read_messages(clarified, datetime.now(UTC) - timedelta(days=1))
+    assert [(m.text[:20], m.then) for m in stored] == [
+        ("meine rechnung bitte", "asked 'did you mean'"),
+        (LONG[:20], "not understood"),
+    ]
+    lines = format_misses(find_misses(stored, brain))
+    [clarify] = [line for line in lines if "meine rechnung bitte" in line]
+    assert "(then: asked 'did you mean', best invoice_copy " in clarify and "now: clarify)" in clarify
+    [long] = [line for line in lines if "Mars" in line]
+    assert len(long) < 320
+    assert f"… ({len(LONG.strip())} characters)'" in long
+    assert f"{LONG[:100]}" in long
+
+
+def test_long_messages_are_not_proposed_as_examples(brain: Brain) -> None:
+    group = Group("de")
+    group.texts.update({LONG: 1, "wetter auf dem mars": 1})
+    text = suggestions_yaml([group], brain.content)
+    assert "# 1 message(s) longer than 200 characters left out as examples" in text
+    assert LONG not in text and "- wetter auf dem mars" in text
+    assert max(len(line) for line in text.splitlines()) < 200
+
+
+def test_a_far_nearest_intent_gets_a_new_intent_not_examples(brain: Brain) -> None:
+    # The good folder: min_score 75, suggest_band 15 -> examples are proposed from 60 on.
+    group = Group("en")
+    group.texts.update({"more data please": 1})
+    group.nearest = ("invoice_copy", 52.0)
+    text = suggestions_yaml([group], brain.content)
+    assert "add under invoice_copy" not in text
+    assert "nearest intent invoice_copy only scores 52 (threshold 75, 'did you mean' from 60)" in text
+    assert "# A new intent?" in text and "- id: new_please_data" in text
