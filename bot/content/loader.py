@@ -36,6 +36,7 @@ from bot.content.schema import (
 from bot.content.yamlio import Loc, ParsedFile, PlainScalar, parse_bytes, where_of
 from bot.core.messages import MESSAGES
 from bot.core.model import Content, Intent, Lang, Settings, SourceRef, TestCase, ToneLexicon, Variable
+from bot.core.normalize import normalize
 from bot.core.templates import RUNTIME_VARIABLES, TemplateSyntaxError, placeholders
 
 __all__ = ["ContentError", "LoadResult", "Problem", "folder_fingerprint", "load_folder", "yaml_files"]
@@ -571,6 +572,7 @@ def _check_intents(out: _Folder, languages: Sequence[Lang], answer_names: set[st
             )
         else:
             seen[intent.id] = place
+    _check_shared_examples(out)
     for intent, place in out.intents:
         for lang in languages:
             if "answers" not in place.broken and not intent.answers.get(lang):
@@ -607,6 +609,35 @@ def _check_intents(out: _Folder, languages: Sequence[Lang], answer_names: set[st
                     f"follow_up '{target}' is not the id of any intent{_did_you_mean(target, out.claimed_ids)}",
                     (*place.loc, "follow_up", index),
                 )
+
+
+def _check_shared_examples(out: _Folder) -> None:
+    """The same example (once case, umlauts and punctuation are ignored) in two enabled intents is an error:
+    one sentence cannot mean two things, and the matcher would pick between them by chance. (Twice within
+    one intent is only redundant: ``intents check`` warns.)"""
+    first: dict[tuple[str, str], tuple[str, _Placed, int, str]] = {}
+    for intent, place in out.intents:
+        if not intent.enabled:
+            continue
+        for lang, items in intent.examples.items():
+            for index, text in enumerate(items):
+                key = (lang, normalize(text))
+                if not key[1]:
+                    continue
+                seen = first.get(key)
+                if seen is None:
+                    first[key] = (intent.id, place, index, text)
+                elif seen[0] != intent.id:
+                    other_id, other_place, other_index, other_text = seen
+                    line = other_place.file.line((*other_place.loc, "examples", lang, other_index))
+                    same = "" if other_text == text else f" ('{other_text}')"
+                    out.error(
+                        place,
+                        f"'{text}' is also an example of {other_id}{same} at {other_place.file.path}:{line}; "
+                        "one sentence cannot mean two things: keep it in the intent it belongs to (and put it "
+                        "under the other's not_examples if they get confused)",
+                        (*place.loc, "examples", lang, index),
+                    )
 
 
 def _at(place: _Placed, key: str) -> Loc:

@@ -81,9 +81,10 @@ def test_check_reports_colliding_examples(capsys: pytest.CaptureFixture[str], tm
         "  - id: invoice_download\n"
         "    title: {de: Rechnung laden, en: Download invoice}\n"
         "    examples:\n"
-        "      de: [Rechnung herunterladen, Rechnung als PDF laden, Rechnung speichern]\n"
+        "      de: [Rechnung herunterladen bitte, Rechnung als PDF laden, Rechnung speichern]\n"
         "      en: [download my invoice, save my invoice, invoice as PDF]\n"
-        "    answers: {de: [Im Kundencenter.], en: [In the customer centre.]}\n",
+        "    answers: {de: [Im Kundencenter.], en: [In the customer centre.]}\n"
+        "    min_score: 50\n",
         encoding="utf-8",
     )
     code, out = run(capsys, "intents", "check", "--format", "json", str(folder))
@@ -91,9 +92,35 @@ def test_check_reports_colliding_examples(capsys: pytest.CaptureFixture[str], tm
     assert code == 0, out  # collisions are warnings: the bot asks "did you mean" where intents are close
     clash = next(c for c in report["collisions"] if c["example"] == "Rechnung herunterladen")
     assert {clash["intent"], clash["other"]} == {"invoice_copy", "invoice_download"}
-    assert clash["other_example"] == "Rechnung herunterladen" and clash["score"] >= clash["threshold"]
+    assert clash["other_example"] == "Rechnung herunterladen bitte" and clash["score"] >= clash["threshold"]
     code, _ = run(capsys, "intents", "check", "--strict", str(folder))
     assert code == 1
+
+
+def test_the_same_example_in_two_intents_is_an_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    folder = copy_good(tmp_path)
+    clash = folder / "more" / "clash.yaml"  # read after intents/billing.yaml
+    clash.parent.mkdir()
+    clash.write_text(
+        "intents:\n"
+        "  - id: invoice_download\n"
+        "    title: {de: Rechnung laden, en: Download invoice}\n"
+        "    examples:\n"
+        "      de: [Rechnung als PDF laden, Rechnung speichern, RECHNUNG herunterladen!]\n"
+        "      en: [download my invoice, save my invoice, invoice as PDF]\n"
+        "    answers: {de: [Im Kundencenter.], en: [In the customer centre.]}\n",
+        encoding="utf-8",
+    )
+    code, out = run(capsys, "intents", "check", str(folder))
+    assert code == 1, out
+    billing = folder / "intents" / "billing.yaml"
+    assert (
+        f"{clash}:5: intents[0] invoice_download.examples.de[2]: 'RECHNUNG herunterladen!' is also an example "
+        f"of invoice_copy ('Rechnung herunterladen') at {billing}:7; one sentence cannot mean two things"
+    ) in out
+    assert "1 error(s)" in out.splitlines()[-1]
 
 
 def test_schema_command_prints_the_committed_schema(capsys: pytest.CaptureFixture[str]) -> None:
@@ -156,7 +183,7 @@ def test_export_then_import_into_a_folder(capsys: pytest.CaptureFixture[str], tm
     assert code == 0 and out.startswith("# Imported from CSV") and "  - id: invoice_copy" in out
 
 
-def test_check_warns_about_duplicate_examples_and_unused_variables(
+def test_check_warns_about_duplicate_examples_and_unused_variables(  # within one intent: a warning
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     folder = copy_good(tmp_path)
