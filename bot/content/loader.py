@@ -254,7 +254,8 @@ _MESSAGES_ADAPTER: TypeAdapter[dict[str, dict[str, str]]] = TypeAdapter(Messages
 _VARIABLES_ADAPTER: TypeAdapter[dict[str, str | dict[str, str]]] = TypeAdapter(Variables)
 
 
-_ID_LINE = re.compile(rb"""^[\s-]*['"]?id['"]?\s*:\s*['"]?([a-z0-9_]+)['"]?\s*(?:#.*)?$""", re.MULTILINE)
+_ID_LINE = re.compile(rb"""(?:^|[\s{,-])['"]?id['"]?[ \t]*:[ \t]*['"]?([a-z0-9_]+)\b""", re.MULTILINE)
+"""``id: x`` in block or flow style (``{id: x, ...}``): the ids an unreadable file may define."""
 
 
 def _gather(file: ParsedFile, out: _Folder, raw: bytes = b"") -> None:

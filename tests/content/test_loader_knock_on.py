@@ -89,3 +89,17 @@ def test_references_to_an_intent_with_an_invalid_id_are_knock_ons(make_folder: M
     errors = [p for p in problems if p.is_error]
     assert len(errors) == 1 and "is not a valid id" in errors[0].what, "\n".join(map(str, problems))
     assert any("1 follow-on error(s)" in p.what and "an intent here is invalid" in p.what for p in problems)
+
+
+def test_ids_written_in_flow_style_in_an_unreadable_file_count_too(make_folder: MakeFolder) -> None:
+    folder = make_folder(
+        files={
+            "router.yaml": "intents:\n"
+            "  - {id: router_reset, title: {de: Router, en: Router}\n",  # the closing brace is missing
+            "more_tests.yaml": "tests:\n  - {text: router neu starten, expect: router_reset}\n",
+        }
+    )
+    problems = problems_of(folder)
+    errors = [p for p in problems if p.is_error]
+    assert len(errors) == 1 and errors[0].where == "(yaml)", "\n".join(map(str, problems))
+    assert any("1 follow-on error(s)" in p.what for p in problems), problems
