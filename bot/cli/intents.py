@@ -345,11 +345,22 @@ def _reason(error: OSError, path: Path) -> str:
     return str(error.strerror or error)
 
 
+def _target_languages(into: Path | None) -> tuple[str, ...] | None:
+    """The languages of the folder imported into, if it has files that load (its settings, say); else
+    ``None``: the CSV's own ``languages`` row decides."""
+    if into is None or not into.is_dir() or not any(into.glob("*.y*ml")):
+        return None
+    try:
+        return load_folder(into).content.settings.languages
+    except ContentError:
+        return None
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from bot.content.csvio import intents_yaml, read_csv_file
 
     try:
-        imported = read_csv_file(args.csv)
+        imported = read_csv_file(args.csv, _target_languages(args.into))
     except ContentError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)

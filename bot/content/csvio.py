@@ -8,8 +8,9 @@ in the ``intent`` column; ``anger`` rows carry the weight there, ``test`` rows t
 ``handoff`` rows leave it empty. Export followed by import loses nothing (comments aside).
 
 The delimiter is read from the header line: ``,``, ``;`` (what German Excel writes) or a tab. Every bad row
-is reported at once with its line; languages must be those of the file's ``languages`` setting row (or, if
-it has none, the bot's defaults), ids must be written like in YAML (``a-z``, ``0-9``, ``_``).
+is reported at once with its line; languages must be the target folder's (given by the caller), else those
+of the file's ``languages`` setting row, else the bot's defaults; ids must be written like in YAML (``a-z``,
+``0-9``, ``_``).
 
 Import writes YAML that the strict loader reads back to the same texts: PyYAML's dumper quotes every text
 that YAML would otherwise turn into something else (``no``, ``0123``, ``8:30``), and lists are written one

@@ -301,3 +301,24 @@ def test_explain_rejects_a_language_the_folder_does_not_have(capsys: pytest.Capt
     code = main(["intents", "explain", "hallo", "--language", "fr", str(GOOD)])
     assert code == 2
     assert "--language fr: the folder's languages are de, en" in capsys.readouterr().err
+
+
+def test_import_of_intents_only_checks_the_target_folders_languages_and_says_what_to_copy(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "new"
+    target.mkdir()
+    (target / "settings.yaml").write_text("settings:\n  languages: [de, fr]\n", encoding="utf-8")
+    csv_file = tmp_path / "intents.csv"
+    csv_file.write_text(
+        "intent,field,language,text\nhello,title,de,Hallo\nhello,example,en,hello there\n", encoding="utf-8"
+    )
+    code = main(["intents", "import", "--csv", str(csv_file), "--into", str(target)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"{csv_file}:3: hello: language 'en' is not one of the folder's languages (de, fr)" in err
+
+    csv_file.write_text("intent,field,language,text\nhello,title,de,Hallo\n", encoding="utf-8")
+    code, out = run(capsys, "intents", "import", "--csv", str(csv_file), "--into", str(target))
+    assert code == 0
+    assert "note: the CSV has only intents; copy settings, variables, messages, tone and tests" in out
