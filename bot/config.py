@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import getpass
 import os
 from pathlib import Path
 
 DEFAULT_DATABASE = Path("data/bot.db")
 DEFAULT_INTENTS = Path("intents")
+FALLBACK_STAFF_NAME = "staff"
 
 
 def database_path() -> Path:
@@ -18,7 +21,19 @@ def intents_dir() -> Path:
 
 
 def staff_name(explicit: str | None = None) -> str:
-    """Who is acting on the queue: ``--as NAME``, else ``BOT_STAFF_NAME``, else the login name."""
-    if explicit:
-        return explicit
-    return os.environ.get("BOT_STAFF_NAME") or os.environ.get("USER") or os.environ.get("LOGNAME") or "staff"
+    """Who is acting on the queue: ``--as NAME``, else ``BOT_STAFF_NAME``, else the login name.
+
+    The login name comes from :func:`getpass.getuser` (``LOGNAME``, ``USER``, ``LNAME``, ``USERNAME``,
+    then the password database), so a service account without those variables still gets its own name;
+    ``staff`` only when even that fails. Customers see this name in replies.
+    """
+    if explicit and explicit.strip():
+        return explicit.strip()
+    configured = os.environ.get("BOT_STAFF_NAME", "").strip()
+    if configured:
+        return configured
+    with contextlib.suppress(Exception):
+        login = getpass.getuser().strip()
+        if login:
+            return login
+    return FALLBACK_STAFF_NAME

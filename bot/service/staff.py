@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.channels.base import Button
 from bot.core.model import Author, TicketStatus
 from bot.service.render import Renderer
 from bot.storage import Customer, Database, Resolution, Ticket, Tx
+
+MAX_SNOOZE = timedelta(days=90)
+"""The longest snooze: further ahead is a typo (``99999d``) or a ticket that should be resolved."""
 
 
 class StaffError(Exception):
@@ -198,9 +201,17 @@ class StaffService:
             return message_id
 
     async def snooze(self, ticket_id: int, agent: str, until: datetime) -> None:
-        """Out of the queue until ``until`` (or until the customer writes), then back to whoever is on duty."""
-        if until <= self.clock():
+        """Out of the queue until ``until`` (or until the customer writes), then back to whoever is on duty.
+
+        At most :data:`MAX_SNOOZE` ahead."""
+        now = self.clock()
+        if until <= now:
             raise StaffError(f"{until:%Y-%m-%d %H:%M} UTC is not in the future")
+        if until - now > MAX_SNOOZE:
+            raise StaffError(
+                f"a snooze can last at most {MAX_SNOOZE.days} days; resolve the ticket instead "
+                "(the customer can always write again)"
+            )
         async with self._acting(ticket_id, agent) as act:
             await act.tx.snooze(ticket_id, agent, until, act.now)
             await self._notify(
@@ -246,19 +257,36 @@ class StaffService:
     async def block(self, customer_id: int, agent: str, *, blocked: bool = True) -> list[int]:
         """Block (or unblock) a customer; blocking closes their active tickets silently. Returns those ids."""
         now = self.clock()
-        closed: list[int] = []
         async with self.db.transaction() as tx:
             customer = await tx.customer(customer_id)
-            if customer is None or not await tx.set_blocked(customer_id, blocked):
+            if customer is None:
                 raise StaffError(f"there is no customer #{customer_id}")
-            kind = "customer_blocked" if blocked else "customer_unblocked"
-            await tx.add_event(None, agent, kind, {"customer_id": customer_id}, now)
-            if blocked:
-                for ticket in await tx.customer_tickets(customer_id):
-                    if ticket.status is not TicketStatus.RESOLVED and await tx.resolve(
-                        ticket.id, agent, now, resolution=Resolution.BLOCKED, ask_rating=False
-                    ):
-                        closed.append(ticket.id)
-                        act = _Acting(tx, ticket, customer, now)
-                        await self._notify(act, "blocked", agent, f"⛔ {agent} blocked the customer")
+            return await self._block(tx, customer, agent, blocked, now)
+
+    async def block_ticket_customer(
+        self, ticket_id: int, agent: str, *, blocked: bool = True
+    ) -> tuple[Customer, list[int]]:
+        """Block (or unblock) the customer who wrote ticket ``ticket_id``, the number staff see.
+
+        Returns the customer and the tickets closed, in one transaction with the lookup."""
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            ticket = await self._ticket(tx, ticket_id)
+            customer = await self._customer(tx, ticket)
+            return customer, await self._block(tx, customer, agent, blocked, now)
+
+    async def _block(self, tx: Tx, customer: Customer, agent: str, blocked: bool, now: datetime) -> list[int]:
+        closed: list[int] = []
+        if not await tx.set_blocked(customer.id, blocked):
+            raise StaffError(f"there is no customer #{customer.id}")
+        kind = "customer_blocked" if blocked else "customer_unblocked"
+        await tx.add_event(None, agent, kind, {"customer_id": customer.id}, now)
+        if blocked:
+            for ticket in await tx.customer_tickets(customer.id):
+                if ticket.status is not TicketStatus.RESOLVED and await tx.resolve(
+                    ticket.id, agent, now, resolution=Resolution.BLOCKED, ask_rating=False
+                ):
+                    closed.append(ticket.id)
+                    act = _Acting(tx, ticket, customer, now)
+                    await self._notify(act, "blocked", agent, f"⛔ {agent} blocked the customer")
         return closed

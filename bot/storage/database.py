@@ -61,6 +61,8 @@ FIRST_RESPONSE_HORIZON = timedelta(days=14)
 """... from tickets created within this period, so an old quiet month does not skew today's estimate."""
 ACTIVE_AGENT_WINDOW = timedelta(hours=1)
 """Agents who did something within this time count as on duty for the wait estimate."""
+FIRST_RESPONSE_MINIMUM = 3
+"""Fewer recent first responses than this give no estimate: one quick answer is luck, not a typical wait."""
 
 ACTIVE_STATUSES = tuple(status.value for status in TicketStatus if status.active)
 STAFF_CHANNEL = "staff"
@@ -315,24 +317,44 @@ class Tx:
         return None if row is None else message_from_row(row)
 
     async def ticket_messages(self, ticket_id: int, *, context: int = 10) -> list[StoredMessage]:
-        """The ticket's messages, preceded by up to ``context`` earlier ones of the same customer.
+        """Everything the customer and the ticket saw, preceded by up to ``context`` earlier messages.
 
-        The earlier ones are what the bot tried before handing over, which staff want to see first.
+        The ticket's span runs from its first message (or its creation) to its resolution (or now). In
+        it come all of the customer's messages that belong to no other ticket — also the bot's, such as
+        the hand-over acknowledgement, even where they carry no ticket id — besides the ticket's own
+        (notes included). The earlier ones are what the bot tried before handing over, which staff want
+        to see first.
         """
         ticket = await self.ticket(ticket_id)
         if ticket is None:
             return []
-        rows = await self.fetch_all("SELECT * FROM messages WHERE ticket_id = ? ORDER BY id", (ticket_id,))
-        first = rows[0]["id"] if rows else None
-        before_sql = "SELECT * FROM messages WHERE customer_id = ? AND ticket_id IS NULL"
-        params: list[object] = [ticket.customer_id]
-        if first is not None:
-            before_sql += " AND id < ?"
-            params.append(first)
-        else:
-            before_sql += " AND created_at <= ?"
-            params.append(to_db_time(ticket.created_at))
-        before = await self.fetch_all(before_sql + " ORDER BY id DESC LIMIT ?", [*params, context])
+        first_row = await self.fetch_one(
+            "SELECT min(id) AS id FROM messages WHERE ticket_id = ?", (ticket_id,)
+        )
+        first = None if first_row is None or first_row["id"] is None else int(first_row["id"])
+        start_sql, start = (
+            ("id >= ?", first)
+            if first is not None
+            else (
+                "created_at >= ?",
+                to_db_time(ticket.created_at),
+            )
+        )
+        span_sql = (
+            "SELECT * FROM messages WHERE ticket_id = ? OR (customer_id = ? AND ticket_id IS NULL"
+            f" AND {start_sql}"
+        )
+        params: list[object] = [ticket_id, ticket.customer_id, start]
+        if ticket.resolved_at is not None:
+            span_sql += " AND created_at <= ?"
+            params.append(to_db_time(ticket.resolved_at))
+        rows = await self.fetch_all(span_sql + ") ORDER BY id", params)
+        before_sql = "SELECT * FROM messages WHERE customer_id = ? AND ticket_id IS NULL AND " + (
+            "id < ?" if first is not None else "created_at < ?"
+        )
+        before = await self.fetch_all(
+            before_sql + " ORDER BY id DESC LIMIT ?", (ticket.customer_id, start, context)
+        )
         return [message_from_row(row) for row in [*reversed(before), *rows]]
 
     # --- tickets ---------------------------------------------------------------------------------------------
@@ -545,12 +567,14 @@ class Tx:
         return message_id
 
     async def wait_estimate(self, priority: Priority, now: datetime) -> float | None:
-        """Minutes until a human answers a ticket of ``priority`` created ``now``; None without data.
+        """Minutes until a human answers a ticket of ``priority`` created ``now``; None without enough data.
 
         ``median(recent first-response minutes) * (1 + ahead / agents)``, where *ahead* counts open
         tickets of the same or higher priority already waiting and *agents* those who acted on a ticket
         within the last hour (at least one). The median already contains a typical queue; the factor
-        stretches it when today's queue is long for the staff on duty.
+        stretches it when today's queue is long for the staff on duty. With fewer than
+        ``FIRST_RESPONSE_MINIMUM`` recent first responses the answer is None: the customer is told the wait
+        is unknown rather than a number drawn from one lucky (or unlucky) ticket.
         """
         rows = await self.fetch_all(
             "SELECT created_at, first_response_at FROM tickets"
@@ -565,7 +589,7 @@ class Tx:
             for r in rows
         ]
         middle = median(minutes)
-        if middle is None:
+        if middle is None or len(minutes) < FIRST_RESPONSE_MINIMUM:
             return None
         ahead_row = await self.fetch_one(
             "SELECT count(*) AS n FROM tickets WHERE status = 'open' AND priority_rank >= ? AND waiting_since < ?",
@@ -839,12 +863,18 @@ class Database:
         for speed; only the benchmark uses it, to show what the fsync costs.
         """
         path = Path(path)
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await connect(path, synchronous=synchronous)
+        try:
+            if str(path) != ":memory:":
+                path.parent.mkdir(parents=True, exist_ok=True)
+            conn = await connect(path, synchronous=synchronous)
+        except (sqlite3.DatabaseError, OSError) as error:
+            raise StorageError(f"cannot open the database {path}: {error}") from error
         try:
             if migrate_schema:
                 await migrate(conn)
+        except sqlite3.DatabaseError as error:
+            await conn.close()
+            raise StorageError(f"cannot open the database {path}: {error}") from error
         except BaseException:
             await conn.close()
             raise
@@ -952,7 +982,7 @@ async def connect(path: Path, *, synchronous: str = "FULL") -> aiosqlite.Connect
         async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
             row = await cursor.fetchone()
         if str(path) != ":memory:" and (row is None or str(row[0]).lower() != "wal"):
-            raise RuntimeError(f"could not switch {path} to WAL journal mode (got {row and row[0]!r})")
+            raise StorageError(f"could not switch {path} to WAL journal mode (got {row and row[0]!r})")
         if synchronous.upper() not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         await conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")

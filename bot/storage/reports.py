@@ -36,7 +36,7 @@ class QueueEntry:
     """Since the customer started waiting in the current spell (``waiting_since``)."""
     last_customer_text: str
     overdue: bool
-    """No first response yet and the first-response due time has passed."""
+    """Active, no first response yet and the first-response due time has passed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +104,9 @@ async def queue_entries(
                 customer=customer,
                 waited=max(timedelta(0), now - ticket.waiting_since),
                 last_customer_text=row["last_text"] or "",
-                overdue=ticket.first_response_at is None and ticket.first_response_due <= now,
+                overdue=ticket.status is not TicketStatus.RESOLVED
+                and ticket.first_response_at is None
+                and ticket.first_response_due <= now,
             )
         )
     return entries
@@ -206,9 +208,12 @@ async def stats(tx: Tx, now: datetime, *, days: int = 30) -> QueueStats:
 
 
 async def find_customer(tx: Tx, reference: str) -> Customer | None:
-    """A customer by number (``12``) or by ``channel:external_id`` (``telegram:123456``)."""
-    if reference.isdigit():
-        return await tx.customer(int(reference))
+    """A customer by number (``12`` or ``#12``, as lists print it) or by ``channel:external_id``
+    (``telegram:123456``)."""
+    reference = reference.strip()
+    number = reference.removeprefix("#")
+    if number.isdigit():
+        return await tx.customer(int(number))
     channel, sep, external = reference.partition(":")
     if not sep:
         return None
@@ -252,6 +257,12 @@ async def export_customer(tx: Tx, customer_id: int) -> dict[str, object] | None:
             customer_id,
         ),
     }
+
+
+async def forgotten_at(tx: Tx, customer_id: int) -> datetime | None:
+    """When the customer's personal data was erased; None if it was not (or there is no such customer)."""
+    row = await tx.fetch_one("SELECT forgotten_at FROM customers WHERE id = ?", (customer_id,))
+    return None if row is None or row["forgotten_at"] is None else from_db_time(row["forgotten_at"])
 
 
 async def forget_customer(tx: Tx, customer_id: int, actor: str, now: datetime) -> bool:

@@ -11,7 +11,7 @@ import pytest
 from bot.core.messages import MESSAGES
 from bot.core.model import Content, Priority, Reason, Settings, TicketStatus, ToneLexicon
 from bot.service.render import Renderer
-from bot.service.staff import StaffError, StaffService
+from bot.service.staff import MAX_SNOOZE, StaffError, StaffService
 from bot.storage import Customer, Database, Ticket
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -59,8 +59,8 @@ def staff(db: Database, clock: Clock) -> StaffService:
     return StaffService(db, lambda: renderer, clock=clock)
 
 
-async def _open_ticket(db: Database, name: str = "u1") -> tuple[Customer, Ticket]:
-    customer = await db.upsert_customer("terminal", name, "Kim", "en")
+async def _open_ticket(db: Database, name: str = "u1", display: str = "Kim") -> tuple[Customer, Ticket]:
+    customer = await db.upsert_customer("terminal", name, display, "en")
     message = await db.record_inbound(
         customer.id, text="help", attachment=None, payload=None, channel_message_id=None, received_at=NOW
     )
@@ -201,3 +201,32 @@ async def test_claim_next_takes_the_head_of_the_queue(db: Database, staff: Staff
     again = await staff.claim_next("bob")
     assert again is not None and again.id == second.id
     assert await staff.claim_next("carol") is None
+
+
+async def test_block_by_ticket_blocks_the_customer_who_wrote_it(db: Database, staff: StaffService) -> None:
+    """QA: `queue block 4` took 4 as a customer number and blocked someone else."""
+    await _open_ticket(db, "u1")
+    await _open_ticket(db, "u2")
+    bystander = await db.upsert_customer("terminal", "u3", "Quiet", "en")  # customer #3, no ticket
+    writer, spam = await _open_ticket(db, "u4", "Spam Bot")
+    assert spam.id == bystander.id != writer.id  # ticket #3 is customer #4's; customer #3 is someone else
+    customer, closed = await staff.block_ticket_customer(spam.id, "alice")
+    assert (customer.id, customer.display_name, closed) == (writer.id, "Spam Bot", [spam.id])
+    blocked = await db.customer(writer.id)
+    assert blocked is not None and blocked.blocked
+    untouched = await db.customer(bystander.id)
+    assert untouched is not None and not untouched.blocked
+    customer, closed = await staff.block_ticket_customer(spam.id, "alice", blocked=False)
+    unblocked = await db.customer(writer.id)
+    assert unblocked is not None and not unblocked.blocked and closed == []
+    with pytest.raises(StaffError, match="no ticket #99"):
+        await staff.block_ticket_customer(99, "alice")
+
+
+async def test_snooze_is_capped(db: Database, staff: StaffService) -> None:
+    _, ticket = await _open_ticket(db)
+    with pytest.raises(StaffError, match="at most 90 days"):
+        await staff.snooze(ticket.id, "alice", NOW + MAX_SNOOZE + timedelta(minutes=1))
+    unchanged = await db.ticket(ticket.id)
+    assert unchanged is not None and unchanged.status is TicketStatus.OPEN
+    await staff.snooze(ticket.id, "alice", NOW + MAX_SNOOZE)

@@ -72,5 +72,6 @@ async def test_every_ticket_is_claimed_exactly_once(tmp_path: Path) -> None:
         claims = await tx.fetch_one("SELECT count(*) FROM events WHERE kind = 'claimed'")
     by_agent = {row["assignee"]: row["n"] for row in rows}
     assert {row["status"] for row in rows} == {TicketStatus.ASSIGNED.value}
-    assert by_agent == {f"agent{n}": len(results[n][0]) for n in range(AGENTS)}
+    # An agent that won nothing (possible on a loaded machine) has no row in the GROUP BY.
+    assert by_agent == {f"agent{n}": len(results[n][0]) for n in range(AGENTS) if results[n][0]}
     assert claims is not None and claims[0] == TICKETS

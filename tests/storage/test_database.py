@@ -12,6 +12,7 @@ import pytest
 from bot.channels.base import Button
 from bot.core.model import Author, Priority, Reason, TicketStatus
 from bot.storage import Customer, Database, StorageError, Ticket
+from bot.storage.database import FIRST_RESPONSE_MINIMUM
 from tests.storage.conftest import T0
 
 
@@ -131,12 +132,14 @@ async def test_wait_estimate_is_unknown_without_data_then_scales_with_queue(
     db: Database, customer: Customer
 ) -> None:
     assert await db.wait_estimate(Priority.NORMAL, T0) is None
-    for minutes in (10, 20, 30):
+    for count, minutes in enumerate((10, 20, 30), start=1):
         ticket = await _ticket(db, customer, at=T0 - timedelta(hours=2))
         async with db.transaction() as tx:
             await tx.mark_first_response(
                 ticket.id, "alice", T0 - timedelta(hours=2) + timedelta(minutes=minutes)
             )
+        if count < FIRST_RESPONSE_MINIMUM:  # one or two quick answers are luck, not a typical wait
+            assert await db.wait_estimate(Priority.NORMAL, T0) is None
     assert await db.wait_estimate(Priority.NORMAL, T0) == pytest.approx(20)
     await _ticket(db, customer, Priority.URGENT, at=T0 - timedelta(minutes=1))
     await _ticket(db, customer, Priority.LOW, at=T0 - timedelta(minutes=1))
@@ -247,3 +250,62 @@ async def test_closed_database_refuses_work(tmp_path: Path) -> None:
     await db.close()  # idempotent
     with pytest.raises(StorageError, match="closed"):
         await db.ticket(1)
+
+
+async def test_one_quick_first_response_gives_no_estimate(db: Database, customer: Customer) -> None:
+    """QA: after a single 15-second first response a new customer was told "about 1 minutes"."""
+    ticket = await _ticket(db, customer, at=T0 - timedelta(minutes=5))
+    async with db.transaction() as tx:
+        await tx.mark_first_response(ticket.id, "alice", T0 - timedelta(minutes=5) + timedelta(seconds=15))
+    assert FIRST_RESPONSE_MINIMUM == 3
+    assert await db.wait_estimate(Priority.NORMAL, T0) is None
+
+
+async def test_ticket_messages_show_everything_the_customer_saw_in_the_ticket_span(
+    db: Database, customer: Customer
+) -> None:
+    """Bot messages after the hand-over (the acknowledgement) are shown even without a ticket id; messages
+    before the ticket are context, messages after its resolution and of other tickets are not shown."""
+
+    async def bot_says(text: str, at: timedelta, ticket_id: int | None = None) -> None:
+        async with db.transaction() as tx:
+            await tx.enqueue_outbound(
+                customer.id, text=text, author=Author.BOT, ticket_id=ticket_id, now=T0 + at
+            )
+
+    await bot_says("Hallo! Wie kann ich helfen?", timedelta(minutes=-1))
+    ticket = await _ticket(db, customer)
+    await bot_says("Danke, Ihre Nachricht ist bei unserem Team angekommen", timedelta(seconds=1))
+    async with db.transaction() as tx:
+        await tx.enqueue_outbound(
+            customer.id,
+            text="Wir schauen nach.",
+            author=Author.AGENT,
+            agent="alice",
+            ticket_id=ticket.id,
+            now=T0 + timedelta(minutes=5),
+        )
+        await tx.add_note(ticket.id, "alice", "Störung Nord", T0 + timedelta(minutes=6))
+        await tx.resolve(ticket.id, "alice", T0 + timedelta(minutes=10))
+    await bot_says("Gern geschehen!", timedelta(minutes=11))  # after resolution: the bot again
+    texts = [(m.author.value, m.text) for m in await db.ticket_messages(ticket.id)]
+    assert texts == [
+        ("bot", "Hallo! Wie kann ich helfen?"),
+        ("customer", "kaputt"),
+        ("bot", "Danke, Ihre Nachricht ist bei unserem Team angekommen"),
+        ("agent", "Wir schauen nach."),
+        ("agent", "Störung Nord"),
+    ]
+    second = await _ticket(db, customer, at=T0 + timedelta(minutes=20))
+    assert [m.text for m in await db.ticket_messages(second.id)][-1] == "kaputt"
+    assert "Wir schauen nach." not in [m.text for m in await db.ticket_messages(second.id)]
+    # While a ticket is active its span runs to now.
+    await bot_says("Bitte haben Sie etwas Geduld.", timedelta(minutes=21))
+    assert [m.text for m in await db.ticket_messages(second.id)][-1] == "Bitte haben Sie etwas Geduld."
+
+
+async def test_a_file_that_is_not_sqlite_is_a_clear_storage_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("this is a text file, not a database\n" * 100, encoding="utf-8")
+    with pytest.raises(StorageError, match=r"cannot open the database .*notes\.db: file is not a database"):
+        await Database.open(path)
