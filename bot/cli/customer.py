@@ -13,27 +13,44 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.cli.queue import add_db_argument, run_with_db
+from bot.cli.queue import add_db_argument, run_with_db, when
 from bot.config import staff_name
 from bot.storage import Database
-from bot.storage.reports import export_customer, find_customer, forget_customer
+from bot.storage.reports import export_customer, find_customer, forget_customer, forgotten_at
+
+DESCRIPTION = (
+    "A customer's privacy rights. `export` prints everything stored about a customer as JSON (the right "
+    "of access); `forget` erases their name, channel id, message texts and the bot's notes on them (the "
+    "right to erasure) and keeps only anonymous statistics: that tickets existed, their times, priorities "
+    "and ratings. Name a customer by number (as `queue show` prints it) or as channel:id "
+    "(e.g. telegram:123456)."
+)
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     parser = sub.add_parser(
-        "customer", help="export or erase what is stored about a customer", description=__doc__
+        "customer", help="export or erase what is stored about a customer", description=DESCRIPTION
     )
     parser.set_defaults(handler=lambda args: _usage(parser))
     actions = parser.add_subparsers(dest="customer_command", metavar="ACTION")
 
-    export = actions.add_parser("export", help="everything stored about a customer, as JSON")
+    export = actions.add_parser(
+        "export",
+        help="everything stored about a customer, as JSON",
+        description="Print everything stored about a customer as JSON: the customer, the conversation "
+        "state, tickets, messages with the bot's analysis, events, ratings and deliveries.",
+    )
     export.add_argument("customer", help="customer number or channel:id (e.g. telegram:123456)")
     export.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
     add_db_argument(export)
     export.set_defaults(handler=cmd_export)
 
     forget = actions.add_parser(
-        "forget", help="erase a customer's personal data (keeps anonymous statistics)"
+        "forget",
+        help="erase a customer's personal data (keeps anonymous statistics)",
+        description="Erase a customer's personal data: name, channel id, message texts, the bot's analyses, "
+        "ticket summaries. Their open tickets close and undelivered replies are cancelled. There is no "
+        "undo; without --yes nothing happens. If the person writes again, they are a new customer.",
     )
     forget.add_argument("customer", help="customer number or channel:id")
     forget.add_argument("--yes", action="store_true", help="really erase (there is no undo)")
@@ -80,6 +97,10 @@ def cmd_forget(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return 1
+            erased = await forgotten_at(tx, customer.id)
+            if erased is not None:
+                print(f"Customer #{customer.id} was already forgotten on {when(erased)} UTC; nothing to do.")
+                return 0
             await forget_customer(tx, customer.id, staff_name(args.agent), datetime.now(UTC))
         print(f"Customer #{customer.id} forgotten; anonymous statistics kept.")
         return 0

@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
+from pathlib import Path
 from typing import Any
 
-from bot.cli.queue import add_db_argument, db_path, table
-from bot.storage.database import connect
+import aiosqlite
+
+from bot.cli.queue import add_db_argument, db_path, fail, table
+from bot.storage.database import StorageError, connect
 from bot.storage.migrate import LATEST, SchemaError, migrate, user_version
+
+DESCRIPTION = (
+    "The database file: `status` tells which file, which schema version, how big, how many rows, and "
+    "whether it is healthy; `migrate` upgrades the schema (atomically; the bot also does this on start), "
+    "so you can back up and upgrade on your own schedule."
+)
 
 TABLES = (
     "customers",
@@ -28,7 +38,7 @@ TABLES = (
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
-    parser = sub.add_parser("db", help="database schema and health", description=__doc__)
+    parser = sub.add_parser("db", help="database schema and health", description=DESCRIPTION)
     parser.set_defaults(handler=lambda args: _usage(parser))
     actions = parser.add_subparsers(dest="db_command", metavar="ACTION")
     up = actions.add_parser("migrate", help=f"bring the schema to version {LATEST} (atomic)")
@@ -49,7 +59,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     async def main() -> tuple[int, int]:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await connect(path)
+        conn = await _connect(path)
         try:
             return await migrate(conn)
         finally:
@@ -57,14 +67,36 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     try:
         before, after = asyncio.run(main())
-    except SchemaError as error:
-        print(f"error: {error}")
-        return 1
+    except (SchemaError, StorageError, OSError) as error:
+        return fail(str(error))
     if before == after:
         print(f"{path}: schema is up to date (version {after}).")
     else:
         print(f"{path}: migrated from version {before} to {after}.")
     return 0
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    """:func:`connect`, with "not a database" and friends as one :class:`StorageError` naming the file."""
+    try:
+        return await connect(path)
+    except sqlite3.DatabaseError as error:
+        raise StorageError(f"cannot open the database {path}: {error}") from error
+
+
+def kib(size: int) -> str:
+    return f"{size / 1024:,.0f} KiB"
+
+
+def file_size(path: Path) -> str:
+    """The database's size on disk: the file plus its write-ahead log, where committed changes live until
+    a checkpoint copies them into the file (while the bot runs, that can be most of the data)."""
+    main = path.stat().st_size
+    wal = Path(f"{path}-wal")
+    wal_size = wal.stat().st_size if wal.exists() else 0
+    if not wal_size:
+        return kib(main)
+    return f"{kib(main + wal_size)} (file {kib(main)} + WAL {kib(wal_size)})"
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -74,7 +106,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 1
 
     async def main() -> int:
-        conn = await connect(path)
+        conn = await _connect(path)
         try:
             version = await user_version(conn)
             rows: list[list[object]] = []
@@ -83,19 +115,23 @@ def cmd_status(args: argparse.Namespace) -> int:
                     async with conn.execute(f"SELECT count(*) FROM {name}") as cursor:
                         found = await cursor.fetchone()
                     rows.append([name, found[0] if found else 0])
-                except Exception:
+                except sqlite3.OperationalError:
                     rows.append([name, "missing"])
             async with conn.execute("PRAGMA quick_check") as cursor:
                 check = [str(row[0]) for row in await cursor.fetchall()]
             async with conn.execute("PRAGMA foreign_key_check") as cursor:
                 orphans = len(list(await cursor.fetchall()))
+            # Measured while open: closing the last connection checkpoints the WAL into the file.
+            size = file_size(path)
         finally:
             await conn.close()
-        size = path.stat().st_size
-        print(f"{path}: schema version {version} (this bot: {LATEST}), {size / 1024:.0f} KiB, WAL")
+        print(f"{path}: schema version {version} (this bot: {LATEST}), {size}, WAL journal")
         print(table(["TABLE", "ROWS"], rows))
         healthy = check == ["ok"] and orphans == 0
         print(f"integrity: {'ok' if healthy else '; '.join(check) + f'; {orphans} foreign-key problem(s)'}")
         return 0 if healthy and version == LATEST else 1
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except (StorageError, sqlite3.DatabaseError) as error:
+        return fail(str(error) if isinstance(error, StorageError) else f"{path}: {error}")

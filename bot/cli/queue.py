@@ -3,7 +3,8 @@
 Every action opens the database, does one transaction through :class:`bot.service.staff.StaffService`
 and closes it again, so the command is safe to run beside the bot (WAL: readers never wait; writers wait
 their turn for milliseconds). Who acts comes from ``--as`` or ``BOT_STAFF_NAME``; the file from
-``--db`` or ``BOT_DATABASE``.
+``--database`` (alias ``--db``) or ``BOT_DATABASE``; the customer-facing wording of replies, resolve and
+hand-back from the intents folder (``--intents`` or ``BOT_INTENTS``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from bot.config import database_path, intents_dir, staff_name
 from bot.core.model import Author, TicketStatus
 from bot.service.render import Renderer
 from bot.service.staff import StaffError, StaffService
-from bot.storage import Database, StoredMessage
+from bot.storage import Database, Event, StorageError, StoredMessage
+from bot.storage.migrate import SchemaError
 from bot.storage.records import to_db_time
 from bot.storage.reports import QueueStats, TicketDetail, find_customer, queue_entries, stats, ticket_detail
 
@@ -33,12 +35,38 @@ STAFF_GROUP_VARIABLE = "TELEGRAM_STAFF_CHAT_ID"
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, metavar="FILE", help="database file (default: $BOT_DATABASE)")
+    """``--database FILE`` as in ``chat`` and ``intents``; ``--db`` stays as a short alias."""
+    parser.add_argument(
+        "--database",
+        "--db",
+        dest="database",
+        type=Path,
+        metavar="FILE",
+        help="SQLite file (default: $BOT_DATABASE or data/bot.db)",
+    )
 
 
 def db_path(args: argparse.Namespace) -> Path:
-    explicit: Path | None = getattr(args, "db", None)
+    explicit: Path | None = getattr(args, "database", None)
     return explicit or database_path()
+
+
+class WordingError(Exception):
+    """The intents folder, which holds what the customer is told, cannot be loaded."""
+
+
+def fail(message: str, code: int = 2) -> int:
+    """One line on stderr, no traceback: for problems of the setup (file, folder), not of the action."""
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def ticket_number(text: str) -> int:
+    """A ticket number as typed: ``3`` or ``#3`` (how ``list`` prints it)."""
+    digits = text.strip().removeprefix("#")
+    if not digits.isdigit():
+        raise argparse.ArgumentTypeError(f"not a ticket number: {text!r} (e.g. 3 or #3)")
+    return int(digits)
 
 
 def run_with_db(args: argparse.Namespace, action: Callable[[Database], Awaitable[int]]) -> int:
@@ -49,11 +77,7 @@ def run_with_db(args: argparse.Namespace, action: Callable[[Database], Awaitable
     """
     path = db_path(args)
     if not path.exists():
-        print(
-            f"error: no database at {path} (set BOT_DATABASE or --db; `db migrate` creates one)",
-            file=sys.stderr,
-        )
-        return 1
+        return fail(f"no database at {path} (set BOT_DATABASE or --database; `db migrate` creates one)", 1)
 
     async def main() -> int:
         async with await Database.open(path) as db:
@@ -62,8 +86,9 @@ def run_with_db(args: argparse.Namespace, action: Callable[[Database], Awaitable
     try:
         return asyncio.run(main())
     except StaffError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        return fail(str(error), 1)
+    except (StorageError, SchemaError, WordingError) as error:
+        return fail(str(error))
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, widths: Sequence[int] = ()) -> str:
@@ -98,6 +123,10 @@ def duration(span: timedelta | None) -> str:
     return f"{days} d {hours} h"
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def when(moment: datetime | None) -> str:
     return "–" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
@@ -114,7 +143,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "queue",
         help="work the human support queue (list, show, claim, reply, resolve, stats …)",
         description="The human support queue. Staff name: --as NAME or $BOT_STAFF_NAME; "
-        "database: --db FILE or $BOT_DATABASE.",
+        "database: --database FILE (or --db) or $BOT_DATABASE. Tickets are named by their number "
+        "as `list` prints it (3 or #3).",
     )
     parser.set_defaults(handler=lambda args: _usage(parser))
     common = argparse.ArgumentParser(add_help=False)
@@ -134,43 +164,77 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     listing = action("list", "active tickets: most urgent first, then longest waiting", cmd_list)
     listing.add_argument("--mine", action="store_true", help="only tickets assigned to me")
     listing.add_argument(
-        "--status", action="append", choices=[s.value for s in TicketStatus], help="only these statuses"
+        "--status",
+        action="append",
+        choices=[s.value for s in TicketStatus if s is not TicketStatus.BOT],
+        help="only this status (repeat for several; default: all but resolved)",
     )
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--limit", type=int, default=50, help="show at most N tickets (default: 50)")
+
+    def ticket_argument(p: argparse.ArgumentParser) -> None:
+        p.add_argument("ticket", type=ticket_number, help="ticket number, as `list` prints it (3 or #3)")
+
+    def intents_argument(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--intents",
+            type=Path,
+            metavar="DIR",
+            help="intents folder with the customer-facing wording (default: $BOT_INTENTS or intents/)",
+        )
 
     show = action("show", "one ticket: customer, what the bot tried, messages, events", cmd_show)
-    show.add_argument("ticket", type=int)
+    ticket_argument(show)
 
     claim = action("claim", "take a ticket (exactly one agent wins)", cmd_claim)
-    claim.add_argument("ticket", type=int)
+    ticket_argument(claim)
     claim.add_argument("--force", action="store_true", help="take over a ticket someone else holds")
 
     action("next", "claim the most urgent, longest-waiting open ticket and show it", cmd_next)
 
     reply = action("reply", "answer the customer in their channel ('-' reads the text from stdin)", cmd_reply)
-    reply.add_argument("ticket", type=int)
-    reply.add_argument("text", nargs="+")
+    ticket_argument(reply)
+    reply.add_argument("text", nargs="+", help="the reply; '-' reads it from stdin")
     reply.add_argument("--wait", action="store_true", help="then wait for the customer (status waiting)")
+    intents_argument(reply)
 
     note = action("note", "internal note for colleagues; never sent to the customer", cmd_note)
-    note.add_argument("ticket", type=int)
-    note.add_argument("text", nargs="+")
+    ticket_argument(note)
+    note.add_argument("text", nargs="+", help="the note; '-' reads it from stdin")
 
-    snooze = action("snooze", "hide until a time: 30m, 4h, 2d or '2026-03-02 14:00' (UTC)", cmd_snooze)
-    snooze.add_argument("ticket", type=int)
-    snooze.add_argument("until", nargs="+")
+    snooze = action(
+        "snooze", "hide until a time: 30m, 4h, 2d or '2026-03-02 14:00' (UTC), at most 90 days", cmd_snooze
+    )
+    ticket_argument(snooze)
+    snooze.add_argument("until", nargs="+", help="30m, 4h, 2d or '2026-03-02 14:00' (UTC)")
 
     resolve = action("resolve", "close the ticket; the customer is asked for a 1-5 rating", cmd_resolve)
-    resolve.add_argument("ticket", type=int)
+    ticket_argument(resolve)
+    intents_argument(resolve)
 
     reopen = action("reopen", "put a ticket back in the queue, unassigned", cmd_reopen)
-    reopen.add_argument("ticket", type=int)
+    ticket_argument(reopen)
 
     handback = action("handback", "give the conversation back to the bot (no rating asked)", cmd_handback)
-    handback.add_argument("ticket", type=int)
+    ticket_argument(handback)
+    intents_argument(handback)
 
-    block = action("block", "block a customer (number or channel:id); closes their tickets", cmd_block)
-    block.add_argument("customer")
+    block = action(
+        "block",
+        "block the customer of a ticket: the bot ignores them, their open tickets close silently",
+        cmd_block,
+    )
+    target = block.add_mutually_exclusive_group(required=True)
+    target.add_argument(
+        "ticket",
+        nargs="?",
+        type=ticket_number,
+        help="ticket number, as `list` prints it: blocks the customer who wrote it",
+    )
+    target.add_argument(
+        "--customer",
+        metavar="ID",
+        help="block by customer instead: the customer number (`show` prints it) or channel:id",
+    )
     block.add_argument("--undo", action="store_true", help="unblock instead")
 
     stat = action("stats", "queue health: open tickets, response times, bot share, CSAT", cmd_stats)
@@ -197,19 +261,38 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _staff(db: Database, args: argparse.Namespace) -> StaffService:
-    cache: list[Renderer] = []
+def load_renderer(folder: Path) -> Renderer:
+    """The customer-facing wording from the intents folder, or a :class:`WordingError` that says what to do.
 
-    def renderer() -> Renderer:
-        """Loads the intents folder only for actions that write to the customer."""
-        if not cache:
-            from bot.content.loader import load_folder
+    There is no fallback to built-in texts: the folder names the company, the languages and the tone the
+    customer knows from the bot, and a reply signed with invented wording would be worse than none.
+    """
+    from bot.content.loader import ContentError, load_folder
 
-            cache.append(Renderer(load_folder(intents_dir()).content))
-        return cache[0]
+    try:
+        return Renderer(load_folder(folder).content)
+    except ContentError as error:
+        if not folder.is_dir():
+            raise WordingError(
+                f"cannot read the intents folder '{folder}' (needed for the customer-facing wording): "
+                "set BOT_INTENTS or run from the bot's folder"
+            ) from None
+        first = error.errors[0] if error.errors else (error.problems[0] if error.problems else None)
+        raise WordingError(
+            f"the intents folder '{folder}' (needed for the customer-facing wording) has problems"
+            + (f", first: {first}" if first else "")
+            + f"; see `python -m bot intents check {folder}`"
+        ) from None
+
+
+def _staff(db: Database, args: argparse.Namespace, renderer: Renderer | None = None) -> StaffService:
+    def wording() -> Renderer:
+        if renderer is None:  # an action that writes to the customer without being declared to
+            raise WordingError("this action has no customer-facing wording loaded")
+        return renderer
 
     # Notify the Telegram staff group only where one is configured; the bot's process delivers them.
-    return StaffService(db, renderer, source="cli", notify_staff=bool(os.environ.get(STAFF_GROUP_VARIABLE)))
+    return StaffService(db, wording, source="cli", notify_staff=bool(os.environ.get(STAFF_GROUP_VARIABLE)))
 
 
 def _agent(args: argparse.Namespace) -> str:
@@ -238,15 +321,23 @@ def cmd_list(args: argparse.Namespace) -> int:
                 limit=args.limit,
             )
         if not entries:
-            print("The queue is empty.")
+            print("No tickets with that status." if args.status else "The queue is empty.")
             return 0
+        resolved = sum(e.ticket.status is TicketStatus.RESOLVED for e in entries)
+        time_header = (
+            "RESOLVED" if resolved == len(entries) else "WAITING/RESOLVED" if resolved else "WAITING"
+        )
         rows = [
             (
                 f"#{e.ticket.id}",
                 e.ticket.priority.value,
                 e.ticket.status.value,
                 e.ticket.assignee or "",
-                duration(e.waited) + (" !" if e.overdue else ""),
+                (
+                    when(e.ticket.resolved_at)
+                    if e.ticket.status is TicketStatus.RESOLVED
+                    else duration(e.waited) + (" !" if e.overdue else "")
+                ),
                 e.ticket.reason.value,
                 f"{e.ticket.anger:.0f}",
                 e.customer.display_name or f"{e.customer.channel}:{e.customer.external_id}",
@@ -259,7 +350,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             "PRIORITY",
             "STATUS",
             "AGENT",
-            "WAITING",
+            time_header,
             "REASON",
             "ANGER",
             "CUSTOMER",
@@ -318,9 +409,41 @@ def render_detail(detail: TicketDetail, now: datetime) -> str:
         ]
     lines += ["", "Events:"]
     for event in detail.events:
-        info = "" if not event.detail else " " + json.dumps(event.detail, ensure_ascii=False, sort_keys=True)
-        lines.append(f"  {when(event.created_at)}  {event.actor:<10} {event.kind}{info}")
+        info = describe_event(event)
+        lines.append(
+            f"  {when(event.created_at)}  {event.actor:<10} {event.kind}" + (f"  {info}" if info else "")
+        )
     return "\n".join(lines)
+
+
+def describe_event(event: Event) -> str:
+    """The event's detail in words (``first response``, ``was with alice``), not JSON."""
+    detail = dict(event.detail or {})
+    parts: list[str] = []
+    if detail.pop("first", False):
+        parts.append("first response")
+    previous = detail.pop("previous_assignee", None)
+    if previous:
+        parts.append(f"was with {previous}")
+    until = detail.pop("until", None)
+    if until:
+        try:
+            parts.append(f"until {when(datetime.fromisoformat(str(until)))} UTC")
+        except ValueError:
+            parts.append(f"until {until}")
+    labels = {"message_id": "message", "outbox_id": "outbox", "customer_id": "customer #"}
+    for key, value in sorted(detail.items()):
+        if value is None or value == "" or value is False:
+            continue
+        label = labels.get(key, key.replace("_", " "))
+        if isinstance(value, float):
+            text = f"{value:.0f}"
+        elif isinstance(value, (dict, list)):
+            text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+        else:
+            text = str(value)
+        parts.append(f"{label}{text}" if label.endswith("#") else f"{label} {text}")
+    return ", ".join(parts)
 
 
 def _message_lines(message: StoredMessage) -> list[str]:
@@ -377,12 +500,24 @@ def describe_analysis(raw: str | None) -> str:
 
 def _staff_command(
     run: Callable[[StaffService, argparse.Namespace, str], Awaitable[str | None]],
+    *,
+    wording: bool = False,
 ) -> Callable[[argparse.Namespace], int]:
-    """Wrap an action: open the database, act as the staff member, print the outcome line."""
+    """Wrap an action: open the database, act as the staff member, print the outcome line.
+
+    ``wording``: the action writes to the customer, so the intents folder is loaded first — before the
+    database is opened, so a missing folder costs nothing and never holds the write lock."""
 
     def handler(args: argparse.Namespace) -> int:
+        renderer = None
+        if wording:
+            try:
+                renderer = load_renderer(getattr(args, "intents", None) or intents_dir())
+            except WordingError as error:
+                return fail(str(error))
+
         async def action(db: Database) -> int:
-            outcome = await run(_staff(db, args), args, _agent(args))
+            outcome = await run(_staff(db, args, renderer), args, _agent(args))
             if outcome is None:
                 return 1
             print(outcome)
@@ -451,25 +586,32 @@ async def _handback(staff: StaffService, args: argparse.Namespace, agent: str) -
 
 
 async def _block(staff: StaffService, args: argparse.Namespace, agent: str) -> str | None:
-    async with staff.db.snapshot() as tx:
-        customer = await find_customer(tx, args.customer)
-    if customer is None:
-        raise StaffError(f"no customer {args.customer!r} (use the number or channel:id)")
-    closed = await staff.block(customer.id, agent, blocked=not args.undo)
+    """By ticket (what staff see everywhere) or, explicitly, ``--customer`` number or channel:id."""
+    if args.customer is not None:
+        async with staff.db.snapshot() as tx:
+            customer = await find_customer(tx, args.customer)
+        if customer is None:
+            raise StaffError(f"no customer {args.customer!r} (use the customer number or channel:id)")
+        closed = await staff.block(customer.id, agent, blocked=not args.undo)
+        via = ""
+    else:
+        customer, closed = await staff.block_ticket_customer(args.ticket, agent, blocked=not args.undo)
+        via = f" (ticket #{args.ticket})"
+    who = f"{customer.display_name or '(no name)'}, customer #{customer.id} {customer.channel}:{customer.external_id}"
     if args.undo:
-        return f"Customer #{customer.id} unblocked."
-    also = f"; closed {', '.join(f'#{n}' for n in closed)}" if closed else ""
-    return f"Customer #{customer.id} blocked{also}."
+        return f"Unblocked {who}{via}."
+    also = f"; closed {', '.join(f'#{n}' for n in closed)}" if closed else "; no open tickets"
+    return f"Blocked {who}{via}{also}."
 
 
 cmd_claim = _staff_command(_claim)
 cmd_next = _staff_command(_next)
-cmd_reply = _staff_command(_reply)
+cmd_reply = _staff_command(_reply, wording=True)
 cmd_note = _staff_command(_note)
 cmd_snooze = _staff_command(_snooze)
-cmd_resolve = _staff_command(_resolve)
+cmd_resolve = _staff_command(_resolve, wording=True)
 cmd_reopen = _staff_command(_reopen)
-cmd_handback = _staff_command(_handback)
+cmd_handback = _staff_command(_handback, wording=True)
 cmd_block = _staff_command(_block)
 
 _RELATIVE = re.compile(r"^\+?(\d+)\s*(m|min|h|d)$")
@@ -482,7 +624,10 @@ def parse_until(text: str, now: datetime) -> datetime:
     if match:
         amount, unit = int(match.group(1)), match.group(2)
         minutes = {"m": 1, "min": 1, "h": 60, "d": 1440}[unit] * amount
-        return now + timedelta(minutes=minutes)
+        try:
+            return now + timedelta(minutes=minutes)
+        except OverflowError:
+            raise ValueError(f"{text!r} is too far ahead; a snooze lasts at most 90 days") from None
     try:
         moment = datetime.fromisoformat(text.upper().replace(" ", "T", 1))
     except ValueError:
@@ -554,7 +699,7 @@ def render_stats(result: QueueStats) -> str:
                     "CSAT",
                     "–"
                     if result.csat_average is None
-                    else f"{result.csat_average:.2f} / 5 ({result.ratings} ratings)",
+                    else f"{result.csat_average:.2f} / 5 ({plural(result.ratings, 'rating')})",
                 ],
                 ["first response overdue now", result.overdue_first_response],
                 ["replies pending / failed", f"{result.outbox_pending} / {result.outbox_failed}"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -71,3 +72,34 @@ def test_forget_needs_yes_then_erases(customer_id: int, capsys: pytest.CaptureFi
     data = json.loads(text)
     assert data["tickets"][0]["priority"] == "normal"  # anonymous statistics stay
     assert data["customer"]["forgotten_at"] is not None
+
+
+def test_forget_twice_says_it_was_already_forgotten(
+    customer_id: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["customer", "forget", str(customer_id), "--yes"]) == 0
+    assert capsys.readouterr().out == f"Customer #{customer_id} forgotten; anonymous statistics kept.\n"
+    assert main(["customer", "forget", f"#{customer_id}", "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"Customer #{customer_id} was already forgotten on ") and "nothing to do" in out
+
+
+def test_database_option_has_both_spellings(
+    customer_id: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = os.environ["BOT_DATABASE"]
+    monkeypatch.delenv("BOT_DATABASE")
+    for option in ("--database", "--db"):
+        assert main(["customer", "export", str(customer_id), option, path]) == 0
+        assert json.loads(capsys.readouterr().out)["customer"]["id"] == customer_id
+
+
+def test_help_is_for_staff_not_developers(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["customer", "--help"], ["customer", "forget", "--help"], ["customer", "export", "--help"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        text = capsys.readouterr().out
+        assert "``" not in text and ":class:" not in text
+    with pytest.raises(SystemExit):
+        main(["customer", "--help"])
+    assert "anonymous statistics" in capsys.readouterr().out

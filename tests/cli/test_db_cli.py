@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.storage import Database
 from bot.storage.database import connect
 from bot.storage.migrate import LATEST, migrate, user_version
 
@@ -54,3 +55,33 @@ def test_migrate_upgrades_an_old_database(
 def test_status_of_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["db", "status", "--db", str(tmp_path / "nope.db")]) == 1
     assert "does not exist" in capsys.readouterr().out
+
+
+def test_help_is_for_staff_not_developers(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["db", "--help"])
+    text = capsys.readouterr().out
+    assert "``" not in text and "upgrades the schema" in text
+
+
+def test_status_counts_the_write_ahead_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """QA: "4 KiB" for a database with content, because the data was still in the -wal file (the bot runs)."""
+    path = tmp_path / "bot.db"
+
+    async def run_status_while_the_bot_writes() -> tuple[int, int]:
+        async with await Database.open(path) as db:  # the running bot keeps its connection open
+            async with db.transaction() as tx:
+                for n in range(300):
+                    await tx.upsert_customer("telegram", str(n), "Kunde " + "x" * 200, "de")
+            wal = await asyncio.to_thread(lambda: Path(f"{path}-wal").stat().st_size)
+            code = await asyncio.to_thread(main, ["db", "status", "--database", str(path)])
+            return code, wal
+
+    code, wal = asyncio.run(run_status_while_the_bot_writes())
+    out = capsys.readouterr().out
+    assert code == 0 and wal > 32 * 1024
+    first = out.splitlines()[0]
+    assert "+ WAL " in first and "KiB" in first
+    total = int(first.split(", ")[1].split(" KiB")[0].replace(",", ""))
+    assert total * 1024 >= wal
+    assert "customers       300" in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import os
 import sqlite3
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 
 from bot.cli import main
 from bot.cli.queue import parse_until
-from bot.core.model import Priority, Reason
+from bot.core.model import Author, Priority, Reason
 from bot.storage import Database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,7 +109,7 @@ def test_staff_walkthrough(database: Path, capsys: pytest.CaptureFixture[str]) -
     assert len(mine) == 4 and mine[1].split()[:3] == ["#3", "normal", "snoozed"]
     assert main(["queue", "reopen", "3"]) == 0
     assert main(["queue", "handback", "3"]) == 0
-    assert main(["queue", "block", "telegram:1000"]) == 0
+    assert main(["queue", "block", "--customer", "telegram:1000"]) == 0
     assert "closed #1" in capsys.readouterr().out
     assert main(["queue", "stats"]) == 0
     stats = capsys.readouterr().out
@@ -190,3 +191,175 @@ def test_list_runs_while_another_process_writes(database: Path) -> None:
         assert run.returncode == 0, run.stderr
         assert "#2" in run.stdout and "locked" not in run.stderr
     assert written[0] > 10
+
+
+def _run(*argv: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The real command in its own process, as staff run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *argv],
+        cwd=cwd,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def _customers(path: Path) -> dict[str, bool]:
+    async with await Database.open(path) as db, db.snapshot() as tx:
+        rows = await tx.fetch_all("SELECT display_name, blocked FROM customers")
+    return {str(row["display_name"]): bool(row["blocked"]) for row in rows}
+
+
+def test_block_takes_the_ticket_number_staff_see(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA: `queue block 4` blocked customer #4 (someone else) instead of the customer of ticket #4."""
+    path = tmp_path / "bot.db"
+    monkeypatch.setenv("BOT_DATABASE", str(path))
+    monkeypatch.setenv("BOT_STAFF_NAME", "alice")
+
+    async def seed() -> None:
+        async with await Database.open(path) as db:
+            await db.upsert_customer("telegram", "1", "Erster Kunde", "de")  # customer #1, no ticket
+        await _seed(path, 2)  # customers #2 and #3 with tickets #1 and #2
+
+    asyncio.run(seed())
+    assert main(["queue", "block", "#1"]) == 0
+    out = capsys.readouterr().out
+    assert out.strip() == "Blocked Kunde 0, customer #2 telegram:1000 (ticket #1); closed #1."
+    assert asyncio.run(_customers(path)) == {"Erster Kunde": False, "Kunde 0": True, "Kunde 1": False}
+    assert main(["queue", "block", "1", "--undo"]) == 0
+    assert "Unblocked Kunde 0, customer #2" in capsys.readouterr().out
+    assert main(["queue", "block", "--customer", "1"]) == 0  # explicitly by customer number
+    assert capsys.readouterr().out == "Blocked Erster Kunde, customer #1 telegram:1; no open tickets.\n"
+    assert asyncio.run(_customers(path))["Erster Kunde"] is True
+    assert main(["queue", "block", "9"]) == 1
+    assert "no ticket #9" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["queue", "block"])  # ticket or --customer is required
+
+
+def test_reply_without_the_intents_folder_is_one_clear_line(database: Path, tmp_path: Path) -> None:
+    """QA: outside the repo without BOT_INTENTS, reply/resolve/handback crashed with a ContentError."""
+    env = {k: v for k, v in os.environ.items() if k != "BOT_INTENTS"}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for argv in (["reply", "1", "Hallo"], ["resolve", "1"], ["handback", "#1"]):
+        run = _run("queue", *argv, cwd=elsewhere, env=env)
+        assert run.returncode == 2, run.stderr
+        assert run.stderr == (
+            "error: cannot read the intents folder 'intents' (needed for the customer-facing wording): "
+            "set BOT_INTENTS or run from the bot's folder\n"
+        )
+    ok = _run("queue", "reply", "1", "Hallo", "--intents", str(ROOT / "intents"), cwd=elsewhere, env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout == "Reply to #1 queued for delivery.\n"
+
+
+def test_show_lists_what_the_bot_told_the_customer_after_the_hand_over(
+    database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def acknowledge() -> None:
+        async with await Database.open(database) as db, db.transaction() as tx:
+            await tx.enqueue_outbound(
+                1,
+                text="Danke, Ihre Nachricht ist bei unserem Team angekommen",
+                author=Author.BOT,
+                now=datetime.now(UTC),
+            )
+
+    asyncio.run(acknowledge())
+    assert main(["queue", "show", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "bot            Danke, Ihre Nachricht ist bei unserem Team angekommen" in out
+
+
+def test_staff_name_without_user_variables_is_the_login_name(
+    database: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for variable in ("BOT_STAFF_NAME", "USER", "LOGNAME", "LNAME", "USERNAME"):
+        monkeypatch.delenv(variable, raising=False)
+    login = getpass.getuser()  # from the password database now
+    assert login and login != "staff"
+    assert main(["queue", "claim", "1"]) == 0
+    assert capsys.readouterr().out == f"#1 is yours, {login}.\n"
+
+
+def test_options_spelled_as_elsewhere_and_tickets_as_listed(
+    database: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("BOT_DATABASE")
+    for option in ("--database", "--db"):
+        assert main(["queue", "list", option, str(database)]) == 0
+        assert "#2" in capsys.readouterr().out
+    assert main(["queue", "claim", "#3", "--database", str(database)]) == 0
+    assert capsys.readouterr().out == "#3 is yours, alice.\n"
+    with pytest.raises(SystemExit):
+        main(["queue", "claim", "three", "--database", str(database)])
+    assert "not a ticket number: 'three'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["queue", "list", "--status", "bot"])
+    assert "invalid choice: 'bot'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["queue", "list", "--help"])
+    helptext = capsys.readouterr().out
+    assert "show at most N tickets" in helptext and "--database FILE, --db FILE" in helptext
+    with pytest.raises(SystemExit):
+        main(["queue", "show", "--help"])
+    assert "ticket number, as `list` prints it (3 or #3)" in capsys.readouterr().out
+
+
+def test_snooze_is_capped_and_absurd_times_are_errors(
+    database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["queue", "snooze", "1", "99999d"]) == 1
+    assert "error: a snooze can last at most 90 days" in capsys.readouterr().err
+    assert main(["queue", "snooze", "1", "9999999999d"]) == 1
+    assert "too far ahead" in capsys.readouterr().err
+    assert main(["queue", "snooze", "1", "90d"]) == 0
+
+
+def test_events_read_as_words_not_json(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["queue", "note", "1", "intern"]) == 0
+    assert main(["queue", "claim", "1"]) == 0
+    assert main(["queue", "claim", "1", "--as", "bob", "--force"]) == 0
+    assert main(["queue", "snooze", "1", "2026-12-24 09:00", "--as", "bob"]) == 0
+    capsys.readouterr()
+    assert main(["queue", "show", "1"]) == 0
+    events = capsys.readouterr().out.split("Events:")[1]
+    assert "{" not in events
+    assert "bot        created  anger 0, priority normal, reason unmatched" in events
+    assert "alice      note  message " in events
+    assert "bob        claimed  was with alice" in events
+    assert "bob        snoozed  until 2026-12-24 09:00 UTC" in events
+
+
+def test_resolved_list_shows_when_and_csat_counts_one_rating(
+    database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["queue", "resolve", "1"]) == 0
+
+    async def rate() -> None:
+        async with await Database.open(database) as db:
+            assert await db.record_rating(1, 4, datetime.now(UTC))
+
+    asyncio.run(rate())
+    capsys.readouterr()
+    assert main(["queue", "list", "--status", "resolved"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[4] == "RESOLVED"
+    assert lines[1].split()[:3] == ["#1", "normal", "resolved"]
+    assert lines[1].split()[4] == datetime.now(UTC).strftime("%Y-%m-%d") and "!" not in lines[1]
+    assert main(["queue", "stats"]) == 0
+    assert "4.00 / 5 (1 rating)" in capsys.readouterr().out
+
+
+def test_a_file_that_is_not_a_database_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    path.write_bytes(b"PK\x03\x04 this is a zip file, not SQLite" * 50)
+    env = {**os.environ, "BOT_DATABASE": str(path)}
+    for argv in (["queue", "list"], ["customer", "export", "1"], ["db", "status"], ["db", "migrate"]):
+        run = _run(*argv, cwd=tmp_path, env=env)
+        assert run.returncode == 2, (argv, run.stderr)
+        assert run.stderr == f"error: cannot open the database {path}: file is not a database\n", argv
