@@ -973,14 +973,28 @@ class Database:
     message_by_external = _expose(Tx.message_by_external, read_only=True)
 
 
+async def _switch_to_wal(conn: aiosqlite.Connection) -> sqlite3.Row | None:
+    """``PRAGMA journal_mode = WAL``, retried: on a brand-new file opened by several processes at once
+    (the bot and a staff CLI starting together) SQLite can answer "database is locked" at once, without
+    consulting the busy handler, while another connection converts the file."""
+    for attempt in range(100):
+        try:
+            async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
+                return await cursor.fetchone()
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == 99:
+                raise
+            await asyncio.sleep(0.05)
+    return None
+
+
 async def connect(path: Path, *, synchronous: str = "FULL") -> aiosqlite.Connection:
     """A connection in autocommit mode with the project's pragmas; the caller closes it."""
     conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
         conn.row_factory = sqlite3.Row
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
-            row = await cursor.fetchone()
+        row = await _switch_to_wal(conn)
         if str(path) != ":memory:" and (row is None or str(row[0]).lower() != "wal"):
             raise StorageError(f"could not switch {path} to WAL journal mode (got {row and row[0]!r})")
         if synchronous.upper() not in ("FULL", "NORMAL"):
