@@ -22,6 +22,7 @@ import yaml
 from bot.core.language import detect_language
 from bot.core.matcher import IntentIndex
 from bot.core.model import Content
+from bot.core.normalize import normalize
 
 OOS_LABEL = "oos"
 """The out-of-scope label: never an intent, a row the bot should not answer."""
@@ -127,6 +128,39 @@ def sample_shots(grouped: Mapping[str, Sequence[str]], shots: int | None, seed: 
     return {
         label: rng.sample(list(texts), min(shots, len(texts))) for label, texts in sorted(grouped.items())
     }
+
+
+def drop_shared(examples: Mapping[str, Sequence[str]]) -> tuple[dict[str, list[str]], int]:
+    """Examples without sentences that several labels share (after normalisation), and how many were dropped.
+
+    The loader rejects a folder in which one sentence is an example of two intents ("one sentence cannot mean
+    two things"), and public data sets have such rows (MASSIVE: "was ist los" is both social_query and
+    recommendation_events; BANKING77: "has my top-up gone through?" is pending_top_up and top_up_reverted).
+    Such a sentence stays only with the label that has it most often (ties: the label listed first), as an
+    editor would resolve it.
+    """
+    votes: dict[str, Counter[str]] = {}
+    for label, texts in examples.items():
+        for text in texts:
+            key = normalize(text)
+            if key:
+                votes.setdefault(key, Counter())[label] += 1
+    order = {label: i for i, label in enumerate(examples)}
+    owner = {
+        key: min(counter.items(), key=lambda item: (-item[1], order[item[0]]))[0]
+        for key, counter in votes.items()
+    }
+    kept: dict[str, list[str]] = {}
+    dropped = 0
+    for label, texts in examples.items():
+        kept[label] = []
+        for text in texts:
+            key = normalize(text)
+            if key and owner[key] != label:
+                dropped += 1
+            else:
+                kept[label].append(text)
+    return kept, dropped
 
 
 def percentile(values: Sequence[float], q: float) -> float:

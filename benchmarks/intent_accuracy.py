@@ -35,6 +35,7 @@ import numpy as np
 from benchmarks.common import (
     OOS_LABEL,
     Row,
+    drop_shared,
     group_by_label,
     guess_language,
     intent_ids,
@@ -256,7 +257,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         train, calibration = carve(train, 0.1, args.seed)
         calibration_source = f"seeded 10% carve of {args.train} (seed {args.seed}, removed from training)"
     language = args.language or guess_language(train)
-    examples = sample_shots(group_by_label(train), args.shots, args.seed)
+    examples, shared = drop_shared(sample_shots(group_by_label(train), args.shots, args.seed))
     ids = intent_ids(examples)
 
     with tempfile.TemporaryDirectory(prefix="carebot-bench-") as tmp:
@@ -274,6 +275,10 @@ def run(args: argparse.Namespace) -> dict[str, object]:
 
     print(f"intents: {len(ids)} from {args.train} ({len(index)} distinct examples, language {language})")
     print(f"shots: {args.shots or 'all'} per intent, seed {args.seed}")
+    if shared:
+        print(
+            f"dropped {shared} example(s) whose sentence another label has more often (the loader rejects shared ones)"
+        )
     print(f"calibration: {calibration_source} ({len(calibration)} rows)")
     print(f"threshold/margin chosen by {objective}: {threshold:g} / {margin:g}")
     sources = [str(p) for p in args.eval]
@@ -341,6 +346,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "n_in_scope": len(in_scope),
         "intents": len(ids),
         "examples": len(index),
+        "shared_examples_dropped": shared,
         "language": language,
         "top1_accuracy": round(100 * top1, 2),
         "top3_accuracy": round(100 * top3, 2),

@@ -11,9 +11,10 @@ worked examples for editors in ``docs/matching.md``):
   intent several examples agree on is more credible than one lucky near-duplicate;
 * **vote** (weight ``vote_weight``): the intent's similarity-weighted share of the message's ten nearest
   examples of any intent (a kNN vote);
-* **intent model** (weight ``model_weight``): the probability of the intent under a multinomial naive Bayes
-  model fitted at load time on all examples' features. It learns which words and letter pieces are typical
-  of an intent across all its examples, which single-example similarity cannot see.
+* **intent model** (weight ``model_weight``): the probability of the intent under a mix of a multinomial
+  naive Bayes model and a multinomial logistic regression (``bot.core.matching_linear``), both fitted at
+  load time on all examples' features. They learn which words and letter pieces are typical of an intent
+  across all its examples, which single-example similarity cannot see.
 
 A message that is (nearly) one of the examples scores at least ``100 * similarity ** near_copy_power``, so
 the scale stays readable for editors. Every :class:`~bot.core.model.Candidate` names the example behind the
@@ -34,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz
 
+from bot.core.matching_linear import LinearIntentModel
 from bot.core.matching_stem import stem
 from bot.core.model import Candidate, Intent, Lang, MatchResult, Settings
 from bot.core.normalize import normalize
@@ -67,7 +69,19 @@ class MatcherConfig:
     model_smoothing: float = 0.01
     """Naive Bayes additive smoothing: small values trust rare features more."""
     model_temperature: float = 0.8
-    """Sharpness of the model's probabilities (higher: more confident)."""
+    """Sharpness of the naive Bayes probabilities (higher: more confident)."""
+    linear_share: float = 0.7
+    """Share of the fitted linear model (``bot.core.matching_linear``) in the model probability; the rest is
+    naive Bayes. 0 turns the linear model off (and skips its fit)."""
+    linear_temperature: float = 2.0
+    linear_rate: float = 3.0
+    """Initial SGD step of the linear model (divided by 1 + epoch)."""
+    linear_epochs: int = 10
+    linear_max_updates: int = 20_000
+    """At most this many example updates in the fit (load-time budget): small folders get ``linear_epochs``
+    passes, 15,000 examples about 1.3. A model fitted on less than one pass over the examples (folders above
+    20,000 examples) is trusted less: its share shrinks in proportion to the fraction of a pass it saw."""
+    linear_max_features: int = 60_000
     vote_k: int = 10
     """How many of the message's most similar examples (any intent) take part in the vote."""
     vote_weight: float = 0.15
@@ -308,7 +322,11 @@ class _Evidence:
     support: float
     vote: float
     model: float
-    """The model's probability for the intent."""
+    """The model's probability for the intent: the mix of the two below."""
+    bayes: float
+    """Naive Bayes probability."""
+    linear: float
+    """Linear model probability (0 when the linear model is off)."""
     gate: float
     """Factor on vote and model (1 when the best example is similar enough)."""
     combined: float
@@ -355,6 +373,27 @@ class IntentIndex:
         self._entry_intent = entry_intent
         self._intent_bounds = np.searchsorted(entry_intent, np.arange(n_intents + 1)).astype(np.int64)
         self._model = _IntentModel(vectors, self._intent_bounds, n_features, config.model_smoothing)
+        self._linear: LinearIntentModel | None = (
+            LinearIntentModel(
+                vectors.ids,
+                vectors.tfidf,
+                vectors.starts,
+                entry_intent,
+                n_intents,
+                self._vectorizer.df,
+                max_epochs=config.linear_epochs,
+                max_updates=config.linear_max_updates,
+                rate=config.linear_rate,
+                max_features=config.linear_max_features,
+            )
+            if config.linear_share > 0
+            else None
+        )
+        self._linear_share = (
+            config.linear_share * min(1.0, self._linear.updates / max(1, len(self.entries)))
+            if self._linear is not None
+            else 0.0
+        )
         self._not_examples = _InvertedIndex.from_rows(
             [
                 self._vectorizer.transform(self._vectorizer.features(e.normalized))[:2]
@@ -436,7 +475,13 @@ class IntentIndex:
         k = min(config.rerank, len(ranked))
         nearest = np.argpartition(-ranked, k - 1)[:k] if k < len(ranked) else np.arange(len(ranked))
         nearest = nearest[approximate[nearest] > 0.0]
-        probabilities = self._model.probabilities(ids, tf, config.model_temperature)
+        bayes = self._model.probabilities(ids, tf, config.model_temperature)
+        if self._linear is not None:
+            linear = self._linear.probabilities(ids, tfidf, config.linear_temperature)
+            probabilities = (1.0 - self._linear_share) * bayes + self._linear_share * linear
+        else:
+            linear = np.zeros_like(bayes)
+            probabilities = bayes
         # Candidates: intents with a near example, and the model's favourites (which may have none).
         n_model = min(len(probabilities), limit + 3)
         favourites = np.argpartition(-probabilities, n_model - 1)[:n_model].tolist() if n_model else []
@@ -502,6 +547,8 @@ class IntentIndex:
                     support=support,
                     vote=vote,
                     model=probability,
+                    bayes=float(bayes[intent]),
+                    linear=float(linear[intent]),
                     gate=gate,
                     combined=combined,
                 )
@@ -577,6 +624,9 @@ class IntentIndex:
                 else ""
             )
             relative = f"{c.vote_weight:g} x vote {100 * e.vote:.0f}% + {c.model_weight:g} x model {100 * e.model:.0f}%"
+            if self._linear is not None:
+                share = self._linear_share
+                relative += f" ({100 - 100 * share:.0f}% naive Bayes {100 * e.bayes:.0f}%, {100 * share:.0f}% linear {100 * e.linear:.0f}%)"
             if e.gate < 0.995:
                 relative = (
                     f"{e.gate:.2f} x ({relative}) [best example below {100 * c.relative_full_similarity:g}]"

@@ -233,3 +233,22 @@ def test_word_features_are_taken_on_stems() -> None:
     counts = index._vectorizer.features("rechnungen kopieren")
     assert "w rechn" in counts and "b rechn kopier" in counts
     assert " rechnungen"[:4] in counts  # letter pieces still come from the word as written
+
+
+def test_linear_model_is_fitted_within_its_budget_and_explained(index: IntentIndex) -> None:
+    from dataclasses import replace
+
+    from bot.core.matcher import DEFAULT_CONFIG
+
+    linear = index._linear
+    assert linear is not None
+    n = len(index)
+    assert linear.updates == min(DEFAULT_CONFIG.linear_epochs * n, DEFAULT_CONFIG.linear_max_updates)
+    text = index.explain("rechnung herunterladen", "de")
+    assert "30% naive Bayes" in text and "70% linear" in text
+    capped = IntentIndex.build(INTENTS, SETTINGS, replace(DEFAULT_CONFIG, linear_max_updates=5))
+    assert capped._linear is not None and capped._linear.updates == 5
+    off = IntentIndex.build(INTENTS, SETTINGS, replace(DEFAULT_CONFIG, linear_share=0.0))
+    assert off._linear is None and "naive Bayes" not in off.explain("rechnung herunterladen", "de")
+    best = off.match("Rechnung herunterladen", "de").best
+    assert best is not None and best.intent_id == "invoice_copy"
