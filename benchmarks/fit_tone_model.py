@@ -1,6 +1,7 @@
 """Fit the small tone model and the known-words list shipped in ``bot/core/`` (reproducible, no network).
 
     python -m benchmarks.fit_tone_model [--datasets ../shared/datasets] [--out bot/core]
+    python -m benchmarks.fit_tone_model --vader /tmp/vader/x/vaderSentiment/vader_lexicon.txt   # lexicon only
 
 Only data whose licence allows shipping derived weights is read, and only from training splits:
 
@@ -16,6 +17,14 @@ Only data whose licence allows shipping derived weights is read, and only from t
 * Known words (``tone_vocab.json``): words of 7+ letters seen at least twice in calm customer requests,
   CLINC150 ``train`` (CC BY 3.0) and BANKING77 ``train`` (CC BY 4.0) for English, MASSIVE de-DE ``train`` for
   German. A real word is never read as a typo of a phrase ("engaged" is not "enraged").
+
+* English word lexicon (``tone_lexicon_en.json``, written only with ``--vader FILE``): the negative words of
+  VADER's ``vader_lexicon.txt`` (Hutto and Gilbert 2014, MIT licence; the file ships inside the PyPI package
+  ``vaderSentiment``), keeping plain words only and dropping (a) words of sadness, fear or loss
+  (:data:`NOT_ANGER`): "sad", "scared", "lost" are negative but not anger, and flagging them cost F1 on
+  TweetEval emotion *train*; (b) every word that occurs in two or more calm customer requests (CLINC150
+  ``train`` in-scope, BANKING77 ``train``, the project's English intent examples): "no", "lost", "cancel",
+  "fraud", "problem" are what calm questions are made of.
 
 The model's *offset* (linear score from which it adds points) is the 99th percentile of its scores on MASSIVE
 de-DE ``validation``: on calm requests the model stays silent 99 % of the time, by construction.
@@ -50,6 +59,21 @@ OWN_BOOST = 5.0
 """Weight of each of the project's own intent examples relative to a MASSIVE command: they are exactly the
 calm customer requests the bot meets ("Fernseher zeigt kein Bild" must not look like a tweet about BILD)."""
 SEED = 0
+
+_NOT_ANGER_TEXT = """sad sadly sadness sadden saddened saddening depressed depression depressing depress depressive unhappy
+    lonely loneliness alone lonesome miss missed missing misses cry crying cried cries tears tearful weep
+    weeping sob sobbing grief grieve grieving mourn mourning mournful sorrow sorrowful heartbroken heartbreak
+    heartbreaking gloomy gloom melancholy miserable misery despair desperate hopeless hopelessness discouraged
+    discouraging disheartened fear fears feared fearful afraid scared scary scare scares frightened
+    frightening fright terrified terrifying terror horror anxious anxiety nervous nervousness worry worried
+    worrying worries panic panicked panicking dread dreading shy shaking shake shaky tremble trembling
+    restless weary tired exhausted bored boring dull pessimist pessimistic pessimism lost lose losing loss
+    sorry apologize apology regret regrets broken hurt hurting pain painful ill sick sickness died dying death
+    dead die suffer suffering suffered victim victims tragedy tragic poor unfortunately"""
+NOT_ANGER = frozenset(_NOT_ANGER_TEXT.split())
+"""Negative in VADER, but sadness, fear, loss or apology rather than anger: written by hand (not fitted)."""
+LEXICON_CALM_MAX = 1
+"""A lexicon word seen in more calm customer requests than this is dropped (it is everyday vocabulary)."""
 
 
 def design(texts: Sequence[str], vocab: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -130,12 +154,59 @@ def intent_examples(folder: Path, language: str) -> list[str]:
     return [example for intent in content.intents for example in intent.examples.get(language, ())]
 
 
+def vader_lexicon(vader: Path, calm_texts: Sequence[str]) -> dict[str, float]:
+    """Negative plain words of VADER's lexicon (word -> mean valence, -4..-1) minus :data:`NOT_ANGER` and
+    minus the words of calm customer requests (see the module docstring)."""
+    calm: Counter[str] = Counter()
+    for text in calm_texts:
+        calm.update(set(normalize(text).split()))
+    words: dict[str, float] = {}
+    for line in vader.read_text("utf-8").splitlines():
+        token, mean = line.split("\t")[:2]
+        valence = float(mean)
+        if valence >= 0 or not token.isascii() or not token.isalpha() or normalize(token) != token:
+            continue
+        if token in NOT_ANGER or calm[token] > LEXICON_CALM_MAX:
+            continue
+        words[token] = valence
+    return dict(sorted(words.items()))
+
+
+def write_lexicon(args: argparse.Namespace) -> int:
+    d = args.datasets
+    calm = [r.text for r in read_rows(d / "clinc150" / "train.jsonl") if r.label != "oos"]
+    calm += [r.text for r in read_rows(d / "banking77" / "train.jsonl")]
+    calm += intent_examples(args.intents, "en")
+    words = vader_lexicon(args.vader, calm)
+    licence = (args.vader.parent.parent / "vaderSentiment-3.3.2.dist-info" / "LICENSE.txt").read_text("utf-8")
+    data = {
+        "_about": (
+            "Negative English words with their mean valence (-4 = most negative) from VADER's vader_lexicon.txt "
+            "(vaderSentiment 3.3.2; C.J. Hutto and E. Gilbert, VADER: A Parsimonious Rule-based Model for "
+            "Sentiment Analysis of Social Media Text, ICWSM 2014; https://github.com/cjhutto/vaderSentiment). "
+            "Changes: negative plain words only; words of sadness/fear/loss and words of calm customer requests "
+            "(CLINC150, BANKING77 train, this project's intents) removed by benchmarks/fit_tone_model.py --vader."
+        ),
+        "_license": licence.strip(),
+        "words": words,
+    }
+    out = args.out / "tone_lexicon_en.json"
+    out.write_text(json.dumps(data, ensure_ascii=False, indent=0) + "\n", "utf-8")
+    print(f"en lexicon: {len(words)} negative words from {args.vader} ({len(calm)} calm requests) -> {out}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--out", type=Path, default=ROOT / "bot" / "core")
     parser.add_argument("--intents", type=Path, default=ROOT / "intents", help="the project's intents folder")
+    parser.add_argument(
+        "--vader", type=Path, help="vader_lexicon.txt: write only tone_lexicon_en.json (model untouched)"
+    )
     args = parser.parse_args(argv)
+    if args.vader is not None:
+        return write_lexicon(args)
     d = args.datasets
 
     germeval = [r for r in read_rows(d / "germeval2018" / "train.jsonl") if not is_heldout(r.text)]

@@ -1,7 +1,7 @@
 """How well the anger score separates one label from the rest of a labelled file.
 
     python -m benchmarks.tone_accuracy --eval FILE --positive LABEL [--calibrate FILE] [--neutral FILE]
-        [--language de|en] [--threshold T] [--heldout]
+        [--language de|en] [--threshold T] [--heldout] [--no-model] [--no-lexicon]
 
 The analyser is built exactly as the bot builds it: tone lists loaded through the product loader from
 ``intents/`` (``--intents`` to point elsewhere) plus the shipped model, so the numbers describe what ships.
@@ -118,10 +118,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--heldout", action="store_true", help="only rows the model fit never saw")
     parser.add_argument("--intents", type=Path, default=ROOT / "intents", help="intents folder (tone lists)")
     parser.add_argument("--no-model", action="store_true", help="phrases and signals only, no fitted model")
+    parser.add_argument("--no-lexicon", action="store_true", help="without the English negative-word lexicon")
     args = parser.parse_args(argv)
 
     lexicon, source = load_lexicon(args.intents)
-    analyzer = ToneAnalyzer(lexicon, model=not args.no_model)
+    analyzer = ToneAnalyzer(lexicon, model=not args.no_model, word_lexicon=not args.no_lexicon)
     rows = read_rows(args.eval)
     if args.heldout:
         rows = [r for r in rows if is_heldout(r.text)]

@@ -25,6 +25,13 @@ def _words(text: str) -> frozenset[str]:
 NEGATORS = _words("not no never dont didnt isnt wasnt nicht kein keine keinen keiner nie niemals")
 """A phrase directly after one of these is not counted: "not bad", "nicht schlecht", "kein Mensch antwortet"."""
 
+LEXICON_NEGATORS = NEGATORS | _words(
+    "aint arent cannot cant couldnt doesnt hadnt hasnt havent mightnt mustnt neither neednt none nope nor "
+    "nothing nowhere shouldnt werent wont wouldnt without rarely seldom despite"
+)
+"""VADER's negations (normalised, no apostrophes): a lexicon word up to three words after one of these does
+not count ("not bad at all", "never had a problem", "without any trouble")."""
+
 HANDOFF_FALSE_FRIENDS = _words(
     "resources rights nature error errors being beings body race trafficking orange smith 007 provocateur "
     "travel estate insurance secret user free double rechte menschenrechte heit"
@@ -95,6 +102,8 @@ COMMON_WORDS: Mapping[str, frozenset[str]] = {
             "discussing",
             "indication",
             "stranger",
+            "outage",
+            "outages",
         }
     ),
     "de": frozenset(

@@ -106,3 +106,25 @@ def test_heldout_keeps_only_rows_the_model_never_saw(
     assert main([*argv, "--heldout", "--calibrate", str(eval_file)]) == 0
     expected = sum(1 for text, _ in rows if is_heldout(text))
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["n"] == expected
+
+
+def test_no_lexicon_measures_english_without_the_word_lexicon(
+    tmp_path: Path, intents: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The words "dismal" and "grim" are in no editor list: only the VADER word lexicon scores them."""
+    rows = [("a dismal and grim experience", "angry"), ("where is my invoice", "calm")]
+    eval_file = write_rows(tmp_path / "eval.jsonl", rows)
+    argv = [
+        "--eval",
+        str(eval_file),
+        "--positive",
+        "angry",
+        "--intents",
+        intents,
+        "--calibrate",
+        str(eval_file),
+    ]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["f1"] == 1.0
+    assert main([*argv, "--no-lexicon"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["f1"] == 0.0

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from bot.core.model import ToneLexicon, ToneResult
-from bot.core.tone import ToneAnalyzer, allowed_edits, capitals_share, saturate
+from bot.core.tone import ToneAnalyzer, allowed_edits, capitals_share, load_word_lexicon, saturate
 from bot.core.tone_model import LanguageModel, ToneModel, load_default_model, model_from_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -258,6 +258,28 @@ def test_calm_messages_stay_low(analyzer: ToneAnalyzer, text: str, language: str
     assert not result.wants_human
 
 
+def test_an_outage_is_not_outrage(analyzer: ToneAnalyzer) -> None:
+    """The real word "outage" is one letter from the weight-3 phrase "outrage"; it is a real word, not a typo."""
+    assert analyzer.analyze("is there an outage in my area", "en").anger == 0
+
+
+def test_no_shipped_intent_example_reaches_the_default_threshold() -> None:
+    """The project's own calm requests, scored exactly as the bot scores them (lists, lexicon, model), must
+    never escalate at the product threshold 60."""
+    from bot.content.loader import load_folder
+
+    content = load_folder(ROOT / "intents").content
+    tone = ToneAnalyzer(content.tone, content.settings.languages)
+    loud = [
+        (example, result.anger, result.reasons)
+        for intent in content.intents
+        for language, examples in intent.examples.items()
+        for example in examples
+        if (result := tone.analyze(example, language)).anger >= 60
+    ]
+    assert loud == []
+
+
 def test_empty_and_foreign_text(analyzer: ToneAnalyzer) -> None:
     assert analyzer.analyze("", "de") == ToneResult()
     assert analyzer.analyze("   ", "en").anger == 0
@@ -266,6 +288,64 @@ def test_empty_and_foreign_text(analyzer: ToneAnalyzer) -> None:
 
 def test_unknown_language_uses_every_list(analyzer: ToneAnalyzer) -> None:
     assert has_reason(analyzer.analyze("Frechheit", "fr"), "Frechheit")
+
+
+# --- English negative-word lexicon (VADER) ----------------------------------------------------------
+
+
+def word_tone(anger: dict[str, float] | None = None) -> ToneAnalyzer:
+    words = {"awful": -2.5, "dreadful": -2.0, "meh": -0.5, "vile": -3.0, "gross": -2.1, "nasty": -2.6}
+    lexicon = ToneLexicon(anger={"en": anger or {}}, handoff={})
+    return ToneAnalyzer(lexicon, model=False, word_lexicon=words)
+
+
+def test_negative_words_are_one_explained_reason() -> None:
+    result = word_tone().analyze("That was dreadful, just meh", "en")
+    assert result.reasons == ("negative words: 'dreadful' (-2.0), 'meh' (-0.5) (+12)",)
+    assert result.anger == saturate(12)
+
+
+def test_one_weak_negative_word_alone_does_not_count() -> None:
+    """Calm questions contain one milder negative word ("is it dangerous to travel"); a strong one counts."""
+    tone = word_tone()
+    assert tone.analyze("is it dreadful", "en").reasons == ()
+    assert tone.analyze("this is awful", "en").reasons == ("negative words: 'awful' (-2.5) (+12)",)
+
+
+def test_negative_words_after_a_negation_do_not_count() -> None:
+    tone = word_tone()
+    assert tone.analyze("not awful at all", "en").anger == 0
+    assert tone.analyze("never had anything awful or dreadful", "en").anger == 0
+    assert tone.analyze("it didnt seem awful", "en").anger == 0
+
+
+def test_negative_words_are_capped_and_english_only() -> None:
+    tone = word_tone()
+    result = tone.analyze("awful dreadful vile gross nasty", "en")
+    assert result.reasons == ("negative words: 'vile' (-3.0), 'nasty' (-2.6), 'awful' (-2.5), +2 more (+25)",)
+    assert result.anger < 60
+    assert tone.analyze("awful vile", "de").anger == 0
+
+
+def test_editor_phrases_take_precedence_over_the_word_lexicon() -> None:
+    """A word an editor weighed is counted once, with the editor's weight."""
+    result = word_tone({"awful": 2}).analyze("awful and vile", "en")
+    assert result.reasons == ("phrase 'awful' (+20)", "negative words: 'vile' (-3.0) (+15)")
+
+
+def test_shipped_word_lexicon_is_attributed_negative_and_without_calm_words() -> None:
+    import json
+    from importlib import resources
+
+    raw = json.loads(resources.files("bot.core").joinpath("tone_lexicon_en.json").read_text("utf-8"))
+    assert "MIT License" in raw["_license"] and "Hutto" in raw["_license"]
+    assert "VADER" in raw["_about"]
+    words = load_word_lexicon()
+    assert len(words) > 1000
+    assert all(v < 0 for v in words.values())
+    for calm in ("no", "lost", "cancel", "problem", "sad", "sorry", "fraud"):
+        assert calm not in words
+    assert words["worst"] <= -3
 
 
 # --- model --------------------------------------------------------------------------------------------
