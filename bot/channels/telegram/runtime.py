@@ -35,7 +35,7 @@ from bot.service.brain import Brain
 from bot.service.delivery import OutboxSender
 from bot.service.engine import ConversationService
 from bot.service.staff import StaffService
-from bot.storage import Database
+from bot.storage import Database, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +225,7 @@ async def serve(
     loaded = await asyncio.to_thread(load_folder, config.intents)
     try:
         db = await Database.open(config.database)
-    except (OSError, sqlite3.Error) as error:
+    except (OSError, sqlite3.Error, StorageError) as error:
         raise ConfigError("BOT_DATABASE", f"cannot open {config.database}: {error}") from error
     async with db:
         bot = TelegramBot(
