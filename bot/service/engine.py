@@ -91,6 +91,8 @@ class _TurnContext:
     analysis: Analysis | None
     now: datetime
     ticket_id: int | None
+    unanswered: int
+    """Messages in a row the bot could not answer before this one (for the ticket summary)."""
 
 
 class ConversationService:
@@ -220,7 +222,7 @@ class ConversationService:
                     priority=Priority.NORMAL,
                     anger=0.0,
                     anger_reasons=(),
-                    summary=await _summary(tx, customer.id, inbound),
+                    summary=await _summary(tx, customer.id, inbound, 0),
                     first_message_id=message_id,
                     now=now,
                 )
@@ -268,6 +270,7 @@ class ConversationService:
             situation = Situation(
                 active_ticket_id=ticket.id if ticket else None, pending_rating_ticket_id=pending_rating
             )
+            unanswered = state.misses
             decision = brain.decide(state, turn, situation)
             state = decision.state
             language = brain.renderer.language(state.language or customer.language or inbound.language_hint)
@@ -290,6 +293,7 @@ class ConversationService:
                 analysis,
                 now,
                 ticket.id if ticket else None,
+                unanswered,
             )
             for action in decision.actions:
                 await self._execute(context, action)
@@ -337,7 +341,7 @@ class ConversationService:
                     priority=priority,
                     anger=analysis.tone.anger if analysis else 0.0,
                     anger_reasons=analysis.tone.reasons if analysis else (),
-                    summary=await _summary(tx, customer.id, turn.inbound),
+                    summary=await _summary(tx, customer.id, turn.inbound, turn.unanswered),
                     first_message_id=turn.message_id,
                     now=now,
                 )
@@ -405,13 +409,19 @@ class ConversationService:
             self._on_enqueued()
 
 
-async def _summary(tx: Tx, customer_id: int, inbound: Inbound) -> str:
-    """What the customer asked, for the queue: their recent words, not just "/human" or a button label."""
+async def _summary(tx: Tx, customer_id: int, inbound: Inbound, unanswered: int) -> str:
+    """What the customer needs, for the queue: this message and the unanswered ones just before it.
+
+    A bare "/human" or button label says nothing, so the message before it stands in; questions the bot
+    already answered are left out.
+    """
     texts = [t for t in await tx.recent_customer_texts(customer_id, limit=4) if t.strip()]
+    texts, current = texts[:-1], texts[-1:]
     if inbound.payload is not None or inbound.text.startswith("/"):
-        texts = texts[:-1]  # the button label or command adds nothing
-    words = [t for t in texts if not t.startswith("/")]
-    text = " / ".join(" ".join(t.split()) for t in words[-3:])
+        current, unanswered = [], max(unanswered, 1)
+    earlier = texts[len(texts) - min(unanswered, 2) :] if unanswered else []
+    words = [t for t in (*earlier, *current) if not t.startswith("/")]
+    text = " / ".join(" ".join(t.split()) for t in words)
     if inbound.attachment:
         text = f"[{inbound.attachment}] {text}".strip()
     return text[:200] or "(no text)"

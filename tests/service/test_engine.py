@@ -309,3 +309,12 @@ async def test_greeting_again_only_when_asked(harness: Harness) -> None:
     await harness.service.greet(start)  # an explicit /start always answers
     await harness.sender.run_once()
     assert len(harness.replies()) == 1
+
+
+async def test_ticket_summary_leaves_out_questions_the_bot_already_answered(harness: Harness) -> None:
+    await harness.say("Rechnung herunterladen")
+    await harness.say("Wie wird das Wetter auf dem Mars?")
+    report = await harness.say("Kennst du ein Rezept für Käsekuchen?")
+    assert report.ticket_id is not None
+    summary = (await _ticket_row(harness, report.ticket_id))["summary"]
+    assert summary == "Wie wird das Wetter auf dem Mars? / Kennst du ein Rezept für Käsekuchen?"
