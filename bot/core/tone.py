@@ -39,6 +39,7 @@ from bot.core.model import Lang, ToneLexicon, ToneResult
 from bot.core.normalize import normalize
 from bot.core.tone_model import ToneModel, load_default_model, load_known_words
 from bot.core.tone_words import (
+    ARTICLES,
     BOT_QUESTIONS,
     COMMON_WORDS,
     COMPLAINT_WORDS,
@@ -47,6 +48,7 @@ from bot.core.tone_words import (
     NEGATORS,
     PERSISTENCE_WORDS,
     POSSESSIVES,
+    ROLE_MARKERS,
 )
 
 SATURATION = 35.0
@@ -421,12 +423,22 @@ class ToneAnalyzer:
                     before in HANDOFF_FALSE_FRIENDS or before in POSSESSIVES or after in HANDOFF_FALSE_FRIENDS
                 ):
                     continue
+                if _role_before(tokens, hit.start):
+                    continue  # "als Mitarbeiter", "as an agent": the customer's own role
                 window = tokens[max(0, hit.start - 5) : hit.start]
                 if any(pair in BOT_QUESTIONS for pair in itertools.pairwise(window)):
                     continue  # "are you a human?" asks about the bot, it does not ask for a person
                 found.append(hit)
         found.sort(key=lambda h: (h.matched != h.phrase.canonical, -h.phrase.size))
         return found[0].phrase.original if found else None
+
+
+def _role_before(tokens: Sequence[str], start: int) -> bool:
+    """'als Mitarbeiter', 'as an agent': the customer's role, seen through at most one article."""
+    before = tokens[start - 1] if start > 0 else ""
+    if before in ARTICLES and start > 1:
+        before = tokens[start - 2]
+    return before in ROLE_MARKERS
 
 
 def _describe(hit: _Hit) -> str:

@@ -41,6 +41,11 @@ HANDOFF_FALSE_FRIENDS = _words(
 POSSESSIVES = _words("my our his her their mein meine meinem meinen meiner unsere")
 """'my supervisor', 'meine Mitarbeiter' are the customer's own people, not a request for ours."""
 
+ARTICLES = _words("a an the ein eine einen einem einer der die den dem")
+
+ROLE_MARKERS = _words("als as ehemaliger ehemalige former")
+"""'als Mitarbeiter', 'as an agent' (or a former one) describe the customer's role, not a request for ours."""
+
 BOT_QUESTIONS = frozenset(
     tuple(pair.split())
     for pair in _phrases("are you|you are|r u|are u|am i|is this|is it|bist du|du ein|sind sie|ist das")

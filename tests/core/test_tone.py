@@ -219,6 +219,8 @@ def test_wants_human(analyzer: ToneAnalyzer, text: str, language: str) -> None:
         ("Schick meinem Vorgesetzten eine E-Mail", "de"),
         ("Der Kundenservice hat mich niemals zurückgerufen", "de"),
         ("Wo finde ich meine Rechnung?", "de"),
+        ("Kann ich als Mitarbeiter einen Rabatt bekommen?", "de"),
+        ("I used to work as an agent for you, is there a discount", "en"),
     ],
 )
 def test_does_not_want_human(analyzer: ToneAnalyzer, text: str, language: str) -> None:
