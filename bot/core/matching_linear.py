@@ -49,34 +49,43 @@ class LinearIntentModel:
             candidates = candidates[np.argsort(-df[candidates], kind="stable")[:max_features]]
         self.row_of_feature = np.full(n_features, -1, dtype=np.int32)
         self.row_of_feature[candidates] = np.arange(len(candidates), dtype=np.int32)
-        self.weights = np.zeros((len(candidates), n_intents), dtype=np.float32)
-        self.bias = np.zeros(n_intents, dtype=np.float32)
+        n_weights = len(candidates)
+        # One extra row holds the biases: every example has it as a feature of value 1.
+        weights = np.zeros((n_weights + 1, n_intents), dtype=np.float32)
         n = len(row_starts) - 1
         self.updates = 0
-        if n == 0 or n_intents < 2 or len(candidates) == 0:
-            return
-        mapped = self.row_of_feature[row_ids]
-        keep = mapped >= 0
-        rows = [
-            (mapped[start:end][keep[start:end]], row_weights[start:end][keep[start:end]])
-            for start, end in zip(row_starts[:-1].tolist(), row_starts[1:].tolist(), strict=True)
-        ]
-        total = min(max_epochs * n, max_updates)
-        rng = np.random.default_rng(seed)
-        weights, bias = self.weights, self.bias
-        epoch = 0
-        while self.updates < total:
-            step = rate / (1.0 + epoch)
-            for i in rng.permutation(n)[: total - self.updates].tolist():
-                ids, x = rows[i]
-                scores = x @ weights[ids] + bias
-                p = np.exp(scores - scores.max())
-                p /= p.sum()
-                p[labels[i]] -= 1.0
-                weights[ids] -= step * np.outer(x, p)
-                bias -= step * p
-                self.updates += 1
-            epoch += 1
+        if n > 0 and n_intents >= 2 and n_weights > 0:
+            mapped = self.row_of_feature[row_ids]
+            keep = mapped >= 0
+            bias_id = np.array([n_weights], dtype=np.int32)
+            one = np.ones(1, dtype=np.float32)
+            rows: list[tuple[IntArray, FloatArray, FloatArray]] = []
+            for start, end in zip(row_starts[:-1].tolist(), row_starts[1:].tolist(), strict=True):
+                x = np.concatenate([row_weights[start:end][keep[start:end]], one])
+                rows.append((np.concatenate([mapped[start:end][keep[start:end]], bias_id]), x, x[:, None]))
+            label = labels.tolist()
+            total = min(max_epochs * n, max_updates)
+            rng = np.random.default_rng(seed)
+            epoch = 0
+            while self.updates < total:
+                step = rate / (1.0 + epoch)
+                order = rng.permutation(n)[: total - self.updates].tolist()
+                for i in order:
+                    ids, x, column = rows[i]
+                    # One gather and one scatter per update (the example's features are distinct); the
+                    # gradient step * (softmax(scores) - onehot(label)) is computed in place.
+                    block = weights[ids]
+                    g = x @ block
+                    g -= g.max()
+                    np.exp(g, out=g)
+                    g *= step / g.sum()
+                    g[label[i]] -= step
+                    block -= column * g
+                    weights[ids] = block
+                self.updates += len(order)
+                epoch += 1
+        self.weights = weights[:n_weights]
+        self.bias = weights[n_weights]
 
     def probabilities(self, ids: IntArray, tfidf: FloatArray, temperature: float) -> FloatArray:
         """P(intent | message) for every intent (from the biases alone when no feature of the message has a
