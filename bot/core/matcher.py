@@ -78,9 +78,13 @@ class MatcherConfig:
     """Initial SGD step of the linear model (divided by 1 + epoch)."""
     linear_epochs: int = 10
     linear_max_updates: int = 20_000
-    """At most this many example updates in the fit (load-time budget): small folders get ``linear_epochs``
-    passes, 15,000 examples about 1.3. A model fitted on less than one pass over the examples (folders above
-    20,000 examples) is trusted less: its share shrinks in proportion to the fraction of a pass it saw."""
+    """At most this many example updates in the fit at ``linear_budget_intents`` or more intents (load-time
+    budget): small folders get ``linear_epochs`` passes, 15,000 examples about 1.3. An update costs more the
+    more intents there are, so folders with fewer intents get proportionally more updates, at most
+    ``linear_max_boost`` times as many (75 intents or fewer: 40,000). A model fitted on less than one pass
+    over the examples is trusted less: its share shrinks in proportion to the fraction of a pass it saw."""
+    linear_budget_intents: int = 150
+    linear_max_boost: float = 2.0
     linear_max_features: int = 60_000
     vote_k: int = 10
     """How many of the message's most similar examples (any intent) take part in the vote."""
@@ -382,7 +386,10 @@ class IntentIndex:
                 n_intents,
                 self._vectorizer.df,
                 max_epochs=config.linear_epochs,
-                max_updates=config.linear_max_updates,
+                max_updates=int(
+                    config.linear_max_updates
+                    * min(config.linear_max_boost, max(1.0, config.linear_budget_intents / max(1, n_intents)))
+                ),
                 rate=config.linear_rate,
                 max_features=config.linear_max_features,
             )

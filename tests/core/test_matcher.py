@@ -246,8 +246,12 @@ def test_linear_model_is_fitted_within_its_budget_and_explained(index: IntentInd
     assert linear.updates == min(DEFAULT_CONFIG.linear_epochs * n, DEFAULT_CONFIG.linear_max_updates)
     text = index.explain("rechnung herunterladen", "de")
     assert "30% naive Bayes" in text and "70% linear" in text
-    capped = IntentIndex.build(INTENTS, SETTINGS, replace(DEFAULT_CONFIG, linear_max_updates=5))
+    capped = IntentIndex.build(
+        INTENTS, SETTINGS, replace(DEFAULT_CONFIG, linear_max_updates=5, linear_max_boost=1.0)
+    )
     assert capped._linear is not None and capped._linear.updates == 5
+    boosted = IntentIndex.build(INTENTS, SETTINGS, replace(DEFAULT_CONFIG, linear_max_updates=5))
+    assert boosted._linear is not None and boosted._linear.updates == 10  # 4 intents: twice the updates
     off = IntentIndex.build(INTENTS, SETTINGS, replace(DEFAULT_CONFIG, linear_share=0.0))
     assert off._linear is None and "naive Bayes" not in off.explain("rechnung herunterladen", "de")
     best = off.match("Rechnung herunterladen", "de").best
