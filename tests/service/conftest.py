@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from bot.content.loader import load_folder
 
 from bot.channels.base import DeliveryError, Inbound, Outbound
+from bot.content.loader import load_folder
 from bot.core.model import Content
 from bot.service.brain import Brain
 from bot.service.delivery import OutboxSender
