@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 
 from bot.channels.base import Channel, DeliveryError, Outbound
+from bot.service.clock import Clock, utcnow
 from bot.storage import Database
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class OutboxSender:
         db: Database,
         channels: Mapping[str, Channel],
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = utcnow,
         recipients: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         """``recipients`` limits a channel to some customers: a terminal chat serves exactly one, and

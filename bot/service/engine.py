@@ -17,7 +17,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.channels.base import Button, Inbound
 from bot.core.model import Analysis, Author, Lang, Priority, Reason
@@ -36,15 +36,10 @@ from bot.core.policy import (
     Turn,
 )
 from bot.service.brain import Brain
+from bot.service.clock import Clock, utcnow
 from bot.storage import Customer, Database, Tx
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +99,7 @@ class ConversationService:
         brain: Brain,
         *,
         notify_staff: bool = False,
-        clock: Clock = _utcnow,
+        clock: Clock = utcnow,
         on_enqueued: Callable[[], None] | None = None,
     ) -> None:
         self.db = db

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.channels.base import Button
 from bot.core.model import Author, TicketStatus
+from bot.service.clock import Clock, utcnow
 from bot.service.render import Renderer
 from bot.storage import Customer, Database, Resolution, Ticket, Tx
 
@@ -23,10 +24,6 @@ MAX_SNOOZE = timedelta(days=90)
 
 class StaffError(Exception):
     """The action is not possible now; the message says why, for the agent to read."""
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +51,7 @@ class StaffService:
         *,
         source: str = "cli",
         notify_staff: bool = True,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         """``renderer`` is called per action so a reloaded intents folder is used at once.
 
