@@ -101,13 +101,17 @@ def write_intents_folder(
     return folder
 
 
-def load_index(folder: Path) -> tuple[Content, IntentIndex, float]:
-    """Load the folder with the product loader and build the matcher; returns the seconds both took."""
+def load_index(folder: Path, semantic: bool = True) -> tuple[Content, IntentIndex, float]:
+    """Load the folder with the product loader and build the matcher as the bot does (with the meaning
+    model when the ``semantic`` extra is installed, unless ``semantic`` is false); returns the seconds all
+    took, including the first load of the word vectors in this process."""
+    from bot.content.embeddings import default_embedder
     from bot.content.loader import load_folder
 
     started = time.perf_counter()
     content = load_folder(folder).content
-    index = IntentIndex.build(content.intents, content.settings)
+    embedder = default_embedder() if semantic else None
+    index = IntentIndex.build(content.intents, content.settings, embedder=embedder)
     return content, index, time.perf_counter() - started
 
 

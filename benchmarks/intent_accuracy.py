@@ -227,6 +227,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="also score this many in-scope evaluation rows (seeded sample) with the naive "
         "rapidfuzz.process.extractOne over all examples (WRatio and token_sort_ratio), for comparison",
     )
+    parser.add_argument(
+        "--no-semantic",
+        action="store_true",
+        help="purely lexical matcher, as without the 'semantic' extra (default: the meaning model when "
+        "installed)",
+    )
     parser.add_argument("--keep", type=Path, default=None, help="write the intents folder here and keep it")
     return parser.parse_args(argv)
 
@@ -262,7 +268,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
 
     with tempfile.TemporaryDirectory(prefix="carebot-bench-") as tmp:
         folder = write_intents_folder(args.keep or Path(tmp) / "intents", examples, language, ids)
-        _, index, load_s = load_index(folder)
+        _, index, load_s = load_index(folder, semantic=not args.no_semantic)
 
     calibrated, _ = score_rows(index, calibration, ids, language)
     threshold, margin, objective = choose_threshold(calibrated, args.objective, args.min_oos_recall / 100.0)
@@ -275,6 +281,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
 
     print(f"intents: {len(ids)} from {args.train} ({len(index)} distinct examples, language {language})")
     print(f"shots: {args.shots or 'all'} per intent, seed {args.seed}")
+    print(f"matcher: lexical + {index.embedder.name}" if index.embedder else "matcher: lexical only")
     if shared:
         print(
             f"dropped {shared} example(s) whose sentence another label has more often (the loader rejects shared ones)"
@@ -348,6 +355,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "examples": len(index),
         "shared_examples_dropped": shared,
         "language": language,
+        "semantic": index.embedder.name if index.embedder else None,
         "top1_accuracy": round(100 * top1, 2),
         "top3_accuracy": round(100 * top3, 2),
         "in_scope_accuracy": round(100 * accuracy, 2),

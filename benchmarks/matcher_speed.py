@@ -26,7 +26,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from benchmarks.common import DATASETS, OOS_LABEL, Row, percentile, read_jsonl
+from bot.content.embeddings import default_embedder
 from bot.core.matcher import IntentIndex
+from bot.core.matching_semantic import Embedder
 from bot.core.model import Intent, Settings
 from bot.core.normalize import normalize
 
@@ -97,7 +99,7 @@ def synthetic_rows(size: int, seed: int, pool: Sequence[Row]) -> list[Row]:
     return rows
 
 
-def build_index(rows: Sequence[Row]) -> IntentIndex:
+def build_index(rows: Sequence[Row], embedder: Embedder | None = None) -> IntentIndex:
     grouped: dict[str, list[str]] = {}
     for row in rows:
         grouped.setdefault(row.label, []).append(row.text)
@@ -105,7 +107,7 @@ def build_index(rows: Sequence[Row]) -> IntentIndex:
         Intent(id=f"i{n}", title={"en": label}, examples={"en": tuple(texts)}, answers={"en": ("-",)})
         for n, (label, texts) in enumerate(sorted(grouped.items()))
     ]
-    return IntentIndex.build(intents, Settings(languages=("en",)))
+    return IntentIndex.build(intents, Settings(languages=("en",)), embedder=embedder)
 
 
 def measure(call: Callable[[str], object], queries: Sequence[str]) -> tuple[list[float], list[float]]:
@@ -120,11 +122,12 @@ def measure(call: Callable[[str], object], queries: Sequence[str]) -> tuple[list
     return cpu, wall
 
 
-def peak_memory_mb(rows: Sequence[Row], queries: Sequence[str]) -> float:
-    """Peak traced allocation (MB) while building the index and matching a few queries."""
+def peak_memory_mb(rows: Sequence[Row], queries: Sequence[str], embedder: Embedder | None) -> float:
+    """Peak traced allocation (MB) while building the index and matching a few queries (the word vector
+    table of the meaning model, 16 MB loaded once per process, is not counted)."""
     tracemalloc.start()
     try:
-        index = build_index(rows)
+        index = build_index(rows, embedder)
         for query in queries[:50]:
             index.match(query, "en")
         _, peak = tracemalloc.get_traced_memory()
@@ -134,13 +137,20 @@ def peak_memory_mb(rows: Sequence[Row], queries: Sequence[str]) -> float:
 
 
 def run_size(
-    size: int, pool: Sequence[Row], queries: Sequence[str], baseline_queries: int, seed: int
+    size: int,
+    pool: Sequence[Row],
+    queries: Sequence[str],
+    baseline_queries: int,
+    seed: int,
+    embedder: Embedder | None = None,
 ) -> dict[str, float]:
+    """The matcher as the bot builds it (with the meaning model when ``embedder`` is given), the purely
+    lexical matcher when it is, and the naive baseline, all on the same queries in this process."""
     from rapidfuzz import fuzz, process
 
     rows = synthetic_rows(size, seed, pool)
     started = time.perf_counter()
-    index = build_index(rows)
+    index = build_index(rows, embedder)
     build_s = time.perf_counter() - started
     for query in queries[:20]:  # warm caches and lazy imports before timing
         index.match(query, "en")
@@ -160,8 +170,17 @@ def run_size(
         "baseline_p99_ms": round(percentile(base_cpu, 99), 3),
         "baseline_wall_p50_ms": round(percentile(base_wall, 50), 3),
         "baseline_queries": len(base_queries),
-        "peak_mb": round(peak_memory_mb(rows, queries), 1),
+        "peak_mb": round(peak_memory_mb(rows, queries, embedder), 1),
     }
+    if embedder is not None:
+        started = time.perf_counter()
+        lexical = build_index(rows)
+        result["lexical_build_s"] = round(time.perf_counter() - started, 3)
+        for query in queries[:20]:
+            lexical.match(query, "en")
+        lexical_cpu, _ = measure(lambda q: lexical.match(q, "en"), queries)
+        result["lexical_p50_ms"] = round(percentile(lexical_cpu, 50), 3)
+        result["lexical_p99_ms"] = round(percentile(lexical_cpu, 99), 3)
     result["speedup_p50"] = round(result["baseline_p50_ms"] / max(result["p50_ms"], 1e-6), 1)
     result["speedup_p99"] = round(result["baseline_p99_ms"] / max(result["p99_ms"], 1e-6), 1)
     return result
@@ -175,24 +194,16 @@ def plot(results: dict[int, dict[str, float]], path: Path) -> None:
 
     sizes = sorted(results)
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
-    ax.plot(sizes, [results[s]["p50_ms"] for s in sizes], "o-", color="tab:blue", label="carebot matcher p50")
-    ax.plot(
-        sizes, [results[s]["p99_ms"] for s in sizes], "o--", color="tab:blue", label="carebot matcher p99"
-    )
-    ax.plot(
-        sizes,
-        [results[s]["baseline_p50_ms"] for s in sizes],
-        "s-",
-        color="tab:red",
-        label="extractOne WRatio p50",
-    )
-    ax.plot(
-        sizes,
-        [results[s]["baseline_p99_ms"] for s in sizes],
-        "s--",
-        color="tab:red",
-        label="extractOne WRatio p99",
-    )
+    series = [
+        ("p50_ms", "o-", "tab:blue", "carebot matcher p50"),
+        ("p99_ms", "o--", "tab:blue", "carebot matcher p99"),
+        ("baseline_p50_ms", "s-", "tab:red", "extractOne WRatio p50"),
+        ("baseline_p99_ms", "s--", "tab:red", "extractOne WRatio p99"),
+        ("lexical_p99_ms", "^:", "tab:green", "lexical only (no meaning model) p99"),
+    ]
+    for key, style, colour, label in series:
+        if all(key in results[s] for s in sizes):
+            ax.plot(sizes, [results[s][key] for s in sizes], style, color=colour, label=label)
     ax.axhline(2.0, color="grey", lw=0.8, ls=":")
     ax.axhline(10.0, color="grey", lw=0.8, ls=":")
     ax.set_xscale("log")
@@ -241,6 +252,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "matcher-latency.png")
     parser.add_argument("--no-plot", action="store_true")
+    parser.add_argument(
+        "--no-semantic",
+        action="store_true",
+        help="only the lexical matcher (as without the 'semantic' extra)",
+    )
     return parser.parse_args(argv)
 
 
@@ -258,24 +274,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     queries = random.Random(args.seed).sample(all_queries, min(args.queries, len(all_queries)))
     results: dict[int, dict[str, float]] = {}
+    embedder = None if args.no_semantic else default_embedder()
+    print(f"matcher: lexical + {embedder.name}" if embedder else "matcher: lexical only")
+    lexical_columns = f" {'lex p50':>8} {'lex p99':>8}" if embedder else ""
     print(
         f"{'examples':>9} {'build s':>8} {'p50 ms':>7} {'p99 ms':>7} {'base p50':>9} {'base p99':>9} "
-        f"{'x p50':>6} {'x p99':>6} {'peak MB':>8}"
+        f"{'x p50':>6} {'x p99':>6} {'peak MB':>8}{lexical_columns}"
     )
     for size in args.sizes:
-        r = run_size(size, pool, queries, args.baseline_queries, args.seed)
+        r = run_size(size, pool, queries, args.baseline_queries, args.seed, embedder)
         results[size] = r
+        lexical = f" {r['lexical_p50_ms']:>8.2f} {r['lexical_p99_ms']:>8.2f}" if embedder else ""
         print(
             f"{int(r['examples']):>9} {r['build_s']:>8.2f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} "
             f"{r['baseline_p50_ms']:>9.2f} {r['baseline_p99_ms']:>9.2f} {r['speedup_p50']:>6.1f} "
-            f"{r['speedup_p99']:>6.1f} {r['peak_mb']:>8.1f}",
+            f"{r['speedup_p99']:>6.1f} {r['peak_mb']:>8.1f}{lexical}",
             flush=True,
         )
     if not args.no_plot:
         plot(results, args.plot)
         print(f"plot: {args.plot}")
     print(f"(CPU time per message; wall-clock p50/p99 are in the JSON; {len(queries)} queries per size)")
-    print(json.dumps({"queries": len(queries), "sizes": {str(k): v for k, v in results.items()}}))
+    summary = {"queries": len(queries), "semantic": embedder.name if embedder else None}
+    print(json.dumps(summary | {"sizes": {str(k): v for k, v in results.items()}}))
     return 0
 
 

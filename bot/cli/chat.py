@@ -72,7 +72,8 @@ async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     channel = TerminalChannel(stdout)
     async with await Database.open(database) as db:
         sender = OutboxSender(db, {NAME: channel}, recipients={NAME: frozenset({user})})
-        service = ConversationService(db, Brain.build(loaded.content), on_enqueued=sender.wake)
+        brain = Brain.build(loaded.content)
+        service = ConversationService(db, brain, on_enqueued=sender.wake)
 
         async def reloaded(result: LoadResult) -> None:
             # Compiling the matcher takes a few hundred ms: off the event loop, then one swap.
@@ -89,8 +90,8 @@ async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
             asyncio.create_task(watcher.run(stop)),
         ]
         stdout.write(
-            f"Chatting as customer '{name}' with the bot ({len(loaded.content.intents)} intents from {intents}; "
-            f"tickets in {database}).\nType a message; a number picks a choice; /human asks for a person; "
+            f"Chatting as customer '{name}' with the bot ({len(loaded.content.intents)} intents from {intents}, "
+            f"matcher {brain.index.description}; tickets in {database}).\nType a message; a number picks a choice; /human asks for a person; "
             "/quit ends.\n"
         )
         lines = _read_lines(stdin)

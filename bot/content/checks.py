@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
+from bot.content.embeddings import default_embedder
 from bot.content.loader import LoadResult, SourceKey
 from bot.content.problems import Problem, sort_problems
 from bot.core.matcher import IntentIndex
@@ -46,7 +47,7 @@ class CheckReport:
 def collisions(content: Content, index: IntentIndex | None = None) -> list[Collision]:
     """For every example, the best other intent that reaches its own threshold on that example's text."""
     enabled = [intent for intent in content.intents if intent.enabled]
-    index = index or IntentIndex.build(enabled, content.settings)
+    index = index or IntentIndex.build(enabled, content.settings, embedder=default_embedder())
     thresholds = {intent.id: intent.threshold(content.settings) for intent in enabled}
     found: list[Collision] = []
     for intent in enabled:

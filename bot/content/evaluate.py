@@ -101,6 +101,8 @@ class TestReport:
     held_out: list[Held] = field(default_factory=list)
     seconds_cases: float = 0.0
     seconds_held_out: float = 0.0
+    matcher: str = ""
+    """Which evidence the matcher used (``IntentIndex.description``): results differ with the extra."""
 
     @property
     def failed_cases(self) -> list[CaseResult]:
@@ -156,6 +158,7 @@ class TestReport:
                 "other_outcomes": dict(self.other_outcomes()),
                 "misses": [dataclasses.asdict(h) for h in self.held_out if not h.passed],
             },
+            "matcher": self.matcher,
             "seconds": {
                 "cases": round(self.seconds_cases, 2),
                 "leave_one_out": round(self.seconds_held_out, 2),
@@ -207,7 +210,9 @@ def leave_one_out(content: Content) -> list[Held]:
 def run_tests(content: Content, *, held_out: bool = True) -> TestReport:
     report = TestReport()
     started = time.perf_counter()
-    report.cases = run_cases(content)
+    brain = Brain.build(content)
+    report.matcher = brain.index.description
+    report.cases = run_cases(content, brain)
     report.seconds_cases = time.perf_counter() - started
     if held_out:
         started = time.perf_counter()
@@ -227,7 +232,8 @@ def format_report(report: TestReport, top: int = 10) -> list[str]:
             f"got {case.outcome} (matcher: {evidence})"
         )
     passed = len(report.cases) - len(report.failed_cases)
-    lines.append(f"test cases: {passed}/{len(report.cases)} passed ({report.seconds_cases:.1f}s)")
+    matcher = f"; matcher: {report.matcher}" if report.matcher else ""
+    lines.append(f"test cases: {passed}/{len(report.cases)} passed ({report.seconds_cases:.1f}s{matcher})")
     if not report.held_out:
         return lines
     total = len(report.held_out)

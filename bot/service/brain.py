@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.content.embeddings import default_embedder
 from bot.core.language import detect_language
 from bot.core.matcher import IntentIndex
 from bot.core.model import Analysis, Content, Intent, Lang, MatchResult
@@ -35,7 +36,7 @@ class Brain:
         enabled = [intent for intent in content.intents if intent.enabled]
         return cls(
             content=content,
-            index=IntentIndex.build(enabled, content.settings),
+            index=IntentIndex.build(enabled, content.settings, embedder=default_embedder()),
             tone=ToneAnalyzer(content.tone, content.settings.languages),
             renderer=Renderer(content, rng),
             intents={intent.id: intent for intent in enabled},

@@ -86,9 +86,9 @@ class TelegramBot:
         self.channel = TelegramChannel(self.app.bot, self.threads)
         self.sender = OutboxSender(db, {CHANNEL_NAME: self.channel})
         self.topics = TopicRelay(db, self.app.bot, config.staff_chat_id, self.threads)
-        self.conversation = ConversationService(
-            db, Brain.build(content.content), notify_staff=True, on_enqueued=self.wake
-        )
+        brain = Brain.build(content.content)
+        log.info("matcher: %s", brain.index.description)
+        self.conversation = ConversationService(db, brain, notify_staff=True, on_enqueued=self.wake)
         self.watcher = ContentWatcher(
             config.intents,
             on_reload=self._reloaded,

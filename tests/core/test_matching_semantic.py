@@ -1,0 +1,132 @@
+"""The meaning model in the core: fitted on whatever vectors an embedder gives, explained, language-bound.
+
+The embedder here is a tiny word-to-concept table, so each test knows which texts mean the same; the real
+word vectors are tested in ``tests/content/test_embeddings.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.core.matcher import DEFAULT_CONFIG, IntentIndex
+from bot.core.matching_semantic import SemanticIntentModel
+from bot.core.model import Intent, Settings
+
+CONCEPTS = {
+    "card": 0, "plastic": 0,
+    "arrived": 1, "delivered": 1, "showed": 1, "waiting": 1,
+    "cancel": 2, "terminate": 2, "quit": 2, "kündigen": 2,
+    "contract": 3, "subscription": 3, "membership": 3, "vertrag": 3,
+}  # fmt: skip
+
+
+class ConceptEmbedder:
+    """Mean of one-hot concept vectors of the known words (lower-cased), unit length."""
+
+    name = "test concepts"
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        out = np.zeros((len(texts), 4), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                if word in CONCEPTS:
+                    out[row, CONCEPTS[word]] += 1.0
+            norm = np.linalg.norm(out[row])
+            if norm:
+                out[row] /= norm
+        return out
+
+
+def _intent(intent_id: str, en: list[str], de: list[str] | None = None) -> Intent:
+    examples = {"en": tuple(en)} | ({"de": tuple(de)} if de else {})
+    return Intent(
+        id=intent_id,
+        title={"en": intent_id},
+        examples=examples,  # type: ignore[arg-type]
+        answers={"en": ("-",)},
+    )
+
+
+INTENTS = [
+    _intent("card_arrival", ["my card has not arrived", "when will my card be delivered"]),
+    _intent(
+        "cancel_contract",
+        ["cancel my contract", "terminate the subscription"],
+        ["Vertrag kündigen", "ich will kündigen"],
+    ),
+    _intent("greeting", ["hello there", "good morning"]),
+]
+SETTINGS = Settings(languages=("de", "en"))
+
+
+def test_a_paraphrase_without_shared_words_wins_on_meaning() -> None:
+    lexical = IntentIndex.build(INTENTS, SETTINGS)
+    meaning = IntentIndex.build(INTENTS, SETTINGS, embedder=ConceptEmbedder())
+    text = "still waiting for the plastic"
+    with_meaning = meaning.match(text, "en").best
+    assert with_meaning is not None and with_meaning.intent_id == "card_arrival"
+    without = lexical.match(text, "en").best
+    assert without is None or without.score < with_meaning.score - 10
+
+
+def test_explain_shows_the_meaning_part_and_the_lexical_mix() -> None:
+    index = IntentIndex.build(INTENTS, SETTINGS, embedder=ConceptEmbedder())
+    text = index.explain("quit my membership", "en")
+    assert "1. cancel_contract" in text
+    assert "x meaning" in text and "lexical model" in text and "naive Bayes" in text
+
+
+def test_meaning_applies_only_to_its_languages() -> None:
+    """German is matched lexically (the shipped vectors did not help German), and identically so."""
+    lexical = IntentIndex.build(INTENTS, SETTINGS)
+    meaning = IntentIndex.build(INTENTS, SETTINGS, embedder=ConceptEmbedder())
+    for text in ("Vertrag kuendigen bitte", "Wann kommt meine Karte?"):
+        assert meaning.match(text, "de") == lexical.match(text, "de")
+        assert "x meaning" not in meaning.explain(text, "de")
+    assert "x meaning" in meaning.explain("quit my membership", "en")
+    german_everywhere = replace(DEFAULT_CONFIG, semantic_languages=("de", "en"))
+    both = IntentIndex.build(INTENTS, SETTINGS, german_everywhere, embedder=ConceptEmbedder())
+    assert "x meaning" in both.explain("Vertrag kuendigen bitte", "de")
+
+
+def test_share_zero_switches_the_meaning_model_off() -> None:
+    off = IntentIndex.build(INTENTS, SETTINGS, replace(DEFAULT_CONFIG, semantic_share=0.0), ConceptEmbedder())
+    assert off.embedder is None
+    assert off.match("still waiting for the plastic", "en") == IntentIndex.build(INTENTS, SETTINGS).match(
+        "still waiting for the plastic", "en"
+    )
+
+
+def test_fit_learns_the_labels_within_its_budget_and_is_deterministic() -> None:
+    rng = np.random.default_rng(1)
+    centres = rng.standard_normal((5, 16)).astype(np.float32)
+    labels = np.repeat(np.arange(5, dtype=np.int32), 40)
+    vectors = centres[labels] + 0.3 * rng.standard_normal((200, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    knobs = dict(scale=10.0, rate=0.01, l2=1e-5, batch=32, max_epochs=100, min_epochs=3)
+    small = SemanticIntentModel(vectors, labels, 5, max_updates=100_000, **knobs)  # type: ignore[arg-type]
+    assert small.epochs == 100
+    capped = SemanticIntentModel(vectors, labels, 5, max_updates=1_000, **knobs)  # type: ignore[arg-type]
+    assert capped.epochs == 5
+    floor = SemanticIntentModel(vectors, labels, 5, max_updates=10, **knobs)  # type: ignore[arg-type]
+    assert floor.epochs == 3
+    predicted = [int(np.argmax(small.probabilities(v, 1.0))) for v in vectors]
+    assert np.mean(np.array(predicted) == labels) > 0.95
+    again = SemanticIntentModel(vectors, labels, 5, max_updates=100_000, **knobs)  # type: ignore[arg-type]
+    assert np.array_equal(again.weights, small.weights)
+    probabilities = small.probabilities(np.zeros(16, dtype=np.float32), 1.0)
+    assert probabilities.shape == (5,) and abs(float(probabilities.sum()) - 1.0) < 1e-5
+
+
+def test_one_intent_or_no_examples_fit_nothing() -> None:
+    vectors = np.ones((3, 4), dtype=np.float32) / 2
+    single = SemanticIntentModel(
+        vectors, np.zeros(3, dtype=np.int32), 1,
+        scale=10.0, rate=0.01, l2=0.0, batch=32, max_epochs=10, min_epochs=1, max_updates=100,
+    )  # fmt: skip
+    assert single.epochs == 0
+    assert single.probabilities(vectors[0], 1.0).tolist() == [1.0]
