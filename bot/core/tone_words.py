@@ -160,6 +160,8 @@ COMMON_WORDS: Mapping[str, frozenset[str]] = {
             "ueberfuehrt",
             "funktionaere",
             "viertel",
+            "schein",
+            "scheine",
         }
     ),
 }
