@@ -124,6 +124,63 @@ def test_phrase_weights_add_up() -> None:
     assert tone.analyze("Frechheit, ich gehe zum Anwalt", "de").anger == saturate(50)
 
 
+# --- German insults and service complaints (typos, stems, capitals) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Ihr seid doch alles Stümper", "phrase 'Stümper*' (+30)"),
+        ("So ein stümperhafter Laden", "phrase 'Stümper*' as 'stuemperhafter' (+30)"),
+        ("Was für eine Lachnumer", "phrase 'Lachnummer' as 'lachnumer' (+30)"),
+        ("Ihr Dumfbacken", "phrase 'Dumpfbacke' as 'dumfbacken' (+30)"),
+        ("Ihr Hornochsen", "phrase 'Hornochse' as 'hornochsen' (+30)"),
+        ("Das ist ein Saustall hier", "phrase 'Saustall' (+30)"),
+        ("Der Zug ist schon wieder zu spät", "phrase 'schon wieder zu spät' (+20)"),
+        ("Die Klimaanlage ist kaputt", "phrase 'Klimaanlage kaputt' in 'klimaanlage ist kaputt' (+10)"),
+        ("Keine Durchsage, nichts", "phrase 'keine Durchsage' (+10)"),
+        ("Das ist ein Unding", "phrase 'Unding' (+20)"),
+        ("Total kundenunfreundich", "phrase 'kundenunfreundlich' as 'kundenunfreundich' (+20)"),
+        ("Unhaltbare Zustaende im Zug", "phrase 'unhaltbare Zustände' (+20)"),
+    ],
+)
+def test_german_insults_and_complaints_with_typos(analyzer: ToneAnalyzer, text: str, reason: str) -> None:
+    assert reason in analyzer.analyze(text, "de").reasons
+
+
+def test_shouted_german_insult_escalates_with_every_reason(analyzer: ToneAnalyzer) -> None:
+    """All capitals, a typo and '!!!': each is one reason line, and together they cross the threshold."""
+    result = analyzer.analyze("IHR SEID DOCH ALLE WICHTIGTUERR!!!", "de")
+    assert "phrase 'Wichtigtuer' as 'wichtigtuerr' (+30)" in result.reasons
+    assert has_reason(result, "capitals 100%")
+    assert has_reason(result, "'!!!'")
+    assert result.anger >= 60
+
+
+def test_shouted_complaint_escalates_but_the_complaint_alone_does_not(analyzer: ToneAnalyzer) -> None:
+    calm = analyzer.analyze("Das geht mir auf die Nerven", "de")
+    assert "phrase 'geht mir auf die Nerven' (+20)" in calm.reasons
+    assert calm.anger < 60
+    loud = analyzer.analyze("DAS GEHT MIR AUF DIE NERVEN!!!", "de")
+    assert "phrase 'geht mir auf die Nerven' (+20)" in loud.reasons
+    assert has_reason(loud, "capitals")
+    assert loud.anger >= 60
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ich habe zwei Scheine eingezahlt",
+        "Mein Schein ist abgelaufen",
+        "Wo finde ich die Posten der Rechnung?",
+    ],
+)
+def test_real_german_words_are_not_read_as_insults(analyzer: ToneAnalyzer, text: str) -> None:
+    """'Schein' is one letter from 'Schwein': a real word, matched exactly only (``COMMON_WORDS``)."""
+    result = analyzer.analyze(text, "de")
+    assert not has_reason(result, "phrase"), result.reasons
+
+
 # --- built-in signals --------------------------------------------------------------------------------
 
 
@@ -397,3 +454,13 @@ def test_typo_allowance_grows_with_length() -> None:
 def test_capitals_share_counts_only_words() -> None:
     share, letters = capitals_share("DAS IST 1 FRECHHEIT!!!")
     assert share == 1.0 and letters == 15
+
+
+def test_naive_bayes_ratio_silences_features_common_on_both_sides() -> None:
+    """The fitting script scales each feature by how much more often it occurs on the angry side."""
+    from benchmarks.fit_tone_model import nb_ratio
+
+    docs = [{"w:idiot", "w:der"}, {"w:idiot", "w:der"}, {"w:der"}, {"w:der", "w:bitte"}]
+    ratio = nb_ratio(docs, [1, 1, 0, 0], ["w:idiot", "w:der", "w:bitte"])
+    assert ratio[1] == pytest.approx(0.0)
+    assert ratio[0] > ratio[2] > 0
