@@ -87,7 +87,7 @@ class SemanticIntentModel:
         if n > 0 and n_intents >= 2:
             self.epochs = max(min_epochs, min(max_epochs, max_updates // n))
             with _one_blas_thread():
-                self._fit((vectors * scale).astype(np.float32), labels, rate, l2, batch, seed)
+                self._fit(np.multiply(vectors, scale, dtype=np.float32), labels, rate, l2, batch, seed)
 
     def _fit(
         self, x_all: FloatArray, labels: IntArray, rate: float, l2: float, batch: int, seed: int
