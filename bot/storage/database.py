@@ -808,6 +808,25 @@ class Tx:
             (channel, str(external_chat_id), str(external_message_id), message_id),
         )
 
+    async def linked_copy_of_delivered(
+        self, channel: str, external_id: str, delivered_message_id: str | int, link_channel: str
+    ) -> str | None:
+        """Where a message the bot delivered to a customer was written: the id of its linked copy in
+        ``link_channel`` (a staff reply's message in its ticket topic), found through storage alone.
+
+        ``delivered_message_id`` is the id the customer's channel gave the delivered copy
+        (``messages.channel_message_id``). Lets a customer's reply to an old staff answer thread under the
+        staff member's message even after a restart."""
+        row = await self.fetch_one(
+            "SELECT l.external_message_id FROM customers c"
+            " JOIN messages m ON m.customer_id = c.id"
+            " JOIN message_links l ON l.message_id = m.id AND l.channel = ?"
+            " WHERE c.channel = ? AND c.external_id = ? AND m.channel_message_id = ? AND m.author != 'customer'"
+            " ORDER BY m.id DESC LIMIT 1",
+            (link_channel, channel, str(external_id), str(delivered_message_id)),
+        )
+        return None if row is None else str(row["external_message_id"])
+
     async def message_by_external(
         self, channel: str, external_chat_id: str | int, external_message_id: str | int
     ) -> StoredMessage | None:
@@ -971,6 +990,7 @@ class Database:
     ticket_by_thread = _expose(Tx.ticket_by_thread, read_only=True)
     link_messages = _expose(Tx.link_messages)
     message_by_external = _expose(Tx.message_by_external, read_only=True)
+    linked_copy_of_delivered = _expose(Tx.linked_copy_of_delivered, read_only=True)
 
 
 async def _switch_to_wal(conn: aiosqlite.Connection) -> sqlite3.Row | None:

@@ -19,6 +19,7 @@ from bot.channels.base import Button, Inbound
 from bot.channels.telegram.app import TelegramApp, in_background
 from bot.channels.telegram.channel import CHANNEL_NAME, TelegramChannel
 from bot.channels.telegram.text import keyboard
+from bot.channels.telegram.topics import STAFF_CHANNEL
 from bot.core.model import Lang
 from bot.core.policy import HUMAN
 from bot.service.engine import ConversationService
@@ -133,6 +134,12 @@ class CustomerHandlers:
         if answered is not None and message.message_id is not None:
             # Answering a staff reply: its mirror in the topic should answer the staff member's message.
             topic_message = self.channel.threads.topic_of_private.get((message.user_id, answered.message_id))
+            if topic_message is None:
+                # Not delivered by this process (a restart since): storage knows the pair too.
+                linked = await self.db.linked_copy_of_delivered(
+                    CHANNEL_NAME, message.user_id, answered.message_id, STAFF_CHANNEL
+                )
+                topic_message = int(linked) if linked is not None else None
             if topic_message is not None:
                 self.channel.threads.topic_target.put((message.user_id, message.message_id), topic_message)
         report = await self.conversation.handle(message)

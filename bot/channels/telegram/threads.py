@@ -2,8 +2,10 @@
 
 The pairs themselves are stored (``message_links``: topic message <-> stored message, customer's Telegram
 message <-> stored message; ``messages.channel_message_id``: stored reply <-> its copy in the private chat).
-Storage has no index from a stored message back to its topic copy, so this object remembers that direction
-for the life of the process. After a restart, replies to older messages simply arrive unthreaded.
+This object keeps the pairs of the current process at hand, so a reply needs no query; when it does not
+know a pair (a restart since the staff reply was delivered), the customer handler asks storage
+(``Database.linked_copy_of_delivered``). What stays in memory only is the short hand-over between a staff
+reply being queued and delivered: a restart in that window delivers the reply unthreaded.
 """
 
 from __future__ import annotations

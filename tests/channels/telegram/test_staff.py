@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.channels.telegram.runtime import TelegramBot
+from bot.channels.telegram.threads import Bounded
 from bot.core.model import TicketStatus
 from bot.storage.reports import ticket_detail
 
@@ -157,6 +158,30 @@ async def test_replies_thread_both_ways(fake: FakeTelegram, bot: TelegramBot) ->
         lambda: [m for m in fake.sent(STAFF_CHAT_ID, topic.thread_id) if "Super" in m.get("text", "")]
     )
     assert mirror[0]["reply_to_message"]["message_id"] == answer["message_id"]
+
+
+async def test_replies_still_thread_after_a_restart_forgot_the_pairs(
+    fake: FakeTelegram, bot: TelegramBot
+) -> None:
+    """The in-memory pairs are gone (as after a restart); storage still knows where the staff reply was
+    written, so the customer's answer to it lands under the staff member's message in the topic."""
+    kim, _ = _staff(fake)
+    anna, topic, _ = await _escalate(fake)
+    answer = fake.group_message(kim, "Bitte starten Sie den Router neu.", thread_id=topic.thread_id)
+    delivered = await fake.wait_for(lambda: [m for m in fake.sent(ANNA) if "Router neu" in m["text"]])
+    bot.threads.topic_of_private = Bounded()
+    fake.private_message(anna, "Hat geklappt!", reply_to_message=delivered[0])
+    mirror = await fake.wait_for(
+        lambda: [m for m in fake.sent(STAFF_CHAT_ID, topic.thread_id) if "geklappt" in m.get("text", "")]
+    )
+    assert mirror[0]["reply_to_message"]["message_id"] == answer["message_id"]
+    # A reply to a bot message (not a staff reply) has no topic copy: mirrored without a reply.
+    greeting = next(m for m in fake.sent(ANNA) if "Vorgang" in m["text"])
+    fake.private_message(anna, "Und noch etwas", reply_to_message=greeting)
+    plain = await fake.wait_for(
+        lambda: [m for m in fake.sent(STAFF_CHAT_ID, topic.thread_id) if "noch etwas" in m.get("text", "")]
+    )
+    assert "reply_to_message" not in plain[0]
 
 
 async def test_a_colleague_takes_over_with_claim_force(fake: FakeTelegram, bot: TelegramBot) -> None:
