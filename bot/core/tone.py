@@ -250,6 +250,12 @@ class _PhraseSet:
                 else:
                     self._vocab.setdefault(word.text[:1], []).append(word)
         self._cache: dict[str, frozenset[_Word]] = {}
+        self._by_first: dict[_Word, list[int]] = {}
+        """Phrases (by position) per first word: a message is checked only against phrases that can start in
+        it, not against all of them (a message touches a handful of the ~1,500 phrases)."""
+        for position, phrase in enumerate(self.phrases):
+            if phrase.words:
+                self._by_first.setdefault(phrase.words[0], []).append(position)
 
     def _word_hits(self, token: str) -> frozenset[_Word]:
         """All phrase words ``token`` matches (memoised: customers reuse a small vocabulary)."""
@@ -265,8 +271,12 @@ class _PhraseSet:
     def find(self, tokens: Sequence[str]) -> list[_Hit]:
         """Non-overlapping hits, longest phrases first, skipping phrases right after a negation."""
         per_token = [self._word_hits(t) for t in tokens]
+        present = frozenset().union(*per_token)
+        candidates = sorted(i for word in present for i in self._by_first.get(word, ()))
         hits: list[_Hit] = []
-        for phrase in self.phrases:
+        for phrase in (self.phrases[i] for i in candidates):
+            if not all(word in present for word in phrase.words):
+                continue
             positions = _locate(phrase, per_token)
             if positions is None:
                 continue
