@@ -29,6 +29,9 @@ class Outbound:
 
     text: str
     buttons: tuple[Button, ...] = ()
+    from_human: bool = False
+    """Written by a person from the team. The text already says so (``agent_reply``); a channel that labels
+    its lines (the terminal's ``bot>``) must not call a human's words the bot's."""
 
 
 @dataclass(frozen=True, slots=True)

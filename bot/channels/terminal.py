@@ -33,12 +33,13 @@ class TerminalChannel:
         del user_id  # one customer per terminal
         if self.prompt is not None:
             self._out.write("\r\033[K")
+        label = "team" if message.from_human else "bot"
         for paragraph in message.text.splitlines() or [""]:
             lines = textwrap.wrap(
                 paragraph, self._width - 5, break_long_words=False, break_on_hyphens=False
             ) or [""]
             for line in lines:
-                self._out.write(f"bot> {line}\n")
+                self._out.write(f"{label}> {line}\n")
         self.choices = message.buttons
         if message.buttons:
             for number, button in enumerate(message.buttons, start=1):

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from bot.channels.base import Channel, DeliveryError, Outbound
+from bot.core.model import Author
 from bot.service.clock import Clock, utcnow
 from bot.storage import Database
 
@@ -71,7 +72,10 @@ class OutboxSender:
                 if item.recipient in held:
                     continue  # keep a customer's replies in order behind a failed one
                 try:
-                    external_id = await channel.send(item.recipient, Outbound(item.text, tuple(item.buttons)))
+                    external_id = await channel.send(
+                        item.recipient,
+                        Outbound(item.text, tuple(item.buttons), from_human=item.author is Author.AGENT),
+                    )
                 except DeliveryError as error:
                     held.add(item.recipient)
                     await self._failed(item.id, item.attempts, error)

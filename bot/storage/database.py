@@ -719,7 +719,7 @@ class Tx:
         """
         rows = await self.fetch_all(
             "SELECT o.*, coalesce(m.text, '') AS text, coalesce(m.buttons, '[]') AS buttons,"
-            " coalesce(c.external_id, '') AS recipient"
+            " coalesce(c.external_id, '') AS recipient, m.author AS author"
             " FROM outbox o LEFT JOIN messages m ON m.id = o.message_id"
             " LEFT JOIN customers c ON c.id = o.customer_id"
             " WHERE o.channel = ? AND o.status = 'pending' AND o.next_attempt_at <= ?"
@@ -741,6 +741,7 @@ class Tx:
                 message_id=row["message_id"],
                 dedup_key=row["dedup_key"],
                 attempts=row["attempts"],
+                author=None if row["author"] is None else Author(row["author"]),
             )
             for row in rows
         ]

@@ -146,6 +146,8 @@ class OutboxItem:
     message_id: int | None
     dedup_key: str | None
     attempts: int
+    author: Author | None = None
+    """Who wrote the message (``None`` for staff-channel notifications)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,5 +45,16 @@ async def test_a_message_arriving_at_the_prompt_redraws_it() -> None:
     out = io.StringIO()
     channel = TerminalChannel(out)
     channel.prompt = "you> "
-    await channel.send("me", Outbound("Anna aus dem Team schreibt: Hallo"))
-    assert out.getvalue() == "\r\033[Kbot> Anna aus dem Team schreibt: Hallo\nyou> "
+    await channel.send("me", Outbound("Anna aus dem Team schreibt: Hallo", from_human=True))
+    assert out.getvalue() == "\r\033[Kteam> Anna aus dem Team schreibt: Hallo\nyou> "
+
+
+async def test_the_bot_never_labels_a_humans_words_as_its_own() -> None:
+    out = io.StringIO()
+    channel = TerminalChannel(out)
+    await channel.send("me", Outbound("Ich bin der automatische Assistent."))
+    await channel.send("me", Outbound("Kim aus dem Team schreibt: Ich kümmere mich.", from_human=True))
+    assert out.getvalue().splitlines() == [
+        "bot> Ich bin der automatische Assistent.",
+        "team> Kim aus dem Team schreibt: Ich kümmere mich.",
+    ]

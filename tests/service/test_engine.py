@@ -196,6 +196,9 @@ async def test_resolved_ticket_gives_the_conversation_back_and_rating_is_stored(
     await harness.sender.run_once()
     texts = [m.text for _, m in harness.channel.sent]
     assert any("Ich schaue mir das an. $eta bleibt $eta." in t and "anna" in t for t in texts)
+    # Only the agent's words are marked as a human's; the bot's own messages never are.
+    human = [m.text for _, m in harness.channel.sent if m.from_human]
+    assert len(human) == 1 and "Ich schaue mir das an." in human[0]
     rate_question = next(m for m in harness.channel.sent if m[1].buttons)[1]
     assert [b.payload for b in rate_question.buttons] == [f"rate:{report.ticket_id}:{n}" for n in range(1, 6)]
     harness.replies()
