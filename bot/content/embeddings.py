@@ -51,10 +51,6 @@ class WordVectorEmbedder:
     def name(self) -> str:
         return self._name
 
-    @property
-    def dimensions(self) -> int:
-        return int(self._table.shape[1])
-
     def embed(self, texts: Sequence[str]) -> FloatArray:
         out = np.zeros((len(texts), self._table.shape[1]), dtype=np.float32)
         if not texts:

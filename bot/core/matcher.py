@@ -512,9 +512,13 @@ class IntentIndex:
         w = self.config.cosine_weight
         return (w * cosine + (1.0 - w) * fuzzy / 100.0) * factor, fuzzy
 
-    def _meaning_applies(self, language: Lang | None) -> bool:
-        """The meaning model speaks the languages its vectors were measured to help (and unknown ones)."""
-        return language is None or language in self.config.semantic_languages
+    def _meaning_share(self, language: Lang | None) -> float:
+        """Share of the meaning model for a message in ``language``: 0 without one, and for languages its
+        vectors were not measured to help (unknown languages get it)."""
+        if self._semantic is None or self.embedder is None:
+            return 0.0
+        applies = language is None or language in self.config.semantic_languages
+        return self.config.semantic_share if applies else 0.0
 
     def _language_factors(self, language: Lang | None) -> FloatArray | None:
         """Per-example discount for examples in another language than ``language`` (``None``: no discount)."""
@@ -558,12 +562,11 @@ class IntentIndex:
         else:
             linear = np.zeros_like(bayes)
             probabilities = bayes
-        share = 0.0
-        if self._semantic is not None and self.embedder is not None and self._meaning_applies(language):
+        share = self._meaning_share(language)
+        if share and self._semantic is not None and self.embedder is not None:
             meaning = self._semantic.probabilities(
                 self.embedder.embed([text])[0], config.semantic_temperature
             )
-            share = config.semantic_share
             probabilities = (1.0 - share) * probabilities + share * meaning
         else:
             meaning = np.zeros_like(bayes)
@@ -713,9 +716,7 @@ class IntentIndex:
                 if e.score > e.combined + 0.05
                 else ""
             )
-            share = (
-                c.semantic_share if self._semantic is not None and self._meaning_applies(language) else 0.0
-            )
+            share = self._meaning_share(language)
             lexical = (e.model - share * e.meaning) / (1.0 - share) if share < 1.0 else 0.0
             relative = (
                 f"{c.vote_weight:g} x vote {100 * e.vote:.0f}% "
