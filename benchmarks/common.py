@@ -167,6 +167,29 @@ def drop_shared(examples: Mapping[str, Sequence[str]]) -> tuple[dict[str, list[s
     return kept, dropped
 
 
+def typo(word: str, rng: random.Random) -> str:
+    """``word`` with one slip of the finger: a letter dropped, doubled or swapped with its neighbour (first and
+    last letter kept; words under 4 letters unchanged)."""
+    if len(word) < 4:
+        return word
+    i = rng.randrange(1, len(word) - 1)
+    kind = rng.randrange(3)
+    if kind == 0:
+        return word[:i] + word[i + 1 :]
+    if kind == 1:
+        return word[:i] + word[i] + word[i:]
+    return word[: i - 1] + word[i] + word[i - 1] + word[i + 1 :]
+
+
+def with_typos(text: str, count: int, rng: random.Random) -> str:
+    """``text`` with a typo in ``count`` different words of 4 or more letters (fewer if it has fewer)."""
+    words = text.split(" ")
+    eligible = [j for j, w in enumerate(words) if len(w) >= 4 and w.isalpha()]
+    for j in rng.sample(eligible, min(count, len(eligible))):
+        words[j] = typo(words[j], rng)
+    return " ".join(words)
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (0-100) by nearest rank; 0 for no values."""
     if not values:

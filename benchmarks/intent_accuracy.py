@@ -43,6 +43,7 @@ from benchmarks.common import (
     percentile,
     read_jsonl,
     sample_shots,
+    with_typos,
     write_intents_folder,
 )
 from bot.core.matcher import IntentIndex
@@ -233,6 +234,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="purely lexical matcher, as without the 'semantic' extra (default: the meaning model when "
         "installed)",
     )
+    parser.add_argument(
+        "--typos",
+        type=int,
+        default=0,
+        help="put a typo (letter dropped, doubled or swapped; seeded) in this many words of every evaluated "
+        "row, to measure robustness to misspelling (calibration rows stay as written)",
+    )
     parser.add_argument("--keep", type=Path, default=None, help="write the intents folder here and keep it")
     return parser.parse_args(argv)
 
@@ -256,6 +264,9 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         raise SystemExit("--parallel needs --holdout")
     if not evaluation:
         raise SystemExit("nothing to evaluate: give --eval or --holdout")
+    if args.typos:
+        misspell = random.Random(f"typos-{args.seed}")
+        evaluation = [Row(with_typos(row.text, args.typos, misspell), row.label) for row in evaluation]
     if args.calibrate:
         calibration = [row for path in args.calibrate for row in read_jsonl(path)]
         calibration_source = ", ".join(str(p) for p in args.calibrate)
@@ -291,7 +302,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     sources = [str(p) for p in args.eval]
     if args.holdout:
         sources.insert(0, f"{100 * args.holdout:g}% of {args.train} held out (seeded, removed from training)")
-    print(f"evaluation: {', '.join(sources)} ({len(outcomes)} rows, {len(in_scope)} in scope)")
+    typos = f", a typo in {args.typos} word(s) of each" if args.typos else ""
+    print(f"evaluation: {', '.join(sources)} ({len(outcomes)} rows, {len(in_scope)} in scope{typos})")
     print()
     print(f"{'metric':<34}{'value':>10}")
     table = [
@@ -356,6 +368,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "shared_examples_dropped": shared,
         "language": language,
         "semantic": index.embedder.name if index.embedder else None,
+        "typos": args.typos,
         "top1_accuracy": round(100 * top1, 2),
         "top3_accuracy": round(100 * top3, 2),
         "in_scope_accuracy": round(100 * accuracy, 2),

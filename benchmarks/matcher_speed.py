@@ -25,7 +25,7 @@ import tracemalloc
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks.common import DATASETS, OOS_LABEL, Row, percentile, read_jsonl
+from benchmarks.common import DATASETS, OOS_LABEL, Row, percentile, read_jsonl, typo
 from bot.content.embeddings import default_embedder
 from bot.core.matcher import IntentIndex
 from bot.core.matching_semantic import Embedder
@@ -39,25 +39,13 @@ _SUFFIXES = (" please", " thanks", "?", " asap", " thank you", " now", "!")
 _FILLERS = frozenset({"please", "the", "a", "my", "can", "you", "i", "to", "is"})
 
 
-def _typo(word: str, rng: random.Random) -> str:
-    if len(word) < 4:
-        return word
-    i = rng.randrange(1, len(word) - 1)
-    kind = rng.randrange(3)
-    if kind == 0:
-        return word[:i] + word[i + 1 :]
-    if kind == 1:
-        return word[:i] + word[i] + word[i:]
-    return word[: i - 1] + word[i] + word[i - 1] + word[i + 1 :]
-
-
 def augment(text: str, rng: random.Random) -> str:
     """A plausible rephrasing of ``text``: a typo or two, a filler dropped, a prefix or suffix."""
     words = text.split()
     for _ in range(rng.randint(1, 2)):
         if words:
             j = rng.randrange(len(words))
-            words[j] = _typo(words[j], rng)
+            words[j] = typo(words[j], rng)
     if len(words) > 3 and rng.random() < 0.5:
         droppable = [j for j, w in enumerate(words) if w.lower() in _FILLERS]
         if droppable:
