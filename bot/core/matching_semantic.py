@@ -55,6 +55,15 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> FloatArray: ...
 
 
+def _centroids(vectors: FloatArray, labels: IntArray, n_intents: int) -> FloatArray:
+    """Unit-length mean vector of each intent's examples, one column per intent."""
+    sums = np.zeros((vectors.shape[1], n_intents), dtype=np.float32)
+    np.add.at(sums.T, labels, vectors)
+    norms = np.linalg.norm(sums, axis=0, keepdims=True)
+    np.divide(sums, norms, out=sums, where=norms > 0)
+    return sums
+
+
 class SemanticIntentModel:
     """``P(intent | message) = softmax(temperature * (scale * v . W_intent + b_intent))`` over the vector ``v``."""
 
@@ -71,6 +80,7 @@ class SemanticIntentModel:
         max_epochs: int,
         min_epochs: int,
         max_updates: int,
+        prototype: float = 0.0,
         seed: int = 0,
     ) -> None:
         """Fit on the examples' vectors (rows of ``vectors``, intent ``labels[i]``).
@@ -84,6 +94,8 @@ class SemanticIntentModel:
         self.weights = np.zeros((dimensions, n_intents), dtype=np.float32)
         self.bias = np.zeros(n_intents, dtype=np.float32)
         self.epochs = 0
+        if n > 0 and n_intents >= 2 and prototype > 0:
+            self.weights[:, :] = _centroids(vectors, labels, n_intents) * (prototype / scale)
         if n > 0 and n_intents >= 2:
             self.epochs = max(min_epochs, min(max_epochs, max_updates // n))
             with _one_blas_thread():

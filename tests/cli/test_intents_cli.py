@@ -278,7 +278,8 @@ def test_explain_shows_scores_and_what_the_first_turn_does(capsys: pytest.Captur
     assert code == 0, out
     lines = out.splitlines()
     assert lines[0] == "message 'wo finde ich meine rechnug' -> normalised 'wo finde ich meine rechnug' [de]"
-    assert re.match(r"  1\. invoice_copy: \d+\.\d( |$)", lines[1]), lines[1]
+    assert lines[1] == "  spelling repaired to the examples' words: 'rechnug' -> 'rechnung'"
+    assert re.match(r"  1\. invoice_copy: \d+\.\d( |$)", lines[2]), lines[2]
     assert "language: de (detected)" in lines
     assert "first message of a conversation: invoice_copy: answers with this intent" in lines
     [decision] = [line for line in lines if line.startswith("decision: ")]

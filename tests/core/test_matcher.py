@@ -256,3 +256,11 @@ def test_linear_model_is_fitted_within_its_budget_and_explained(index: IntentInd
     assert off._linear is None and "naive Bayes" not in off.explain("rechnung herunterladen", "de")
     best = off.match("Rechnung herunterladen", "de").best
     assert best is not None and best.intent_id == "invoice_copy"
+
+
+def test_words_no_example_uses_are_repaired_and_the_repair_is_explained(index: IntentIndex) -> None:
+    typo = index.match("terminate my subscriptoin", "en")
+    assert typo.best is not None and typo.best.intent_id == "cancel_contract"
+    assert typo.best.score == index.match("terminate my subscription", "en").best.score  # type: ignore[union-attr]
+    assert "'subscriptoin' -> 'subscription'" in index.explain("terminate my subscriptoin", "en")
+    assert "spelling repaired" not in index.explain("terminate my subscription", "en")

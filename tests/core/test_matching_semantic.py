@@ -6,6 +6,7 @@ word vectors are tested in ``tests/content/test_embeddings.py``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -101,12 +102,20 @@ def test_share_zero_switches_the_meaning_model_off() -> None:
     )
 
 
-def test_fit_learns_the_labels_within_its_budget_and_is_deterministic() -> None:
+def _clusters(
+    intents: int, per_intent: int, dimensions: int, noise: float
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]:
+    """Unit vectors scattered around one random centre per intent (seeded), and their labels."""
     rng = np.random.default_rng(1)
-    centres = rng.standard_normal((5, 16)).astype(np.float32)
-    labels = np.repeat(np.arange(5, dtype=np.int32), 40)
-    vectors = centres[labels] + 0.3 * rng.standard_normal((200, 16)).astype(np.float32)
+    centres = rng.standard_normal((intents, dimensions)).astype(np.float32)
+    labels = np.repeat(np.arange(intents, dtype=np.int32), per_intent)
+    vectors = centres[labels] + noise * rng.standard_normal((len(labels), dimensions)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors, labels
+
+
+def test_fit_learns_the_labels_within_its_budget_and_is_deterministic() -> None:
+    vectors, labels = _clusters(intents=5, per_intent=40, dimensions=16, noise=0.3)
     knobs = dict(scale=10.0, rate=0.01, l2=1e-5, batch=32, max_epochs=100, min_epochs=3)
     small = SemanticIntentModel(vectors, labels, 5, max_updates=100_000, **knobs)  # type: ignore[arg-type]
     assert small.epochs == 100
@@ -130,3 +139,36 @@ def test_one_intent_or_no_examples_fit_nothing() -> None:
     )  # fmt: skip
     assert single.epochs == 0
     assert single.probabilities(vectors[0], 1.0).tolist() == [1.0]
+
+
+def _meaning_percent(explanation: str, intent_id: str) -> int:
+    block = explanation.split(f". {intent_id}:", 1)[1]
+    return int(re.search(r"x meaning (\d+)%", block).group(1))  # type: ignore[union-attr]
+
+
+def test_the_meaning_model_reads_the_repaired_spelling() -> None:
+    """The concept table knows "terminate" and "subscription", not their typos: only the repair lets it see them."""
+    repaired = IntentIndex.build(INTENTS, SETTINGS, embedder=ConceptEmbedder())
+    as_written = IntentIndex.build(
+        INTENTS, SETTINGS, replace(DEFAULT_CONFIG, spelling_repair=False), ConceptEmbedder()
+    )
+    text = "termnate the subscripton"
+    assert "'termnate' -> 'terminate'" in repaired.explain(text, "en")
+    assert _meaning_percent(repaired.explain(text, "en"), "cancel_contract") > 80
+    assert _meaning_percent(as_written.explain(text, "en"), "cancel_contract") < 50
+
+
+def test_the_fit_starts_from_the_intents_centroids() -> None:
+    """Before any pass the model is the nearest-centroid classifier (``prototype``); from zero it knows nothing."""
+    vectors, labels = _clusters(intents=4, per_intent=5, dimensions=8, noise=0.5)
+    knobs = dict(scale=10.0, rate=0.01, l2=0.0, batch=32, max_epochs=0, min_epochs=0, max_updates=0)
+    start = SemanticIntentModel(vectors, labels, 4, prototype=30.0, **knobs)  # type: ignore[arg-type]
+    blank = SemanticIntentModel(vectors, labels, 4, **knobs)  # type: ignore[arg-type]
+    assert start.epochs == blank.epochs == 0
+    centroids = np.stack([vectors[labels == k].mean(axis=0) for k in range(4)])
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    query = vectors[7]
+    expected = 30.0 * centroids @ query
+    logits = np.log(start.probabilities(query, 1.0))
+    assert np.allclose(logits - logits.max(), expected - expected.max(), atol=1e-3)
+    assert np.allclose(blank.probabilities(query, 1.0), 0.25)
