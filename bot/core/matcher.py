@@ -65,6 +65,9 @@ class MatcherConfig:
     stem_words: bool = True
     """Word and word-pair features are taken on crude stems (``bot.core.matching_stem``: "charged" and
     "charges" are one word feature); letter pieces and rapidfuzz always see the words as written."""
+    spelling_repair: bool = True
+    """Replace words no example uses by the example word one edit away before matching
+    (``bot.core.spelling``), for the lexical evidence and the meaning model alike."""
     rerank: int = 40
     """How many nearest examples (by cosine) are re-scored with rapidfuzz."""
     cosine_weight: float = 0.4
@@ -118,9 +121,6 @@ class MatcherConfig:
     cosine) instead of zero, and small folders get at most ``semantic_max_epochs`` passes from there: with
     10 examples an intent, a regression fitted to the end forgets what the centroids knew (BANKING77 10-shot,
     mean of 3 seeds: 77.96 from zero with 100 passes, 78.54 from the centroids with 20)."""
-    spelling_repair: bool = True
-    """Replace words no example uses by the example word one edit away before matching
-    (``bot.core.spelling``), for the lexical evidence and the meaning model alike."""
     semantic_min_epochs: int = 3
     semantic_max_updates: int = 60_000
     """Load-time budget of the meaning model's fit, in example updates (15,000 examples: 4 passes)."""

@@ -86,7 +86,8 @@ class SemanticIntentModel:
         """Fit on the examples' vectors (rows of ``vectors``, intent ``labels[i]``).
 
         Small folders get ``max_epochs`` passes; large ones as many as ``max_updates`` example updates
-        allow, but at least ``min_epochs``.
+        allow, but at least ``min_epochs``. With ``prototype`` > 0 the fit starts from the nearest-centroid
+        classifier, whose scores are ``prototype`` x the cosine with each intent's mean vector.
         """
         self.n_intents = n_intents
         self.scale = scale
@@ -94,9 +95,9 @@ class SemanticIntentModel:
         self.weights = np.zeros((dimensions, n_intents), dtype=np.float32)
         self.bias = np.zeros(n_intents, dtype=np.float32)
         self.epochs = 0
-        if n > 0 and n_intents >= 2 and prototype > 0:
-            self.weights[:, :] = _centroids(vectors, labels, n_intents) * (prototype / scale)
         if n > 0 and n_intents >= 2:
+            if prototype > 0:
+                self.weights = _centroids(vectors, labels, n_intents) * np.float32(prototype / scale)
             self.epochs = max(min_epochs, min(max_epochs, max_updates // n))
             with _one_blas_thread():
                 self._fit(np.multiply(vectors, scale, dtype=np.float32), labels, rate, l2, batch, seed)
