@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -101,13 +102,29 @@ def test_near_miss_offers_the_candidates_but_counts_as_a_miss() -> None:
     assert decision.actions == (Clarify(("invoice_copy", "payment_methods")),)
     assert decision.outcome == "clarify"
     assert decision.state.misses == 1
+    # Issue #13 finding 4: a near miss far ahead of the rest asks "did you mean" whatever came before...
     again = _decide(_analysis(("invoice_copy", 66)), state=decision.state)
-    assert again.actions == (Escalate(Reason.UNMATCHED, Priority.NORMAL),)
+    assert again.actions == (Clarify(("invoice_copy",)),)
+    # ...but max_misses still bounds the conversation: the next miss goes to a human.
+    third = _decide(_analysis(("invoice_copy", 40)), state=again.state)
+    assert third.actions == (Escalate(Reason.UNMATCHED, Priority.NORMAL),)
 
 
-def test_near_miss_after_a_clarifying_question_is_a_plain_miss() -> None:
+def test_near_miss_with_a_clear_lead_asks_whatever_came_before() -> None:
+    """Issue #13 finding 4 (was: a near miss after a clarifying question was a plain miss)."""
     decision = _decide(_analysis(("invoice_copy", 66)), state=ConversationState(clarifications=1))
-    assert decision.outcome == "not_understood"
+    assert decision.outcome == "clarify"
+    after_a_miss = _decide(
+        _analysis(("invoice_copy", 66), ("payment_methods", 31)), state=ConversationState(misses=1)
+    )
+    assert after_a_miss.actions == (Clarify(("invoice_copy",)),)
+
+
+def test_two_near_misses_without_a_lead_after_a_miss_go_to_a_human() -> None:
+    decision = _decide(
+        _analysis(("invoice_copy", 66), ("payment_methods", 64)), state=ConversationState(misses=1)
+    )
+    assert decision.actions == (Escalate(Reason.UNMATCHED, Priority.NORMAL),)
 
 
 def test_first_miss_asks_to_rephrase_and_offers_a_human() -> None:
@@ -131,12 +148,12 @@ def test_per_intent_min_score_is_respected() -> None:
 
 def test_anger_escalates_with_high_priority_even_when_an_intent_matches() -> None:
     decision = _decide(_analysis(("invoice_copy", 95), anger=70))
-    assert decision.actions == (Escalate(Reason.ANGRY, Priority.HIGH),)
+    assert decision.actions == (Escalate(Reason.ANGRY, Priority.HIGH, "handoff_angry"),)
 
 
 def test_extreme_anger_is_urgent() -> None:
     decision = _decide(_analysis(anger=95))
-    assert decision.actions == (Escalate(Reason.ANGRY, Priority.URGENT),)
+    assert decision.actions == (Escalate(Reason.ANGRY, Priority.URGENT, "handoff_angry"),)
 
 
 @pytest.mark.parametrize(
@@ -166,7 +183,11 @@ def test_escalating_intent_answers_then_hands_over_without_dead_follow_ups() -> 
     }
     turn = Turn(now=NOW, text="x", analysis=_analysis(("fault_report", 92)))
     decision = decide(ConversationState(), turn, Situation(), SETTINGS, escalating)
-    assert decision.actions == (SendAnswer("fault_report"), Escalate(Reason.INTENT, Priority.NORMAL))
+    # One coherent message: the answer, then "I've also passed it on" (issue #13), not two hotlines.
+    assert decision.actions == (
+        SendAnswer("fault_report", joined=True),
+        Escalate(Reason.INTENT, Priority.NORMAL, "handoff_after_answer"),
+    )
     assert decision.outcome == "fault_report"
 
 
@@ -181,9 +202,13 @@ def test_intent_button_answers_that_intent() -> None:
     assert decision.state.clarifications == 0
 
 
-def test_none_of_these_escalates_instead_of_guessing_again() -> None:
-    decision = _decide(None, payload="none", state=ConversationState(clarifications=1))
-    assert decision.actions == (Escalate(Reason.AMBIGUOUS, Priority.NORMAL),)
+def test_none_of_these_asks_once_to_rephrase_then_escalates_instead_of_guessing_again() -> None:
+    """Issue #13 finding 3: the first "none of these" invites other words; the second goes to a human."""
+    first = _decide(None, payload="none", state=ConversationState(clarifications=1))
+    assert first.actions == (SendMessage("rephrase", ("human",)),)
+    assert first.outcome == "rephrase"
+    second = _decide(None, payload="none", state=replace(first.state, clarify_options=("invoice_copy",)))
+    assert second.actions == (Escalate(Reason.AMBIGUOUS, Priority.NORMAL),)
 
 
 def test_stale_intent_button_is_treated_as_a_miss() -> None:
