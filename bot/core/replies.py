@@ -186,7 +186,7 @@ def _squeeze(word: str) -> str:
 
 def _near(word: str, vocabulary: frozenset[str]) -> bool:
     """Exact, or one edit (a swap counts as one) away from a vocabulary word of four letters or more."""
-    if word in vocabulary:
+    if word in vocabulary or re.sub(r"(.)\1+", r"\1", word) in vocabulary:  # "noo", "jaaa"
         return True
     if len(word) < 4:
         return False
@@ -197,8 +197,21 @@ def _words(text: str) -> list[str]:
     return [_squeeze(w) for w in _WORD.findall(text)]
 
 
+def _withdraws(text: str) -> bool:
+    """ "Ah, jetzt geht es wieder. Hat sich erledigt": one short sentence of a short message says it."""
+    sentences = [_normal(s) for s in re.split(r"[.!?;\n]+", text)]
+    if sum(len(_words(s)) for s in sentences) > 2 * _MAX_WORDS:
+        return False
+    return any(
+        len(_words(s)) <= _MAX_WORDS and any(p in " ".join(_words(s)) for p in _WITHDRAW_PHRASES)
+        for s in sentences
+    )
+
+
 def classify(text: str) -> Reply | None:
     """What a short message means on its own terms, or ``None`` when it is more than a short reply."""
+    if _withdraws(text):
+        return Reply.WITHDRAW
     normal = _normal(text)
     if not normal or normal.startswith("/") or normal in _UNSURE:
         return None
@@ -206,8 +219,6 @@ def classify(text: str) -> Reply | None:
     if not words or len(words) > _MAX_WORDS:
         return None
     joined = " ".join(words)
-    if any(phrase in joined for phrase in _WITHDRAW_PHRASES):
-        return Reply.WITHDRAW
     if any(joined == phrase or joined.startswith(phrase + " ") for phrase in _NO_PHRASES):
         return Reply.NO
     if any(joined == phrase or joined.startswith(phrase + " ") for phrase in _YES_PHRASES):

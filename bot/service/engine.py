@@ -53,6 +53,8 @@ class TurnReport:
     explanation: str
     ticket_id: int | None = None
     duplicate: bool = False
+    answered: tuple[str, ...] = ()
+    """The intents the bot answered, in order (several when one message asked several things)."""
 
 
 def analysis_json(
@@ -315,7 +317,9 @@ class ConversationService:
             await tx.mark_handled(message_id, analysis_json=stored, ticket_id=context.ticket_id)
         self._enqueued()
         log.debug("turn %s: %s (%s)", message_id, decision.outcome, decision.explanation)
-        return TurnReport(message_id, decision.outcome, decision.explanation, context.ticket_id)
+        return TurnReport(
+            message_id, decision.outcome, decision.explanation, context.ticket_id, answered=decision.answered
+        )
 
     async def _execute(self, turn: _TurnContext, action: Action) -> None:
         """Carry out one action inside the turn's transaction (a created ticket lands in ``turn``)."""
