@@ -66,8 +66,6 @@ _POLITE = frozenset(
         "you",
         "thx",
         "dank",
-        "gerne",
-        "gern",
         "sehr",
         "much",
         "vielen",
