@@ -313,7 +313,12 @@ async def forget_customer(tx: Tx, customer_id: int, actor: str, now: datetime) -
     )
     await tx.execute(
         "UPDATE messages SET text = '', payload = NULL, buttons = '[]', channel_message_id = NULL,"
-        " analysis = NULL, handled_at = coalesce(handled_at, CASE WHEN author = 'customer' THEN ? END)"
+        # The analysis quotes the customer; what the bot did (outcome, intents answered) is not personal
+        # and keeps the bot's share in `queue stats` true after an erasure.
+        " analysis = CASE WHEN json_valid(analysis) AND json_extract(analysis, '$.outcome') IS NOT NULL"
+        "  THEN json_object('outcome', json_extract(analysis, '$.outcome'),"
+        "   'answered', json(coalesce(json_extract(analysis, '$.answered'), '[]'))) END,"
+        " handled_at = coalesce(handled_at, CASE WHEN author = 'customer' THEN ? END)"
         " WHERE customer_id = ?",
         (stamp, customer_id),
     )

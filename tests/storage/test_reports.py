@@ -158,3 +158,20 @@ async def test_bot_share_counts_answered_conversations_and_closures_by_kind(
     assert ticket is not None and ticket.resolution == "withdrawn" and ticket.assignee is None
     events = [e.kind for e in await db.ticket_events(withdrawn)]
     assert events[-1] == "withdrawn"
+
+
+async def test_forgetting_a_customer_keeps_what_the_bot_answered_for_the_statistics(
+    db: Database, customer: Customer
+) -> None:
+    message = await db.record_inbound(
+        customer.id, text="Meine IBAN", attachment=None, payload=None, channel_message_id=None, received_at=T0
+    )
+    detail = {"outcome": "bank_details_change", "answered": ["bank_details_change"], "quote": "Meine IBAN"}
+    await db.mark_handled(message.id, analysis_json=json.dumps(detail), ticket_id=None)
+    async with db.transaction() as tx:
+        assert await forget_customer(tx, customer.id, "dpo", T0)
+    async with db.snapshot() as tx:
+        result = await stats(tx, T0)
+        exported = await export_customer(tx, customer.id)
+    assert (result.conversations, result.bot_resolved, result.questions_answered) == (1, 1, 1)
+    assert "Meine IBAN" not in json.dumps(exported, ensure_ascii=False)
