@@ -444,12 +444,14 @@ def _short_reply(state: ConversationState, turn: Turn, rules: _Rules, reply: Rep
         return Decision(
             (SendMessage("declined"),), state.reset_dialogue(), "declined", "no to the offer of a human"
         )
-    if reply in (Reply.ACK, Reply.WITHDRAW) and not _passing(_candidates(turn), rules):
-        # Not a question, so not a miss: a polite close, and the conversation stays as it was.
+    if reply in (Reply.ACK, Reply.WITHDRAW, Reply.YES) and not _passing(_candidates(turn), rules):
+        # Not a question, so not a miss: a polite close, and the conversation stays as it was. A yes to
+        # nothing the bot asked ("ja", after an answer) is agreement, the same thing.
         return Decision((SendMessage("acknowledged"),), _quiet(state), "acknowledged", f"{reply.value}")
-    if reply in (Reply.YES, Reply.NO) and not _passing(_candidates(turn), rules):
-        # A yes or no to nothing the bot asked: say what it can do rather than count a miss.
-        return Decision((SendMessage("help"),), _quiet(state), "help", f"{reply.value} without a question")
+    if reply is Reply.NO and not _passing(_candidates(turn), rules):
+        # A no to nothing the bot asked (perhaps: "that did not help"): say what it can do and how to
+        # reach a person, rather than count a miss.
+        return Decision((SendMessage("help"),), _quiet(state), "help", "no without a question")
     return None
 
 
