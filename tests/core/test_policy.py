@@ -402,3 +402,10 @@ def test_an_escalating_intent_sets_the_priority_and_anger_can_raise_it() -> None
     annoyed = Turn(now=NOW, text="x", analysis=_analysis(("fault_report", 92), anger=40))
     raised = decide(ConversationState(), annoyed, Situation(), SETTINGS, low)
     assert raised.actions[-1] == Escalate(Reason.INTENT, Priority.HIGH, "handoff_after_answer")
+
+
+def test_anger_never_lowers_the_priority_an_escalating_intent_asks_for() -> None:
+    intents = {**INTENTS, "fault_report": _intent("fault_report", escalate=True, priority=Priority.URGENT)}
+    turn = Turn(now=NOW, text="x", analysis=_analysis(("fault_report", 92), anger=70))
+    decision = decide(ConversationState(), turn, Situation(), SETTINGS, intents)
+    assert decision.actions == (Escalate(Reason.ANGRY, Priority.URGENT, "handoff_angry"),)
