@@ -276,10 +276,10 @@ def decide(
     if anger >= settings.anger_threshold:
         priority = Priority.URGENT if anger >= URGENT_ANGER else Priority.HIGH
         # Anger raises priority, it never lowers what the intent asks for (an angry stolen-phone message).
-        clear = _clear(turn.analysis.match, rules) if turn.analysis else None
-        intent = rules.intents[clear.intent_id] if clear else None
-        if intent and intent.escalate and intent.priority and intent.priority.rank > priority.rank:
-            priority = intent.priority
+        clear = _clear_answers(turn, rules)
+        for intent in (rules.intents[i] for i in (clear[0] if clear else ())):
+            if intent.escalate and intent.priority and intent.priority.rank > priority.rank:
+                priority = intent.priority
         return _escalate(
             state,
             Reason.ANGRY,
