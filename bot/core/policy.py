@@ -335,6 +335,11 @@ def _with_ticket(
     if turn.payload == WITHDRAW or reply is Reply.WITHDRAW:
         actions: tuple[Action, ...] = (ForwardToTicket(ticket_id), Withdraw(ticket_id))
         actions += (SendMessage("withdrawn", values=(("ticket_id", str(ticket_id)),)),)
+        # "Hat sich erledigt. Wie kann ich bezahlen?": the new question is answered too.
+        also = _clear_answers(turn, rules) if turn.payload is None else None
+        for intent_id in also[0] if also else ():
+            follow_up = rules.intents[intent_id].follow_up
+            actions += (SendAnswer(intent_id, tuple(INTENT_PREFIX + f for f in follow_up)),)
         return Decision(actions, state.reset_dialogue(), "withdrawn", f"customer withdrew #{ticket_id}")
     # Nobody has picked the ticket up yet: waiting hours for an answer the bot has helps no one.
     answered = (

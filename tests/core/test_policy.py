@@ -409,3 +409,16 @@ def test_anger_never_lowers_the_priority_an_escalating_intent_asks_for() -> None
     turn = Turn(now=NOW, text="x", analysis=_analysis(("fault_report", 92), anger=70))
     decision = decide(ConversationState(), turn, Situation(), SETTINGS, intents)
     assert decision.actions == (Escalate(Reason.ANGRY, Priority.URGENT, "handoff_angry"),)
+
+
+def test_a_question_after_never_mind_is_answered_as_well() -> None:
+    situation = Situation(active_ticket_id=7, ticket_owned=True)
+    decision = _decide(
+        _analysis(("payment_methods", 90)), text="Never mind. How do I pay by paypal?", situation=situation
+    )
+    assert decision.outcome == "withdrawn"
+    assert decision.actions[1:] == (
+        Withdraw(7),
+        SendMessage("withdrawn", values=(("ticket_id", "7"),)),
+        SendAnswer("payment_methods"),
+    )
