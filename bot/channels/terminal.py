@@ -49,6 +49,15 @@ class TerminalChannel:
         self._out.flush()
         return str(next(self._ids))
 
+    def notice(self, text: str) -> None:
+        """A line from the program itself (not the bot), e.g. a reload: above the prompt, once."""
+        if self.prompt is not None:
+            self._out.write("\r\033[K")
+        self._out.write(text.rstrip("\n") + "\n")
+        if self.prompt is not None:
+            self._out.write(self.prompt)
+        self._out.flush()
+
     def inbound(
         self, line: str, *, user_id: str, display_name: str, language_hint: str | None
     ) -> Inbound | None:

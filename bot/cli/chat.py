@@ -11,9 +11,11 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import logging
 import os
 import sys
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -70,7 +72,8 @@ async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     interactive = stdin.isatty()
 
     channel = TerminalChannel(stdout)
-    async with await Database.open(database) as db:
+    log_file = Path(database).with_name("chat.log")
+    async with await Database.open(database) as db, _logs_to(log_file):
         sender = OutboxSender(db, {NAME: channel}, recipients={NAME: frozenset({user})})
         brain = Brain.build(loaded.content)
         service = ConversationService(db, brain, on_enqueued=sender.wake)
@@ -78,10 +81,11 @@ async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
         async def reloaded(result: LoadResult) -> None:
             # Compiling the matcher takes a few hundred ms: off the event loop, then one swap.
             service.swap_brain(await asyncio.to_thread(Brain.build, result.content))
-            stdout.write("[the intents folder changed: now serving the new version]\n")
+            channel.notice("[the intents folder changed: now serving the new version]")
 
         def broken(error: ContentError) -> None:
-            stdout.write(f"[the intents folder has errors; still serving the last good version]\n{error}\n")
+            # Said once, above the prompt; the details also go to the log file, not a second time here.
+            channel.notice(f"[the intents folder has errors; still serving the last good version]\n{error}")
 
         watcher = ContentWatcher(intents, on_reload=reloaded, on_error=broken, initial=loaded)
         stop = asyncio.Event()
@@ -91,7 +95,7 @@ async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
         ]
         stdout.write(
             f"Chatting as customer '{name}' with the bot ({len(loaded.content.intents)} intents from {intents}, "
-            f"matcher {brain.index.description}; tickets in {database}).\nType a message; a number picks a choice; /human asks for a person; "
+            f"matcher {brain.index.description}; tickets in {database}; log in {log_file}).\nType a message; a number picks a choice; /human asks for a person; "
             "/quit ends.\n"
         )
         lines = _read_lines(stdin)
@@ -132,6 +136,26 @@ async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
             await asyncio.gather(*background, return_exceptions=True)
             await sender.run_once()
     return 0
+
+
+@contextlib.asynccontextmanager
+async def _logs_to(path: Path) -> AsyncIterator[None]:
+    """Log records go to ``path`` while the chat runs: printed to the terminal they land in the middle of
+    the conversation, and a reload warning the chat already shows would appear twice."""
+    root = logging.getLogger()
+    moved = [h for h in root.handlers if type(h) is logging.StreamHandler]
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for old in moved:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+        for old in moved:
+            root.addHandler(old)
 
 
 def _read_lines(stdin: TextIO) -> asyncio.Queue[str | None]:

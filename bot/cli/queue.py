@@ -659,12 +659,23 @@ def stats_json(result: QueueStats) -> dict[str, object]:
         "conversations": result.conversations,
         "bot_resolved": result.bot_resolved,
         "bot_resolved_share": result.bot_resolved_share,
+        "questions_answered_by_bot": result.questions_answered,
+        "tickets_closed": result.closed or {},
         "ratings": result.ratings,
         "csat_average": result.csat_average,
         "overdue_first_response": result.overdue_first_response,
         "outbox_pending": result.outbox_pending,
         "outbox_failed": result.outbox_failed,
     }
+
+
+CLOSED_LABELS = {
+    "resolved": "resolved by staff",
+    "handed_back": "handed back to the bot",
+    "withdrawn": "withdrawn by the customer",
+    "blocked": "customer blocked",
+}
+"""Each way a ticket ends is its own line: hand-backs and withdrawals are not resolutions."""
 
 
 def render_stats(result: QueueStats) -> str:
@@ -688,12 +699,18 @@ def render_stats(result: QueueStats) -> str:
             ["MEASURE", "VALUE"],
             [
                 ["median first response", duration(result.median_first_response)],
-                ["median resolution", duration(result.median_resolution)],
+                ["median resolution (by staff)", duration(result.median_resolution)],
                 [
                     "resolved by the bot alone",
                     "–"
                     if share is None
                     else f"{share:.0%} ({result.bot_resolved} of {result.conversations} conversations)",
+                ],
+                ["questions the bot answered", result.questions_answered],
+                [
+                    "tickets closed",
+                    " · ".join(f"{CLOSED_LABELS.get(k, k)} {n}" for k, n in (result.closed or {}).items())
+                    or "–",
                 ],
                 [
                     "CSAT",

@@ -168,6 +168,25 @@ def unused_variables(result: LoadResult) -> list[Problem]:
     return problems
 
 
+def idle_priorities(result: LoadResult) -> list[Problem]:
+    """``priority`` only applies when the intent hands over; on an intent that never does, it is a slip."""
+    problems: list[Problem] = []
+    for intent in result.content.intents:
+        if intent.priority is not None and not intent.escalate:
+            ref = _where(result.sources, ("intent", intent.id), intent.source)
+            problems.append(
+                Problem(
+                    ref.path,
+                    ref.line,
+                    f"{intent.id}.priority",
+                    f"priority '{intent.priority.value}' has no effect without 'escalate: true' (the bot only "
+                    "opens a ticket for this intent when it escalates); add escalate: true or remove it",
+                    "warning",
+                )
+            )
+    return problems
+
+
 def run_checks(result: LoadResult) -> CheckReport:
     """Everything ``intents check`` reports about a folder that loaded."""
     found = collisions(result.content)
@@ -177,6 +196,7 @@ def run_checks(result: LoadResult) -> CheckReport:
             *few_examples(result),
             *duplicate_examples(result),
             *unused_variables(result),
+            *idle_priorities(result),
             *collision_problems(result, found),
         ]
     )

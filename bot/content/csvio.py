@@ -2,7 +2,7 @@
 
 One row per text: ``intent, field, language, text`` with ``field`` one of ``title``, ``example``,
 ``not_example``, ``answer``. The intent's other keys travel as rows without a language (``min_score``,
-``follow_up``, ``escalate``, ``enabled``, ``tag``). The rest of the folder travels too, so that an imported
+``follow_up``, ``escalate``, ``priority``, ``enabled``, ``tag``). The rest of the folder travels too, so that an imported
 folder is complete and passes ``intents check``: ``setting``, ``variable`` and ``message`` rows carry the name
 in the ``intent`` column; ``anger`` rows carry the weight there, ``test`` rows the expected outcome, and
 ``handoff`` rows leave it empty. Export followed by import loses nothing (comments aside).
@@ -38,7 +38,8 @@ from bot.core.model import Intent, Settings
 COLUMNS = ("intent", "field", "language", "text")
 TEXT_FIELDS = {"title": "title", "example": "examples", "not_example": "not_examples", "answer": "answers"}
 """CSV field -> YAML key for per-language texts."""
-META_FIELDS = ("min_score", "follow_up", "escalate", "enabled", "tag")
+PRIORITIES = ("urgent", "high", "normal", "low")
+META_FIELDS = ("min_score", "follow_up", "escalate", "priority", "enabled", "tag")
 FOLDER_FIELDS = ("setting", "variable", "message", "anger", "handoff", "test")
 """Rows for the rest of the folder; the ``intent`` column holds the name (of the setting, variable or message),
 the weight (anger) or the expected outcome (test)."""
@@ -71,6 +72,8 @@ def export_rows(intents: Iterable[Intent]) -> Iterator[dict[str, str]]:
             yield row("follow_up", "", target)
         if intent.escalate:
             yield row("escalate", "", "true")
+        if intent.priority is not None:
+            yield row("priority", "", intent.priority.value)
         if not intent.enabled:
             yield row("enabled", "", "false")
         for tag in intent.tags:
@@ -240,6 +243,11 @@ def read_csv_file(path: Path, languages: Sequence[str] | None = None) -> Importe
                 bad(f"{field_name} must be true or false, not {value!r}")
                 continue
             intent[field_name] = value.strip().lower() == "true"
+        elif field_name == "priority":
+            if value.strip().lower() not in PRIORITIES:
+                bad(f"priority must be one of {', '.join(PRIORITIES)}, not {value!r}")
+                continue
+            intent["priority"] = value.strip().lower()
         elif field_name == "tag":
             intent.setdefault("tags", []).append(value)
         else:
@@ -322,6 +330,7 @@ _KEY_ORDER = (
     "min_score",
     "follow_up",
     "escalate",
+    "priority",
 )
 
 

@@ -25,9 +25,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bot.core.model import Content, Intent, Lang, SourceRef
+from bot.core.policy import OUTCOMES
 from bot.service.brain import Brain
 
-OTHER_OUTCOMES = ("clarify", "not_understood", "escalate")
+OTHER_OUTCOMES = OUTCOMES
+"""Outcomes that are not an intent (``clarify``, ``not_understood``, ``escalate``, ``help``, ``acknowledged``
+…): a held-out example that ends there was missed, not confused with another intent."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,17 @@ from bot.content.schema import (
 )
 from bot.content.yamlio import Loc, ParsedFile, PlainScalar, parse_bytes, where_of
 from bot.core.messages import MESSAGES
-from bot.core.model import Content, Intent, Lang, Settings, SourceRef, TestCase, ToneLexicon, Variable
+from bot.core.model import (
+    Content,
+    Intent,
+    Lang,
+    Priority,
+    Settings,
+    SourceRef,
+    TestCase,
+    ToneLexicon,
+    Variable,
+)
 from bot.core.normalize import normalize
 from bot.core.templates import RUNTIME_VARIABLES, TemplateSyntaxError, placeholders
 
@@ -760,6 +770,7 @@ def _intent(model: IntentModel, place: _Placed) -> Intent:
         enabled=model.enabled,
         tags=tuple(model.tags),
         source=_source(place),
+        priority=Priority(model.priority) if model.priority else None,
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
@@ -171,6 +171,11 @@ class IntentModel(_Strict):
     escalate: Bool = Field(default=False, description="true: answer, then hand over to a human as well.")
     enabled: Bool = Field(default=True, description="false: the bot ignores this intent.")
     tags: list[Text] = Field(default_factory=list, description="Free labels for editors.")
+    priority: Literal["urgent", "high", "normal", "low"] | None = Field(
+        default=None,
+        description="Project field: ticket priority when this intent hands over (escalate: true); "
+        "anger can still raise it.",
+    )
 
 
 _DEFAULTS = Settings()

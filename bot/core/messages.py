@@ -41,4 +41,32 @@ MESSAGES: dict[str, MessageSpec] = {
     "button_human": MessageSpec("Label of the 'talk to a human' button."),
     "button_none": MessageSpec("Label of the 'none of these' button under a clarifying question."),
     "language_changed": MessageSpec("Confirms a language switch (/language)."),
+    # Issue #13: never trap a customer.
+    "handoff_angry": MessageSpec(
+        "Handed to a human because the customer is upset: acknowledge the frustration, apologise, and carry "
+        "the real $ticket_id and honest $eta like handoff."
+    ),
+    "handoff_after_answer": MessageSpec(
+        "Appended to the answer of an escalating intent (escalate: true), in the same message: the team "
+        "follows up as well. Carries $ticket_id and $eta; no second hotline, the answer already has one."
+    ),
+    "withdrawn": MessageSpec(
+        'The customer withdrew their request ("never mind" or the button): the ticket $ticket_id is '
+        "closed and the bot answers again."
+    ),
+    "declined": MessageSpec(
+        "The customer said no to being passed on: the bot stays available and says how to reach a person "
+        "later (/human)."
+    ),
+    "rephrase": MessageSpec(
+        '"None of these" after a clarifying question: invite the customer once to say it differently '
+        "(a 'talk to a person' button follows)."
+    ),
+    "help": MessageSpec("/help and unknown commands: what the bot can do, plus /human and /language."),
+    "acknowledged": MessageSpec("The customer only acknowledged (ok, 👍, alles klar): a polite close."),
+    "partly_understood": MessageSpec(
+        "A message asked several things and only some were answered: say honestly that the rest was not "
+        "understood (a 'talk to a person' button follows)."
+    ),
+    "button_withdraw": MessageSpec("Label of the button under the hand-over message that withdraws it."),
 }

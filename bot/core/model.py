@@ -45,6 +45,8 @@ class Intent:
     enabled: bool = True
     tags: tuple[str, ...] = ()
     source: SourceRef | None = None
+    priority: Priority | None = None
+    """Project addition: the ticket priority when this intent hands over (``None``: normal)."""
 
     def threshold(self, settings: Settings) -> float:
         return settings.min_score if self.min_score is None else self.min_score
@@ -173,12 +175,22 @@ NEUTRAL_TONE = ToneResult()
 
 
 @dataclass(frozen=True, slots=True)
+class PartMatch:
+    """One question of a message that asks several (see :mod:`bot.core.split`), ranked on its own."""
+
+    text: str
+    match: MatchResult
+
+
+@dataclass(frozen=True, slots=True)
 class Analysis:
     """Everything the core worked out about one message; stored with the message for staff."""
 
     language: Lang
     match: MatchResult
     tone: ToneResult = NEUTRAL_TONE
+    parts: tuple[PartMatch, ...] = ()
+    """The message's questions ranked one by one, when it asks more than one; empty otherwise."""
 
 
 # --- tickets ----------------------------------------------------------------------------------------

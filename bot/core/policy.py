@@ -4,18 +4,24 @@ Everything that decides *what the bot does* lives here, with no I/O, so each bra
 editor's test case can be answered without a database. The service layer executes the actions (renders
 text, creates tickets, queues replies) and persists the returned state.
 
-The rules, in order of precedence:
+The rules, in order of precedence (docs/architecture.md lists them for readers):
 
 1. A rating button (or a bare 1-5 after the rating question) is recorded.
-2. While a human has the ticket the bot never answers over them: the message joins the ticket, and the
+2. While a ticket is open, "never mind" (or the button on the hand-over message) withdraws it. Until a
+   person has claimed the ticket or written to the customer, clear matches are still answered (and
+   recorded on the ticket); anything else, and everything once a person owns it, joins the ticket and the
    customer gets ``handoff_ack`` at most once per quiet period.
 3. An attachment the bot cannot read goes to a human, with an honest reply.
-4. Anger at or above ``anger_threshold`` escalates at once with high priority.
-5. A handoff phrase, ``/human`` or the "talk to a human" button escalates.
-6. A clear match is answered (and handed over as well when the intent says ``escalate: true``); close
-   candidates get one clarifying question, a second ambiguity goes to a human; a near miss (within
-   ``suggest_band`` of a threshold) gets the same "did you mean", any other miss asks to rephrase and offers a
-   human; ``max_misses`` misses in a row go to a human.
+4. Anger at or above ``anger_threshold`` escalates at once with high priority and ``handoff_angry``.
+5. A handoff phrase, ``/human``, the "talk to a human" button, or a yes to the bot's offer escalates.
+6. ``/help`` and any other slash command get the help text; never a miss.
+7. Short replies in context: after "… or shall I pass you on?" a no declines politely; after "did you
+   mean" a yes takes the suggestion and a no (or "none of these") asks once to rephrase before a human.
+8. A clear match is answered (and handed over as well when the intent says ``escalate: true``, with the
+   intent's ``priority``); several questions in one message are answered one by one. Close candidates get
+   one clarifying question, a second ambiguity goes to a human. An acknowledgement ("ok", 👍) is answered
+   politely. A near miss with a clear lead asks "did you mean" whatever came before; any other miss asks
+   to rephrase and offers a human; ``max_misses`` misses in a row go to a human.
 """
 
 from __future__ import annotations
@@ -24,16 +30,21 @@ import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.core.model import Analysis, Candidate, Intent, Lang, Priority, Reason, Settings
+from bot.core.model import Analysis, Candidate, Intent, Lang, MatchResult, Priority, Reason, Settings
+from bot.core.replies import HELP_COMMANDS, HUMAN_COMMANDS, Reply, classify, command
 
 HUMAN = "human"
 NONE = "none"
+WITHDRAW = "withdraw"
+"""Payload of the button on the hand-over message: the customer no longer needs the team."""
 INTENT_PREFIX = "intent:"
 RATE_PREFIX = "rate:"
-HUMAN_COMMANDS = ("/human", "/agent", "/mensch", "/mitarbeiter")
 
 URGENT_ANGER = 90.0
 """Anger this high (on top of crossing the threshold) makes a ticket urgent rather than high."""
+
+OFFER_HUMAN = "human"
+"""``ConversationState.offer`` after the bot offered to pass the customer on: a yes or no answers it."""
 
 
 # --- state ------------------------------------------------------------------------------------------
@@ -53,6 +64,10 @@ class ConversationState:
     last_ack_at: datetime | None = None
     """When ``handoff_ack`` was last sent for the current ticket."""
     ack_ticket_id: int | None = None
+    offer: str | None = None
+    """The yes/no question the bot's last message asked (``OFFER_HUMAN``), if any."""
+    rephrase_asked: bool = False
+    """The customer was already invited to say it differently in this run of misses."""
 
     def to_json(self) -> str:
         return json.dumps(
@@ -64,6 +79,8 @@ class ConversationState:
                 "clarify_options": list(self.clarify_options),
                 "last_ack_at": self.last_ack_at.isoformat() if self.last_ack_at else None,
                 "ack_ticket_id": self.ack_ticket_id,
+                "offer": self.offer,
+                "rephrase_asked": self.rephrase_asked,
             }
         )
 
@@ -85,6 +102,7 @@ class ConversationState:
             last_ack_at = None
         language = raw.get("language")
         ack_ticket = raw.get("ack_ticket_id")
+        offer = raw.get("offer")
         return cls(
             language=language if isinstance(language, str) else None,
             greeted=bool(raw.get("greeted", False)),
@@ -93,11 +111,13 @@ class ConversationState:
             clarify_options=tuple(str(o) for o in raw.get("clarify_options") or ()),
             last_ack_at=last_ack_at,
             ack_ticket_id=int(ack_ticket) if isinstance(ack_ticket, int) else None,
+            offer=offer if isinstance(offer, str) else None,
+            rephrase_asked=bool(raw.get("rephrase_asked", False)),
         )
 
     def reset_dialogue(self) -> ConversationState:
         """Forget misses and pending questions, e.g. after an answer or a hand-over."""
-        return replace(self, misses=0, clarifications=0, clarify_options=())
+        return replace(self, misses=0, clarifications=0, clarify_options=(), offer=None, rephrase_asked=False)
 
 
 # --- input ------------------------------------------------------------------------------------------
@@ -121,6 +141,9 @@ class Situation:
 
     active_ticket_id: int | None = None
     pending_rating_ticket_id: int | None = None
+    ticket_owned: bool = True
+    """A person has claimed the active ticket or written to the customer. Until then the bot keeps
+    answering clear questions (the default is the cautious one: a human owns it)."""
 
 
 # --- actions ----------------------------------------------------------------------------------------
@@ -140,6 +163,8 @@ class SendAnswer:
     intent_id: str
     choices: tuple[str, ...] = ()
     """Follow-up intents as ``intent:<id>`` payloads."""
+    joined: bool = False
+    """The hand-over that follows continues this text as one message (no two hotlines back to back)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,11 +180,21 @@ class Escalate:
 
     reason: Reason
     priority: Priority
+    message: str = "handoff"
+    """The catalogue message that tells the customer: ``handoff``, ``handoff_angry`` (acknowledges the
+    frustration) or ``handoff_after_answer`` (continues an escalating intent's answer)."""
 
 
 @dataclass(frozen=True, slots=True)
 class ForwardToTicket:
-    """The message belongs to the ticket a human is handling; the bot stays quiet (or acks)."""
+    """The message belongs to the customer's open ticket (staff see it there)."""
+
+    ticket_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Withdraw:
+    """The customer no longer needs the team: close the ticket as *withdrawn* and tell staff."""
 
     ticket_id: int
 
@@ -170,7 +205,21 @@ class RecordRating:
     rating: int
 
 
-Action = SendMessage | SendAnswer | Clarify | Escalate | ForwardToTicket | RecordRating
+Action = SendMessage | SendAnswer | Clarify | Escalate | ForwardToTicket | Withdraw | RecordRating
+
+OUTCOMES = (
+    "clarify",
+    "not_understood",
+    "escalate",
+    "forward",
+    "rating",
+    "declined",
+    "withdrawn",
+    "help",
+    "acknowledged",
+    "rephrase",
+)
+"""Every outcome that is not an intent id (see :attr:`Decision.outcome`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,9 +227,14 @@ class Decision:
     actions: tuple[Action, ...]
     state: ConversationState
     outcome: str
-    """One word for tests, logs and statistics: an intent id, ``clarify``, ``not_understood``,
-    ``escalate``, ``forward``, ``rating`` or ``ignored``."""
+    """One word for tests, logs and statistics: an intent id (the first, when several questions were
+    answered), or one of :data:`OUTCOMES`."""
     explanation: str = ""
+
+    @property
+    def answered(self) -> tuple[str, ...]:
+        """The intents answered in this turn, in order."""
+        return tuple(a.intent_id for a in self.actions if isinstance(a, SendAnswer))
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +262,10 @@ def decide(
     if rating is not None:
         return Decision((RecordRating(*rating),), state, "rating", f"rating {rating[1]} for #{rating[0]}")
 
+    reply = classify(turn.text) if turn.payload is None and turn.attachment is None else None
+
     if situation.active_ticket_id is not None:
-        return _forward(state, turn, situation.active_ticket_id, settings)
+        return _with_ticket(state, turn, situation, rules, reply)
 
     if turn.attachment is not None:
         return _escalate(
@@ -219,17 +275,43 @@ def decide(
     anger = turn.analysis.tone.anger if turn.analysis else 0.0
     if anger >= settings.anger_threshold:
         priority = Priority.URGENT if anger >= URGENT_ANGER else Priority.HIGH
-        return _escalate(state, Reason.ANGRY, priority, f"anger {anger:.1f} >= {settings.anger_threshold:g}")
+        # Anger raises priority, it never lowers what the intent asks for (an angry stolen-phone message).
+        clear = _clear_answers(turn, rules)
+        for intent in (rules.intents[i] for i in (clear[0] if clear else ())):
+            if intent.escalate and intent.priority and intent.priority.rank > priority.rank:
+                priority = intent.priority
+        return _escalate(
+            state,
+            Reason.ANGRY,
+            priority,
+            f"anger {anger:.1f} >= {settings.anger_threshold:g}",
+            message="handoff_angry",
+        )
 
-    if _wants_human(turn):
+    if _wants_human(turn) or (state.offer == OFFER_HUMAN and reply is Reply.YES):
         return _escalate(
             state, Reason.REQUESTED, _calm_priority(anger, settings), "customer asked for a human"
         )
 
+    slash = command(turn.text) if turn.payload is None else None
+    if slash is not None:
+        why = "asked for help" if slash in HELP_COMMANDS else f"unknown command {slash}"
+        return Decision((SendMessage("help"),), _quiet(state), "help", why)
+
     if turn.payload is not None:
         return _button(state, turn, rules)
 
+    if reply is not None:
+        decision = _short_reply(state, turn, rules, reply)
+        if decision is not None:
+            return decision
+
     return _match(state, turn, rules)
+
+
+def _quiet(state: ConversationState) -> ConversationState:
+    """The bot's last message asked nothing: a later yes or no is not an answer to an old question."""
+    return replace(state, offer=None)
 
 
 def _rating(turn: Turn, situation: Situation) -> tuple[int, int] | None:
@@ -245,7 +327,56 @@ def _rating(turn: Turn, situation: Situation) -> tuple[int, int] | None:
     return None
 
 
-def _forward(state: ConversationState, turn: Turn, ticket_id: int, settings: Settings) -> Decision:
+def _with_ticket(
+    state: ConversationState, turn: Turn, situation: Situation, rules: _Rules, reply: Reply | None
+) -> Decision:
+    ticket_id = situation.active_ticket_id
+    assert ticket_id is not None
+    if turn.payload == WITHDRAW or reply is Reply.WITHDRAW:
+        actions: tuple[Action, ...] = (ForwardToTicket(ticket_id), Withdraw(ticket_id))
+        actions += (SendMessage("withdrawn", values=(("ticket_id", str(ticket_id)),)),)
+        # "Hat sich erledigt. Wie kann ich bezahlen?": the new question is answered too.
+        also = _clear_answers(turn, rules) if turn.payload is None else None
+        for intent_id in also[0] if also else ():
+            follow_up = rules.intents[intent_id].follow_up
+            actions += (SendAnswer(intent_id, tuple(INTENT_PREFIX + f for f in follow_up)),)
+        return Decision(actions, state.reset_dialogue(), "withdrawn", f"customer withdrew #{ticket_id}")
+    # Nobody has picked the ticket up yet: waiting hours for an answer the bot has helps no one.
+    answered = (
+        _clear_answers(turn, rules)
+        if not situation.ticket_owned
+        and turn.attachment is None
+        and command(turn.text) is None
+        and not _wants_human(turn)
+        else None
+    )
+    if answered:
+        ids, why = answered
+        sends = tuple(
+            SendAnswer(i, tuple(INTENT_PREFIX + f for f in rules.intents[i].follow_up)) for i in ids
+        )
+        return Decision(
+            (ForwardToTicket(ticket_id), *sends),
+            state.reset_dialogue(),
+            ids[0],
+            f"#{ticket_id} is not picked up yet; {why}",
+        )
+    if not situation.ticket_owned and turn.payload and turn.payload.startswith(INTENT_PREFIX):
+        intent = rules.intents.get(turn.payload.removeprefix(INTENT_PREFIX))
+        if intent is not None and intent.enabled:
+            choices = tuple(INTENT_PREFIX + f for f in intent.follow_up)
+            return Decision(
+                (ForwardToTicket(ticket_id), SendAnswer(intent.id, choices)),
+                state.reset_dialogue(),
+                intent.id,
+                f"button for {intent.id}; #{ticket_id} is not picked up yet",
+            )
+    return _forward(state, turn, ticket_id, rules.settings, situation.ticket_owned)
+
+
+def _forward(
+    state: ConversationState, turn: Turn, ticket_id: int, settings: Settings, owned: bool
+) -> Decision:
     quiet = timedelta(minutes=settings.handoff_ack_quiet_minutes)
     fresh_ticket = state.ack_ticket_id != ticket_id
     due = fresh_ticket or state.last_ack_at is None or turn.now - state.last_ack_at >= quiet
@@ -256,12 +387,15 @@ def _forward(state: ConversationState, turn: Turn, ticket_id: int, settings: Set
     elif state.ack_ticket_id == ticket_id:
         # Quiet-period semantics: the ack is sent once per silence, so every message restarts the clock.
         state = replace(state, last_ack_at=turn.now)
-    return Decision(actions, state, "forward", f"ticket #{ticket_id} is with a human")
+    who = "is with a human" if owned else "waits for a human"
+    return Decision(actions, _quiet(state), "forward", f"ticket #{ticket_id} {who}")
 
 
-def _escalate(state: ConversationState, reason: Reason, priority: Priority, why: str) -> Decision:
+def _escalate(
+    state: ConversationState, reason: Reason, priority: Priority, why: str, *, message: str = "handoff"
+) -> Decision:
     return Decision(
-        (Escalate(reason, priority),), state.reset_dialogue(), "escalate", f"{reason.value}: {why}"
+        (Escalate(reason, priority, message),), state.reset_dialogue(), "escalate", f"{reason.value}: {why}"
     )
 
 
@@ -273,8 +407,7 @@ def _calm_priority(anger: float, settings: Settings) -> Priority:
 def _wants_human(turn: Turn) -> bool:
     if turn.payload == HUMAN:
         return True
-    first_word = turn.text.strip().split(maxsplit=1)[0].casefold() if turn.text.strip() else ""
-    if first_word.split("@", 1)[0] in HUMAN_COMMANDS:
+    if command(turn.text) in HUMAN_COMMANDS:
         return True
     return bool(turn.analysis and turn.analysis.tone.wants_human)
 
@@ -282,24 +415,95 @@ def _wants_human(turn: Turn) -> bool:
 def _button(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
     payload = turn.payload or ""
     if payload == NONE:
-        # "None of these" after a clarifying question: guessing again would be a loop.
-        return _escalate(state, Reason.AMBIGUOUS, Priority.NORMAL, "none of the offered intents fit")
+        return _something_else(state, rules, "none of the offered intents fit")
+    if payload == WITHDRAW:
+        # The ticket is already closed (withdrawn twice, or resolved meanwhile): nothing to undo.
+        return Decision((SendMessage("acknowledged"),), _quiet(state), "acknowledged", "no open ticket")
     if payload.startswith(INTENT_PREFIX):
         intent = rules.intents.get(payload.removeprefix(INTENT_PREFIX))
         if intent is not None and intent.enabled:
-            return _answer(state, intent, f"button for {intent.id}")
+            return _answer(state, intent, f"button for {intent.id}", _anger(turn), rules.settings)
     # A stale button (e.g. an intent removed by a reload): treat its label as typed text.
     return _match(state, turn, rules)
 
 
-def _answer(state: ConversationState, intent: Intent, why: str) -> Decision:
-    if intent.escalate:
-        # Follow-up buttons after a hand-over would only be forwarded to the human: offer none.
-        actions: tuple[Action, ...] = (SendAnswer(intent.id), Escalate(Reason.INTENT, Priority.NORMAL))
-        return Decision(actions, state.reset_dialogue(), intent.id, why)
-    choices = tuple(INTENT_PREFIX + f for f in intent.follow_up)
-    actions = (SendAnswer(intent.id, choices),)
-    return Decision(actions, state.reset_dialogue(), intent.id, why)
+def _something_else(state: ConversationState, rules: _Rules, why: str) -> Decision:
+    """ "None of these": once, the customer is invited to say it differently; guessing again would loop."""
+    if state.rephrase_asked or state.misses >= rules.settings.max_misses:
+        return _escalate(state, Reason.AMBIGUOUS, Priority.NORMAL, f"{why}, after a rephrase")
+    state = replace(state, clarify_options=(), offer=OFFER_HUMAN, rephrase_asked=True)
+    return Decision((SendMessage("rephrase", (HUMAN,)),), state, "rephrase", why)
+
+
+def _short_reply(state: ConversationState, turn: Turn, rules: _Rules, reply: Reply) -> Decision | None:
+    """Yes, no, never mind and ok, read against the question the bot asked last; None: match as text."""
+    if state.clarify_options and reply is Reply.YES:
+        options = tuple(o for o in state.clarify_options if o in rules.intents)
+        if len(options) == 1:
+            return _answer(
+                state, rules.intents[options[0]], f"yes to {options[0]}", _anger(turn), rules.settings
+            )
+        if options:
+            # "Yes" to two buttons says neither: ask again, without counting it as another clarification.
+            return Decision((Clarify(options),), _quiet(state), "clarify", "yes to several options")
+    if state.clarify_options and reply is Reply.NO:
+        return _something_else(state, rules, "no to the suggestion")
+    if (state.offer == OFFER_HUMAN and reply is Reply.NO) or (
+        (state.offer == OFFER_HUMAN or state.clarify_options) and reply is Reply.WITHDRAW
+    ):
+        return Decision(
+            (SendMessage("declined"),), state.reset_dialogue(), "declined", "no to the offer of a human"
+        )
+    if reply in (Reply.ACK, Reply.WITHDRAW, Reply.YES) and not _passing(_candidates(turn), rules):
+        # Not a question, so not a miss: a polite close, and the conversation stays as it was. A yes to
+        # nothing the bot asked ("ja", after an answer) is agreement, the same thing.
+        return Decision((SendMessage("acknowledged"),), _quiet(state), "acknowledged", f"{reply.value}")
+    if reply is Reply.NO and not _passing(_candidates(turn), rules):
+        # A no to nothing the bot asked (perhaps: "that did not help"): say what it can do and how to
+        # reach a person, rather than count a miss.
+        return Decision((SendMessage("help"),), _quiet(state), "help", "no without a question")
+    return None
+
+
+def _anger(turn: Turn) -> float:
+    return turn.analysis.tone.anger if turn.analysis else 0.0
+
+
+def _answer(state: ConversationState, intent: Intent, why: str, anger: float, settings: Settings) -> Decision:
+    return _answers(state, (intent,), why, anger, settings)
+
+
+def _answers(
+    state: ConversationState,
+    intents: tuple[Intent, ...],
+    why: str,
+    anger: float,
+    settings: Settings,
+    *,
+    partly: bool = False,
+) -> Decision:
+    """Answer each intent in order; hand over once at the end if any of them escalates."""
+    escalating = [i for i in intents if i.escalate]
+    actions: list[Action] = []
+    for index, intent in enumerate(intents):
+        last = index == len(intents) - 1
+        if escalating:
+            # Follow-up buttons after a hand-over would only be forwarded to the human: offer none.
+            actions.append(SendAnswer(intent.id, joined=last and not partly))
+        else:
+            actions.append(SendAnswer(intent.id, tuple(INTENT_PREFIX + f for f in intent.follow_up)))
+    if partly:
+        actions.append(SendMessage("partly_understood", (HUMAN,) if not escalating else ()))
+    if escalating:
+        ranks = [i.priority or Priority.NORMAL for i in escalating] + [_calm_priority(anger, settings)]
+        priority = max(ranks, key=lambda p: p.rank)
+        message = "handoff_after_answer" if not partly else "handoff"
+        actions.append(Escalate(Reason.INTENT, priority, message))
+    return Decision(tuple(actions), state.reset_dialogue(), intents[0].id, why)
+
+
+def _candidates(turn: Turn) -> tuple[Candidate, ...]:
+    return turn.analysis.match.candidates if turn.analysis else ()
 
 
 def _passing(candidates: tuple[Candidate, ...], rules: _Rules, slack: float = 0.0) -> list[Candidate]:
@@ -315,29 +519,64 @@ def _passing(candidates: tuple[Candidate, ...], rules: _Rules, slack: float = 0.
     return passing
 
 
+def _clear(match: MatchResult, rules: _Rules) -> Candidate | None:
+    """The match's intent when it passes its threshold and no other passing one is close behind."""
+    passing = _passing(match.candidates, rules)
+    if not passing:
+        return None
+    if len(passing) > 1 and passing[0].score - passing[1].score < rules.settings.ambiguity_margin:
+        return None
+    return passing[0]
+
+
+def _clear_answers(turn: Turn, rules: _Rules) -> tuple[tuple[str, ...], str] | None:
+    """The intents a message clearly asks for: the whole message's, or two or more of its questions'."""
+    if turn.analysis is None:
+        return None
+    several = _clear_parts(turn.analysis, rules)
+    if several and len(several[0]) >= 2:
+        return several[0], several[1]
+    whole = _clear(turn.analysis.match, rules)
+    if whole is not None:
+        return (whole.intent_id,), f"{whole.score:.1f} against {whole.example!r}"
+    return None
+
+
+def _clear_parts(analysis: Analysis, rules: _Rules) -> tuple[tuple[str, ...], str, bool] | None:
+    """``(intents, why, all parts clear)`` for a message of several questions, in message order."""
+    if len(analysis.parts) < 2:
+        return None
+    found: list[str] = []
+    notes: list[str] = []
+    unclear = False
+    for part in analysis.parts:
+        best = _clear(part.match, rules)
+        if best is None:
+            unclear = True
+            notes.append(f"{part.text!r}: unclear")
+        elif best.intent_id not in found:
+            found.append(best.intent_id)
+            notes.append(f"{part.text!r}: {best.intent_id} {best.score:.1f}")
+    if not found:
+        return None
+    return tuple(found), "; ".join(notes), not unclear
+
+
 def _match(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
     settings = rules.settings
-    candidates = turn.analysis.match.candidates if turn.analysis else ()
+    candidates = _candidates(turn)
+    anger = _anger(turn)
+    parts = _clear_parts(turn.analysis, rules) if turn.analysis else None
+    if parts is not None and len(parts[0]) >= 2:
+        intents = tuple(rules.intents[i] for i in parts[0])
+        return _answers(state, intents, f"several questions: {parts[1]}", anger, settings)
     passing = _passing(candidates, rules)
+    if not passing and parts is not None and not parts[2]:
+        # One question clear, the rest not: answer what is clear and say honestly what was not.
+        intent = rules.intents[parts[0][0]]
+        return _answers(state, (intent,), f"part of the message: {parts[1]}", anger, settings, partly=True)
     if not passing:
-        misses = state.misses + 1
-        best = candidates[0] if candidates else None
-        why = f"best {best.intent_id} {best.score:.1f}" if best else "no candidate"
-        if misses >= settings.max_misses:
-            return _escalate(state, Reason.UNMATCHED, Priority.NORMAL, f"{misses} misses in a row ({why})")
-        near = _passing(candidates, rules, slack=settings.suggest_band)[:3]
-        if near and state.clarifications < settings.max_clarifications:
-            # Close to a threshold: offering the candidates beats "please rephrase". Still a miss, so
-            # max_misses bounds the conversation exactly as before.
-            options = tuple(c.intent_id for c in near)
-            state = replace(
-                state, misses=misses, clarifications=state.clarifications + 1, clarify_options=options
-            )
-            return Decision(
-                (Clarify(options),), state, "clarify", f"near miss: {why} < {settings.min_score:g}"
-            )
-        state = replace(state, misses=misses, clarifications=0, clarify_options=())
-        return Decision((SendMessage("not_understood", (HUMAN,)),), state, "not_understood", why)
+        return _miss(state, turn, rules, candidates)
 
     best = passing[0]
     close = [c for c in passing if best.score - c.score < settings.ambiguity_margin]
@@ -345,7 +584,9 @@ def _match(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
         if state.clarifications >= settings.max_clarifications:
             return _escalate(state, Reason.AMBIGUOUS, Priority.NORMAL, "still ambiguous after clarifying")
         options = tuple(c.intent_id for c in close[:3])
-        state = replace(state, clarifications=state.clarifications + 1, clarify_options=options, misses=0)
+        state = replace(
+            state, clarifications=state.clarifications + 1, clarify_options=options, misses=0, offer=None
+        )
         scores = ", ".join(f"{c.intent_id} {c.score:.1f}" for c in close[:3])
         return Decision(
             (Clarify(options),), state, "clarify", f"within {settings.ambiguity_margin:g}: {scores}"
@@ -353,4 +594,46 @@ def _match(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
 
     intent = rules.intents[best.intent_id]
     runner = f", runner-up {passing[1].intent_id} {passing[1].score:.1f}" if len(passing) > 1 else ""
-    return _answer(state, intent, f"{best.score:.1f} against {best.example!r}{runner}")
+    return _answer(state, intent, f"{best.score:.1f} against {best.example!r}{runner}", anger, settings)
+
+
+def _miss(state: ConversationState, turn: Turn, rules: _Rules, candidates: tuple[Candidate, ...]) -> Decision:
+    settings = rules.settings
+    misses = state.misses + 1
+    best = candidates[0] if candidates else None
+    why = f"best {best.intent_id} {best.score:.1f}" if best else "no candidate"
+    near = _passing(candidates, rules, slack=settings.suggest_band)[:3]
+    lead = _clear_lead(near, candidates, settings)
+    if lead is not None and misses <= settings.max_misses:
+        # A near miss far ahead of everything else is worth one question whatever came before: "how do I
+        # cancel only the landline" after a miss is still a cancellation question. Bounded by max_misses.
+        state = replace(state, misses=misses, clarify_options=(lead,), offer=None)
+        return Decision((Clarify((lead,)),), state, "clarify", f"near miss with a clear lead: {why}")
+    if misses >= settings.max_misses:
+        return _escalate(state, Reason.UNMATCHED, Priority.NORMAL, f"{misses} misses in a row ({why})")
+    if near and state.clarifications < settings.max_clarifications:
+        # Close to a threshold: offering the candidates beats "please rephrase". Still a miss, so
+        # max_misses bounds the conversation exactly as before.
+        options = tuple(c.intent_id for c in near)
+        state = replace(
+            state,
+            misses=misses,
+            clarifications=state.clarifications + 1,
+            clarify_options=options,
+            offer=None,
+        )
+        return Decision((Clarify(options),), state, "clarify", f"near miss: {why} < {settings.min_score:g}")
+    state = replace(
+        state, misses=misses, clarifications=0, clarify_options=(), offer=OFFER_HUMAN, rephrase_asked=True
+    )
+    return Decision((SendMessage("not_understood", (HUMAN,)),), state, "not_understood", why)
+
+
+def _clear_lead(near: list[Candidate], candidates: tuple[Candidate, ...], settings: Settings) -> str | None:
+    """The one near miss that stands ``2 * ambiguity_margin`` ahead of every other candidate."""
+    if not near:
+        return None
+    runner = next((c for c in candidates if c.intent_id != near[0].intent_id), None)
+    if runner is not None and near[0].score - runner.score < 2 * settings.ambiguity_margin:
+        return None
+    return near[0].intent_id

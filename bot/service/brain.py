@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from bot.content.embeddings import default_embedder
 from bot.core.language import detect_language
 from bot.core.matcher import IntentIndex
-from bot.core.model import Analysis, Content, Intent, Lang, MatchResult
+from bot.core.model import Analysis, Content, Intent, Lang, MatchResult, PartMatch
 from bot.core.policy import ConversationState, Decision, Situation, Turn, decide
+from bot.core.split import split_questions
 from bot.core.tone import ToneAnalyzer
 from bot.service.render import Renderer
 
@@ -63,7 +64,11 @@ class Brain:
         lang = language or self.detect_language(text, hint=hint, previous=previous)
         match = self.index.match(text, lang) if text.strip() else MatchResult((), lang)
         tone = self.tone.analyze(text, lang, recent=recent, misses=misses)
-        return Analysis(language=lang, match=match, tone=tone)
+        questions = split_questions(text)
+        parts = (
+            tuple(PartMatch(q, self.index.match(q, lang)) for q in questions) if len(questions) > 1 else ()
+        )
+        return Analysis(language=lang, match=match, tone=tone, parts=parts)
 
     def decide(self, state: ConversationState, turn: Turn, situation: Situation) -> Decision:
         return decide(state, turn, situation, self.content.settings, self.intents)
@@ -71,7 +76,8 @@ class Brain:
     def first_turn_outcome(self, text: str, language: Lang | None = None) -> str:
         """What a brand-new conversation does with ``text``: the semantics of the editors' ``tests:``.
 
-        Returns an intent id, ``clarify``, ``not_understood`` or ``escalate``.
+        Returns an intent id, ``clarify``, ``not_understood``, ``escalate`` or another of
+        :data:`bot.core.policy.OUTCOMES` (``help``, ``acknowledged`` …).
         """
         analysis = self.analyze(text, language=language)
         decision = self.decide(

@@ -24,6 +24,7 @@ from bot.core.model import Analysis, Author, Lang, Priority, Reason
 from bot.core.policy import (
     HUMAN,
     INTENT_PREFIX,
+    WITHDRAW,
     Action,
     Clarify,
     ConversationState,
@@ -34,6 +35,7 @@ from bot.core.policy import (
     SendMessage,
     Situation,
     Turn,
+    Withdraw,
 )
 from bot.service.brain import Brain
 from bot.service.clock import Clock, utcnow
@@ -51,14 +53,26 @@ class TurnReport:
     explanation: str
     ticket_id: int | None = None
     duplicate: bool = False
+    answered: tuple[str, ...] = ()
+    """The intents the bot answered, in order (several when one message asked several things)."""
 
 
-def analysis_json(analysis: Analysis | None) -> str | None:
-    """The bot's view of a message as stored for staff: what it tried, with scores and reasons."""
+def analysis_json(
+    analysis: Analysis | None, outcome: str | None = None, answered: tuple[str, ...] = ()
+) -> str | None:
+    """The bot's view of a message as stored for staff: what it tried, with scores and reasons.
+
+    ``outcome`` and ``answered`` (the intents the bot answered) are what the statistics count: a
+    conversation is "resolved by the bot alone" only if the bot answered something and no ticket followed.
+    """
     if analysis is None:
-        return None
+        if outcome is None:
+            return None
+        return json.dumps({"outcome": outcome, "answered": list(answered)}, ensure_ascii=False)
     return json.dumps(
         {
+            "outcome": outcome,
+            "answered": list(answered),
             "language": analysis.language,
             "intents": [
                 {"intent": c.intent_id, "score": round(c.score, 1), "example": c.example}
@@ -88,6 +102,8 @@ class _TurnContext:
     ticket_id: int | None
     unanswered: int
     """Messages in a row the bot could not answer before this one (for the ticket summary)."""
+    held: str | None = None
+    """An escalating intent's answer, waiting to be sent as one message with the hand-over."""
 
 
 class ConversationService:
@@ -263,7 +279,11 @@ class ConversationService:
                 payload=inbound.payload,
             )
             situation = Situation(
-                active_ticket_id=ticket.id if ticket else None, pending_rating_ticket_id=pending_rating
+                active_ticket_id=ticket.id if ticket else None,
+                pending_rating_ticket_id=pending_rating,
+                # Claimed, or a person has written to the customer: from then on the bot stays quiet.
+                ticket_owned=ticket is not None
+                and (ticket.assignee is not None or ticket.first_response_at is not None),
             )
             unanswered = state.misses
             decision = brain.decide(state, turn, situation)
@@ -273,7 +293,7 @@ class ConversationService:
                 await tx.set_customer_language(customer.id, language)
 
             if not state.greeted and not any(
-                isinstance(a, (ForwardToTicket, RecordRating)) for a in decision.actions
+                isinstance(a, (ForwardToTicket, RecordRating, Withdraw)) for a in decision.actions
             ):
                 await self._say(tx, customer, brain, "greeting", language, (), {})
             state = replace(state, greeted=True, language=language)
@@ -293,28 +313,43 @@ class ConversationService:
             for action in decision.actions:
                 await self._execute(context, action)
             await tx.save_conversation(customer.id, state.to_json())
-            await tx.mark_handled(
-                message_id, analysis_json=analysis_json(analysis), ticket_id=context.ticket_id
-            )
+            stored = analysis_json(analysis, decision.outcome, decision.answered)
+            await tx.mark_handled(message_id, analysis_json=stored, ticket_id=context.ticket_id)
         self._enqueued()
         log.debug("turn %s: %s (%s)", message_id, decision.outcome, decision.explanation)
-        return TurnReport(message_id, decision.outcome, decision.explanation, context.ticket_id)
+        return TurnReport(
+            message_id, decision.outcome, decision.explanation, context.ticket_id, answered=decision.answered
+        )
 
     async def _execute(self, turn: _TurnContext, action: Action) -> None:
         """Carry out one action inside the turn's transaction (a created ticket lands in ``turn``)."""
         tx, customer, brain, language, now = turn.tx, turn.customer, turn.brain, turn.language, turn.now
         renderer = brain.renderer
         match action:
-            case SendAnswer(intent_id=intent_id, choices=choices):
+            case SendAnswer(intent_id=intent_id, choices=choices, joined=joined):
                 intent = brain.intents[intent_id]
+                text = renderer.answer(intent, language, {"customer_name": customer.display_name})
+                if joined:
+                    turn.held = text
+                    return
                 await tx.enqueue_outbound(
                     customer.id,
-                    text=renderer.answer(intent, language, {"customer_name": customer.display_name}),
+                    text=text,
                     buttons=self._buttons(brain, choices, language),
                     author=Author.BOT,
                     ticket_id=turn.ticket_id,
                     now=now,
                 )
+                if turn.ticket_id is not None and self.notify_staff:
+                    # A ticket nobody has picked up yet: staff see what the bot told the customer meanwhile.
+                    title = renderer.title(intent, "en")
+                    note = f"🤖 The bot answered ({title}):\n{text}"
+                    await tx.enqueue_staff(
+                        "ticket_updated",
+                        turn.ticket_id,
+                        {"action": "bot_answered", "agent": "bot", "source": "bot", "text": note},
+                        now,
+                    )
             case SendMessage(name=name, choices=choices, values=extra):
                 await self._say(
                     tx, customer, brain, name, language, choices, dict(extra), ticket_id=turn.ticket_id
@@ -328,7 +363,7 @@ class ConversationService:
                     author=Author.BOT,
                     now=now,
                 )
-            case Escalate(reason=reason, priority=priority):
+            case Escalate(reason=reason, priority=priority, message=message):
                 analysis = turn.analysis
                 ticket = await tx.create_ticket(
                     customer.id,
@@ -348,10 +383,34 @@ class ConversationService:
                         tx, customer, brain, "attachment_received", language, (), values, ticket_id=ticket.id
                     )
                 minutes = await tx.wait_estimate(priority, now)
-                values = {"ticket_id": str(ticket.id), "eta": renderer.eta(minutes, language)}
-                await self._say(tx, customer, brain, "handoff", language, (), values, ticket_id=ticket.id)
+                values = {
+                    "ticket_id": str(ticket.id),
+                    "eta": renderer.eta(minutes, language),
+                    "customer_name": customer.display_name,
+                }
+                text = renderer.message(message, language, values)
+                if turn.held is not None:
+                    text, turn.held = f"{turn.held}\n\n{text}", None
+                await tx.enqueue_outbound(
+                    customer.id,
+                    text=text,
+                    buttons=(renderer.withdraw_button(language),),
+                    author=Author.BOT,
+                    ticket_id=ticket.id,
+                    now=now,
+                )
                 if self.notify_staff:
                     await tx.enqueue_staff("ticket_created", ticket.id, {"message_id": turn.message_id}, now)
+            case Withdraw(ticket_id=ticket_id):
+                if await tx.withdraw(ticket_id, now) and self.notify_staff:
+                    note = "↩️ The customer withdrew the request; the ticket is closed as withdrawn."
+                    await tx.enqueue_staff(
+                        "ticket_updated",
+                        ticket_id,
+                        {"action": "withdrawn", "agent": "customer", "source": "bot", "text": note},
+                        now,
+                    )
+                turn.ticket_id = ticket_id
             case ForwardToTicket(ticket_id=ticket_id):
                 await tx.attach_message(ticket_id, turn.message_id, now)
                 if self.notify_staff:
@@ -393,6 +452,8 @@ class ConversationService:
         for payload in choices:
             if payload == HUMAN:
                 buttons.append(brain.renderer.human_button(language))
+            elif payload == WITHDRAW:
+                buttons.append(brain.renderer.withdraw_button(language))
             elif payload.startswith(INTENT_PREFIX):
                 intent = brain.intents.get(payload.removeprefix(INTENT_PREFIX))
                 if intent is not None:

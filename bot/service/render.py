@@ -61,6 +61,10 @@ class Renderer:
     def none_button(self, language: Lang | None) -> Button:
         return Button(self.message("button_none", language), "none")
 
+    def withdraw_button(self, language: Lang | None) -> Button:
+        """Under the hand-over message: the customer can let the team go ("never mind")."""
+        return Button(self.message("button_withdraw", language), "withdraw")
+
     def rating_buttons(self, ticket_id: int) -> tuple[Button, ...]:
         return tuple(Button(str(n), f"rate:{ticket_id}:{n}") for n in range(1, 6))
 

@@ -551,6 +551,20 @@ class Tx:
             await self.add_event(ticket_id, agent, resolution, None, now)
         return changed > 0
 
+    async def withdraw(self, ticket_id: int, now: datetime) -> bool:
+        """The customer closed their own request; no assignee is invented and no rating is asked.
+
+        False when the ticket was already closed (nothing changes then)."""
+        stamp = to_db_time(now)
+        changed = await self.execute(
+            "UPDATE tickets SET status = 'resolved', resolved_at = ?, resolution = ?, snoozed_until = NULL,"
+            " rating_asked_at = NULL, updated_at = ? WHERE id = ? AND status <> 'resolved'",
+            (stamp, Resolution.WITHDRAWN, stamp, ticket_id),
+        )
+        if changed:
+            await self.add_event(ticket_id, "customer", Resolution.WITHDRAWN, None, now)
+        return changed > 0
+
     async def reopen(self, ticket_id: int, agent: str, now: datetime) -> None:
         ticket = await self.require_ticket(ticket_id)
         await self._back_to_queue(ticket, agent, "reopened", now)

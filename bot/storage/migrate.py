@@ -76,6 +76,21 @@ async def migrate(conn: aiosqlite.Connection, target: int | None = None) -> tupl
     the only transaction.
     """
     goal = LATEST if target is None else target
+    # A migration may rebuild a table (SQLite cannot alter a CHECK constraint); dropping the old table
+    # would trip the foreign keys that point at it. SQLite's documented procedure: keys off outside the
+    # transaction, PRAGMA foreign_key_check inside it before committing, keys back on afterwards.
+    async with conn.execute("PRAGMA foreign_keys") as cursor:
+        row = await cursor.fetchone()
+    keys_on = bool(row and row[0])
+    await conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        return await _migrate(conn, goal)
+    finally:
+        if keys_on:
+            await conn.execute("PRAGMA foreign_keys = ON")
+
+
+async def _migrate(conn: aiosqlite.Connection, goal: int) -> tuple[int, int]:
     await conn.execute("BEGIN IMMEDIATE")
     try:
         before = await user_version(conn)
@@ -92,6 +107,10 @@ async def migrate(conn: aiosqlite.Connection, target: int | None = None) -> tupl
         for script in scripts:
             for statement in statements(script):
                 await conn.execute(statement)
+        async with conn.execute("PRAGMA foreign_key_check") as cursor:
+            broken = list(await cursor.fetchall())
+        if broken:
+            raise SchemaError(f"migration left {len(broken)} broken foreign key(s), e.g. {tuple(broken[0])}")
         if goal != before:
             await conn.execute(f"PRAGMA user_version = {int(goal)}")
         await conn.commit()

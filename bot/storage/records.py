@@ -57,6 +57,8 @@ class Resolution:
     RESOLVED = "resolved"
     HANDED_BACK = "handed_back"
     BLOCKED = "blocked"
+    WITHDRAWN = "withdrawn"
+    """The customer no longer needed the team ("never mind"): not a resolution by staff."""
 
 
 @dataclass(frozen=True, slots=True)

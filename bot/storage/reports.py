@@ -27,6 +27,9 @@ CONVERSATION_GAP = timedelta(hours=24)
 
 FORGOTTEN_NAME = "(forgotten)"
 
+CLOSED_KINDS = (Resolution.RESOLVED, Resolution.HANDED_BACK, Resolution.WITHDRAWN, Resolution.BLOCKED)
+"""How a ticket can end, in the order reports list them; only the first is a resolution by staff."""
+
 
 @dataclass(frozen=True, slots=True)
 class QueueEntry:
@@ -59,12 +62,18 @@ class QueueStats:
     median_resolution: timedelta | None
     conversations: int
     bot_resolved: int
+    """Conversations in which the bot answered at least one question and no ticket was opened."""
     ratings: int
     csat_average: float | None
     overdue_first_response: int
     outbox_pending: int
     """Replies to customers not delivered yet (staff notifications not counted)."""
     outbox_failed: int
+    questions_answered: int = 0
+    """Customer messages the bot answered itself (with or without a ticket around them)."""
+    closed: dict[str, int] | None = None
+    """Tickets closed in the period by how they ended: ``resolved`` (by staff), ``handed_back``,
+    ``withdrawn`` (by the customer), ``blocked``. Only ``resolved`` counts as a resolution."""
 
     @property
     def bot_resolved_share(self) -> float | None:
@@ -159,24 +168,38 @@ async def stats(tx: Tx, now: datetime, *, days: int = 30) -> QueueStats:
         )
         return None if seconds is None else timedelta(seconds=seconds)
 
-    conversations = bot_resolved = 0
-    current: tuple[int, datetime, bool] | None = None  # customer, last message time, needed a human
+    conversations = bot_resolved = answered_total = 0
+    # A conversation: one customer's messages with no gap over CONVERSATION_GAP. It was resolved by the
+    # bot alone when the bot answered something in it and none of its messages joined a ticket.
+    current: tuple[int, datetime, bool, bool] | None = None  # customer, last time, needed a human, answered
     for row in await tx.fetch_all(
-        "SELECT customer_id, created_at, ticket_id IS NOT NULL AS human FROM messages"
-        " WHERE author = 'customer' AND created_at >= ? ORDER BY customer_id, created_at, id",
+        "SELECT customer_id, created_at, ticket_id IS NOT NULL AS human,"
+        " coalesce(json_array_length(CASE WHEN json_valid(analysis) THEN analysis END, '$.answered'), 0)"
+        " AS answered"
+        " FROM messages WHERE author = 'customer' AND created_at >= ? ORDER BY customer_id, created_at, id",
         (since,),
     ):
         at = from_db_time(row["created_at"])
+        answered = int(row["answered"]) > 0
+        answered_total += answered
         if current is None or current[0] != row["customer_id"] or at - current[1] > CONVERSATION_GAP:
             if current is not None:
                 conversations += 1
-                bot_resolved += not current[2]
-            current = (int(row["customer_id"]), at, bool(row["human"]))
+                bot_resolved += current[3] and not current[2]
+            current = (int(row["customer_id"]), at, bool(row["human"]), answered)
         else:
-            current = (current[0], at, current[2] or bool(row["human"]))
+            current = (current[0], at, current[2] or bool(row["human"]), current[3] or answered)
     if current is not None:
         conversations += 1
-        bot_resolved += not current[2]
+        bot_resolved += current[3] and not current[2]
+
+    closed = {kind: 0 for kind in CLOSED_KINDS}
+    for row in await tx.fetch_all(
+        "SELECT resolution, count(*) AS n FROM tickets WHERE status = 'resolved' AND resolved_at >= ?"
+        " GROUP BY resolution",
+        (since,),
+    ):
+        closed[str(row["resolution"])] = int(row["n"])
 
     rating_row = await tx.fetch_one(
         "SELECT count(*) AS n, avg(rating) AS mean FROM ratings WHERE created_at >= ?", (since,)
@@ -204,6 +227,8 @@ async def stats(tx: Tx, now: datetime, *, days: int = 30) -> QueueStats:
         overdue_first_response=int(overdue["n"]) if overdue else 0,
         outbox_pending=outbox.get("pending", 0),
         outbox_failed=outbox.get("failed", 0),
+        questions_answered=answered_total,
+        closed=closed,
     )
 
 
@@ -288,7 +313,12 @@ async def forget_customer(tx: Tx, customer_id: int, actor: str, now: datetime) -
     )
     await tx.execute(
         "UPDATE messages SET text = '', payload = NULL, buttons = '[]', channel_message_id = NULL,"
-        " analysis = NULL, handled_at = coalesce(handled_at, CASE WHEN author = 'customer' THEN ? END)"
+        # The analysis quotes the customer; what the bot did (outcome, intents answered) is not personal
+        # and keeps the bot's share in `queue stats` true after an erasure.
+        " analysis = CASE WHEN json_valid(analysis) AND json_extract(analysis, '$.outcome') IS NOT NULL"
+        "  THEN json_object('outcome', json_extract(analysis, '$.outcome'),"
+        "   'answered', json(coalesce(json_extract(analysis, '$.answered'), '[]'))) END,"
+        " handled_at = coalesce(handled_at, CASE WHEN author = 'customer' THEN ? END)"
         " WHERE customer_id = ?",
         (stamp, customer_id),
     )

@@ -21,7 +21,9 @@ CREATE TABLE conversations (
     updated_at TEXT NOT NULL
 ) STRICT;
 
-CREATE TABLE tickets (
+-- "tickets" is quoted because migration 0004 (withdrawn tickets) rebuilt it: SQLite stores a renamed
+-- table's CREATE statement that way, and tests/storage/test_migrations.py compares the two paths verbatim.
+CREATE TABLE "tickets" (
     id INTEGER PRIMARY KEY,
     customer_id INTEGER NOT NULL REFERENCES customers (id),
     status TEXT NOT NULL CHECK (status IN ('bot', 'open', 'assigned', 'waiting', 'snoozed', 'resolved')),
@@ -41,7 +43,7 @@ CREATE TABLE tickets (
     resolution_due TEXT NOT NULL,
     first_response_at TEXT,
     resolved_at TEXT,
-    resolution TEXT CHECK (resolution IN ('resolved', 'handed_back', 'blocked')),
+    resolution TEXT CHECK (resolution IN ('resolved', 'handed_back', 'blocked', 'withdrawn')),
     snoozed_until TEXT,
     rating_asked_at TEXT,
     updated_at TEXT NOT NULL,

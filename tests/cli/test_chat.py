@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
+import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,3 +70,49 @@ def test_broken_folder_is_reported_with_lines_and_exit_1(tmp_path: Path) -> None
     result = _bot(tmp_path, ["chat", "--intents", str(folder)], [])
     assert result.returncode == 1
     assert "a.yaml:2" in result.stderr
+
+
+def test_a_broken_reload_is_said_once_in_the_chat_and_logged_to_a_file(tmp_path: Path) -> None:
+    """Issue #13 finding 10: the reload warning appeared twice in the chat (log line + chat line)."""
+    folder = tmp_path / "intents"
+    shutil.copytree(ROOT / "intents", folder)
+    env = {**os.environ, "BOT_DATABASE": str(tmp_path / "data" / "bot.db"), "BOT_INTENTS": str(folder)}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    chat = subprocess.Popen(
+        [sys.executable, "-m", "bot", "chat", "--user", "kim"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert chat.stdin is not None and chat.stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in chat.stdout], daemon=True)  # type: ignore[union-attr]
+    reader.start()
+
+    def wait_for(text: str) -> None:
+        while text not in lines.get(timeout=60):
+            pass
+
+    try:
+        chat.stdin.write("Rechnung herunterladen\n")
+        chat.stdin.flush()
+        wait_for("kundencenter")
+        with (folder / "billing.yaml").open("a", encoding="utf-8") as broken:
+            broken.write("\n  - id: Not An Id\n")
+        wait_for("has errors")
+        chat.stdin.write("/quit\n")
+        chat.stdin.close()
+        chat.wait(timeout=60)
+        reader.join(timeout=60)
+        errors = chat.stderr.read() if chat.stderr else ""
+    finally:
+        if chat.poll() is None:
+            chat.kill()
+    assert chat.returncode == 0, errors
+    rest = "".join(iter(lambda: "" if lines.empty() else lines.get(), ""))
+    assert "has errors" not in rest  # said once (consumed above), not again
+    assert "has errors" not in errors  # and not as a log line in the terminal
+    assert "has errors" in (tmp_path / "data" / "chat.log").read_text(encoding="utf-8")

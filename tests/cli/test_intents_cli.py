@@ -324,3 +324,23 @@ def test_import_of_intents_only_checks_the_target_folders_languages_and_says_wha
     code, out = run(capsys, "intents", "import", "--csv", str(csv_file), "--into", str(target))
     assert code == 0
     assert "note: the CSV has only intents; copy settings, variables, messages, tone and tests" in out
+
+
+def test_check_validates_the_priority_project_field(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Issue #13: ``priority: urgent|high|normal|low`` is checked, and idle without escalate: true."""
+    folder = copy_good(tmp_path)
+    billing = folder / "intents" / "billing.yaml"
+    text = billing.read_text(encoding="utf-8")
+    billing.write_text(
+        text.replace("  - id: invoice_copy\n", "  - id: invoice_copy\n    priority: high\n", 1)
+    )
+    code, out = run(capsys, "intents", "check", str(folder))
+    assert code == 0
+    assert "invoice_copy.priority: warning: priority 'high' has no effect without 'escalate: true'" in out
+    billing.write_text(
+        text.replace("  - id: invoice_copy\n", "  - id: invoice_copy\n    priority: asap\n", 1)
+    )
+    code, out = run(capsys, "intents", "check", str(folder))
+    assert code == 1 and "invoice_copy.priority: Input should be 'urgent', 'high', 'normal' or 'low'" in out

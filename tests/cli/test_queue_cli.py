@@ -114,6 +114,10 @@ def test_staff_walkthrough(database: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["queue", "stats"]) == 0
     stats = capsys.readouterr().out
     assert "median first response" in stats and "CSAT" in stats
+    # Issue #13: each way a ticket ended is its own figure; only staff resolutions are resolutions.
+    assert "resolved by staff 1" in stats and "handed back to the bot 1" in stats
+    assert "customer blocked 1" in stats and "withdrawn by the customer 0" in stats
+    assert "median resolution (by staff)" in stats and "questions the bot answered" in stats
     assert main(["queue", "resolve", "99"]) == 1
     assert "no ticket #99" in capsys.readouterr().err
     assert asyncio.run(_staff_rows(database)) >= 8

@@ -20,6 +20,7 @@ intents:
     min_score: 82.5
     enabled: false
     escalate: true
+    priority: urgent
     tags: [a, "yes"]
     follow_up: [invoice_copy]
     examples:
@@ -148,13 +149,15 @@ def test_unknown_languages_and_invalid_ids_are_reported_with_all_other_bad_rows(
         "router_reset;example;xx;unknown language\n"
         "Bad Id;example;de;an id with a space and capitals\n"
         "router_reset;follow_up;;Not An Id\n"
-        "router_reset;escalate;;maybe\n",
+        "router_reset;escalate;;maybe\n"
+        "router_reset;priority;;asap\n",
         encoding="utf-8",
     )
     with pytest.raises(ContentError) as caught:
         read_csv_file(csv_file)
     problems = caught.value.problems
-    assert [p.line for p in problems] == [3, 4, 5, 6], problems
+    assert [p.line for p in problems] == [3, 4, 5, 6, 7], problems
+    assert "priority must be one of urgent, high, normal, low, not 'asap'" in problems[4].what
     assert "language 'xx' is not one of the folder's languages (de, en)" in problems[0].what
     assert "'Bad Id' is not a valid id" in problems[1].what
     assert "follow_up 'Not An Id' is not a valid id" in problems[2].what

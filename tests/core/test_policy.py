@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.model import Analysis, Candidate, Intent, MatchResult, Priority, Reason, Settings, ToneResult
+from bot.core.model import (
+    Analysis,
+    Candidate,
+    Intent,
+    MatchResult,
+    PartMatch,
+    Priority,
+    Reason,
+    Settings,
+    ToneResult,
+)
 from bot.core.policy import (
     Clarify,
     ConversationState,
@@ -18,6 +29,7 @@ from bot.core.policy import (
     SendMessage,
     Situation,
     Turn,
+    Withdraw,
     decide,
 )
 
@@ -101,13 +113,29 @@ def test_near_miss_offers_the_candidates_but_counts_as_a_miss() -> None:
     assert decision.actions == (Clarify(("invoice_copy", "payment_methods")),)
     assert decision.outcome == "clarify"
     assert decision.state.misses == 1
+    # Issue #13 finding 4: a near miss far ahead of the rest asks "did you mean" whatever came before...
     again = _decide(_analysis(("invoice_copy", 66)), state=decision.state)
-    assert again.actions == (Escalate(Reason.UNMATCHED, Priority.NORMAL),)
+    assert again.actions == (Clarify(("invoice_copy",)),)
+    # ...but max_misses still bounds the conversation: the next miss goes to a human.
+    third = _decide(_analysis(("invoice_copy", 40)), state=again.state)
+    assert third.actions == (Escalate(Reason.UNMATCHED, Priority.NORMAL),)
 
 
-def test_near_miss_after_a_clarifying_question_is_a_plain_miss() -> None:
+def test_near_miss_with_a_clear_lead_asks_whatever_came_before() -> None:
+    """Issue #13 finding 4 (was: a near miss after a clarifying question was a plain miss)."""
     decision = _decide(_analysis(("invoice_copy", 66)), state=ConversationState(clarifications=1))
-    assert decision.outcome == "not_understood"
+    assert decision.outcome == "clarify"
+    after_a_miss = _decide(
+        _analysis(("invoice_copy", 66), ("payment_methods", 31)), state=ConversationState(misses=1)
+    )
+    assert after_a_miss.actions == (Clarify(("invoice_copy",)),)
+
+
+def test_two_near_misses_without_a_lead_after_a_miss_go_to_a_human() -> None:
+    decision = _decide(
+        _analysis(("invoice_copy", 66), ("payment_methods", 64)), state=ConversationState(misses=1)
+    )
+    assert decision.actions == (Escalate(Reason.UNMATCHED, Priority.NORMAL),)
 
 
 def test_first_miss_asks_to_rephrase_and_offers_a_human() -> None:
@@ -131,12 +159,12 @@ def test_per_intent_min_score_is_respected() -> None:
 
 def test_anger_escalates_with_high_priority_even_when_an_intent_matches() -> None:
     decision = _decide(_analysis(("invoice_copy", 95), anger=70))
-    assert decision.actions == (Escalate(Reason.ANGRY, Priority.HIGH),)
+    assert decision.actions == (Escalate(Reason.ANGRY, Priority.HIGH, "handoff_angry"),)
 
 
 def test_extreme_anger_is_urgent() -> None:
     decision = _decide(_analysis(anger=95))
-    assert decision.actions == (Escalate(Reason.ANGRY, Priority.URGENT),)
+    assert decision.actions == (Escalate(Reason.ANGRY, Priority.URGENT, "handoff_angry"),)
 
 
 @pytest.mark.parametrize(
@@ -166,7 +194,11 @@ def test_escalating_intent_answers_then_hands_over_without_dead_follow_ups() -> 
     }
     turn = Turn(now=NOW, text="x", analysis=_analysis(("fault_report", 92)))
     decision = decide(ConversationState(), turn, Situation(), SETTINGS, escalating)
-    assert decision.actions == (SendAnswer("fault_report"), Escalate(Reason.INTENT, Priority.NORMAL))
+    # One coherent message: the answer, then "I've also passed it on" (issue #13), not two hotlines.
+    assert decision.actions == (
+        SendAnswer("fault_report", joined=True),
+        Escalate(Reason.INTENT, Priority.NORMAL, "handoff_after_answer"),
+    )
     assert decision.outcome == "fault_report"
 
 
@@ -181,9 +213,13 @@ def test_intent_button_answers_that_intent() -> None:
     assert decision.state.clarifications == 0
 
 
-def test_none_of_these_escalates_instead_of_guessing_again() -> None:
-    decision = _decide(None, payload="none", state=ConversationState(clarifications=1))
-    assert decision.actions == (Escalate(Reason.AMBIGUOUS, Priority.NORMAL),)
+def test_none_of_these_asks_once_to_rephrase_then_escalates_instead_of_guessing_again() -> None:
+    """Issue #13 finding 3: the first "none of these" invites other words; the second goes to a human."""
+    first = _decide(None, payload="none", state=ConversationState(clarifications=1))
+    assert first.actions == (SendMessage("rephrase", ("human",)),)
+    assert first.outcome == "rephrase"
+    second = _decide(None, payload="none", state=replace(first.state, clarify_options=("invoice_copy",)))
+    assert second.actions == (Escalate(Reason.AMBIGUOUS, Priority.NORMAL),)
 
 
 def test_stale_intent_button_is_treated_as_a_miss() -> None:
@@ -256,4 +292,133 @@ def test_state_round_trips_through_json_and_tolerates_garbage() -> None:
     assert ConversationState.from_json("not json") == ConversationState()
     assert ConversationState.from_json('{"last_ack_at": "yesterday", "misses": 2}') == ConversationState(
         misses=2
+    )
+
+
+# --- issue #13: never trap a customer --------------------------------------------------------------------
+
+
+def test_an_unclaimed_ticket_still_gets_clear_answers_recorded_on_it() -> None:
+    """Finding 1: a ticket nobody has picked up does not silence the bot."""
+    waiting = Situation(active_ticket_id=7, ticket_owned=False)
+    decision = _decide(_analysis(("invoice_copy", 91)), situation=waiting)
+    assert decision.actions == (ForwardToTicket(7), SendAnswer("invoice_copy", ("intent:payment_methods",)))
+    assert decision.outcome == "invoice_copy"
+    unclear = _decide(_analysis(("invoice_copy", 40)), situation=waiting)
+    assert unclear.actions == (ForwardToTicket(7), SendMessage("handoff_ack"))
+    owned = _decide(_analysis(("invoice_copy", 91)), situation=Situation(active_ticket_id=7))
+    assert owned.outcome == "forward"
+
+
+def test_withdrawing_closes_the_ticket_whoever_has_it() -> None:
+    for owned in (False, True):
+        situation = Situation(active_ticket_id=7, ticket_owned=owned)
+        by_words = _decide(_analysis(), text="hat sich erledigt", situation=situation)
+        assert by_words.actions[:2] == (ForwardToTicket(7), Withdraw(7))
+        assert by_words.outcome == "withdrawn"
+        by_button = _decide(None, payload="withdraw", situation=situation)
+        assert by_button.outcome == "withdrawn"
+
+
+@pytest.mark.parametrize("text", ["no", "nein", "nee", "nö", "nope", "nein danke"])
+def test_no_to_the_offer_of_a_human_declines(text: str) -> None:
+    """Finding 2: "no" after "… or I can pass you on" was counted as a miss and opened a ticket."""
+    missed = _decide(_analysis(("invoice_copy", 40)))
+    decision = _decide(_analysis(), text=text, state=missed.state)
+    assert decision.actions == (SendMessage("declined"),)
+    assert decision.state.misses == 0
+
+
+@pytest.mark.parametrize("text", ["ja", "jo", "ja bitte", "yes please"])
+def test_yes_to_the_offer_of_a_human_hands_over(text: str) -> None:
+    missed = _decide(_analysis(("invoice_copy", 40)))
+    decision = _decide(_analysis(), text=text, state=missed.state)
+    assert decision.actions == (Escalate(Reason.REQUESTED, Priority.NORMAL),)
+
+
+def test_yes_and_no_to_did_you_mean() -> None:
+    asked = _decide(_analysis(("invoice_copy", 66)))
+    assert asked.actions == (Clarify(("invoice_copy",)),)
+    yes = _decide(_analysis(), text="jo", state=asked.state)
+    assert yes.actions == (SendAnswer("invoice_copy", ("intent:payment_methods",)),)
+    no = _decide(_analysis(), text="nein", state=asked.state)
+    assert no.actions == (SendMessage("rephrase", ("human",)),)
+    several = _decide(_analysis(("invoice_copy", 84), ("payment_methods", 80)))
+    again = _decide(_analysis(), text="ja", state=several.state)
+    assert again.actions == (Clarify(("invoice_copy", "payment_methods")),)
+    assert again.state.clarifications == several.state.clarifications
+
+
+def test_acknowledgements_help_and_unknown_commands_are_not_misses() -> None:
+    """Finding 8."""
+    state = ConversationState(misses=1)
+    for text in ("👍", "ok", "alles klar"):
+        decision = _decide(_analysis(("invoice_copy", 20)), text=text, state=state)
+        assert decision.outcome == "acknowledged" and decision.state.misses == 1
+    for text in ("/help", "/hilfe", "/resolve", "/queue@carebot"):
+        decision = _decide(_analysis(("invoice_copy", 62)), text=text, state=state)
+        assert decision.actions == (SendMessage("help"),) and decision.state.misses == 1
+
+
+def test_an_acknowledgement_the_folder_answers_is_answered() -> None:
+    decision = _decide(_analysis(("payment_methods", 90)), text="danke")
+    assert decision.outcome == "payment_methods"
+
+
+def _parts(*parts: tuple[str, tuple[str, float]]) -> tuple[PartMatch, ...]:
+    return tuple(PartMatch(text, MatchResult((Candidate(i, s, "x", "de"),), "de")) for text, (i, s) in parts)
+
+
+def test_several_questions_are_answered_in_order() -> None:
+    """Finding 5: the PIN question was silently dropped."""
+    analysis = replace(
+        _analysis(("payment_methods", 80), ("invoice_copy", 40)),
+        parts=_parts(("a", ("invoice_copy", 95)), ("b", ("payment_methods", 90))),
+    )
+    decision = _decide(analysis)
+    assert [type(a) for a in decision.actions] == [SendAnswer, SendAnswer]
+    assert decision.answered == ("invoice_copy", "payment_methods")
+
+
+def test_one_clear_question_and_one_unclear_answers_the_clear_and_says_so() -> None:
+    analysis = replace(
+        _analysis(("payment_methods", 50)),
+        parts=_parts(("a", ("invoice_copy", 30)), ("b", ("payment_methods", 90))),
+    )
+    decision = _decide(analysis)
+    assert decision.actions == (SendAnswer("payment_methods"), SendMessage("partly_understood", ("human",)))
+    # When the whole message is clear, one answer is enough: the unclear rest was part of it.
+    whole = replace(analysis, match=MatchResult((Candidate("payment_methods", 90, "x", "de"),), "de"))
+    assert _decide(whole).actions == (SendAnswer("payment_methods"),)
+
+
+def test_an_escalating_intent_sets_the_priority_and_anger_can_raise_it() -> None:
+    """Finding 6: a stolen phone was a normal ticket."""
+    intents = {**INTENTS, "fault_report": _intent("fault_report", escalate=True, priority=Priority.HIGH)}
+    turn = Turn(now=NOW, text="x", analysis=_analysis(("fault_report", 92)))
+    decision = decide(ConversationState(), turn, Situation(), SETTINGS, intents)
+    assert decision.actions[-1] == Escalate(Reason.INTENT, Priority.HIGH, "handoff_after_answer")
+    low = {**INTENTS, "fault_report": _intent("fault_report", escalate=True, priority=Priority.LOW)}
+    annoyed = Turn(now=NOW, text="x", analysis=_analysis(("fault_report", 92), anger=40))
+    raised = decide(ConversationState(), annoyed, Situation(), SETTINGS, low)
+    assert raised.actions[-1] == Escalate(Reason.INTENT, Priority.HIGH, "handoff_after_answer")
+
+
+def test_anger_never_lowers_the_priority_an_escalating_intent_asks_for() -> None:
+    intents = {**INTENTS, "fault_report": _intent("fault_report", escalate=True, priority=Priority.URGENT)}
+    turn = Turn(now=NOW, text="x", analysis=_analysis(("fault_report", 92), anger=70))
+    decision = decide(ConversationState(), turn, Situation(), SETTINGS, intents)
+    assert decision.actions == (Escalate(Reason.ANGRY, Priority.URGENT, "handoff_angry"),)
+
+
+def test_a_question_after_never_mind_is_answered_as_well() -> None:
+    situation = Situation(active_ticket_id=7, ticket_owned=True)
+    decision = _decide(
+        _analysis(("payment_methods", 90)), text="Never mind. How do I pay by paypal?", situation=situation
+    )
+    assert decision.outcome == "withdrawn"
+    assert decision.actions[1:] == (
+        Withdraw(7),
+        SendMessage("withdrawn", values=(("ticket_id", "7"),)),
+        SendAnswer("payment_methods"),
     )

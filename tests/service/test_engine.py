@@ -83,9 +83,15 @@ async def test_ambiguous_message_gets_buttons_and_a_button_press_answers(harness
     assert harness.replies()[0].text.startswith("Einen Tarifwechsel")
 
 
-async def test_none_of_these_hands_over_instead_of_looping(harness: Harness) -> None:
+async def test_none_of_these_asks_to_rephrase_once_then_hands_over_instead_of_looping(
+    harness: Harness,
+) -> None:
     assert (await harness.say("Ich möchte meinen Tarif")).outcome == "clarify"
     harness.replies()
+    rephrase = await harness.say("Nichts davon", payload="none")  # issue #13 finding 3: not a ticket yet
+    assert rephrase.outcome == "rephrase" and rephrase.ticket_id is None
+    assert [b.payload for b in harness.replies()[-1].buttons] == ["human"]
+    assert (await harness.say("Ich möchte meinen Tarif")).outcome == "clarify"
     report = await harness.say("Nichts davon", payload="none")
     assert report.outcome == "escalate" and report.ticket_id is not None
     row = await _ticket_row(harness, report.ticket_id)
@@ -118,9 +124,14 @@ async def test_angry_customer_is_escalated_with_high_priority_and_reasons(harnes
 
 
 async def test_while_a_human_has_the_ticket_the_bot_acks_once_and_stays_quiet(harness: Harness) -> None:
+    from bot.service.staff import StaffService
+
     report = await harness.say("Ich will sofort einen Mitarbeiter sprechen!!!")
-    assert report.outcome == "escalate"
+    assert report.outcome == "escalate" and report.ticket_id is not None
     harness.replies()
+    # Issue #13: only once a person owns the ticket does the bot stay quiet about questions it knows.
+    staff = StaffService(harness.db, lambda: harness.service.brain.renderer)
+    assert await staff.claim(report.ticket_id, "anna")
     second = await harness.say("Rechnung herunterladen")
     assert second.outcome == "forward" and second.ticket_id == report.ticket_id
     (ack,) = harness.replies()

@@ -95,3 +95,45 @@ async def test_processes_starting_together_migrate_once(tmp_path: Path) -> None:
     finally:
         for db in databases:
             await db.close()
+
+
+T = "2026-03-02T09:00:00.000000+00:00"
+
+
+async def test_the_tickets_rebuild_keeps_rows_references_and_allows_withdrawn(tmp_path: Path) -> None:
+    """Issue #13 rebuilt ``tickets`` to add the 'withdrawn' resolution; nothing pointing at a ticket breaks."""
+    path = tmp_path / "old.db"
+    conn = await connect(path)
+    try:
+        await migrate(conn, target=LATEST - 1)
+        await conn.execute(
+            "INSERT INTO customers (id, channel, external_id, created_at) VALUES (1, 't', 'u', '2026')"
+        )
+        await conn.execute(
+            "INSERT INTO tickets (id, customer_id, status, priority, reason, created_at, waiting_since,"
+            " first_response_due, resolution_due, updated_at)"
+            f" VALUES (7, 1, 'open', 'high', 'angry', '{T}', '{T}', '{T}', '{T}', '{T}')"
+        )
+        await conn.execute(
+            "INSERT INTO messages (customer_id, ticket_id, author, text, created_at)"
+            " VALUES (1, 7, 'customer', 'hallo', ?)",
+            (T,),
+        )
+        await conn.execute(
+            "INSERT INTO events (ticket_id, actor, kind, created_at) VALUES (7, 'bot', 'created', ?)", (T,)
+        )
+        await conn.commit()
+        assert await migrate(conn) == (LATEST - 1, LATEST)
+        async with conn.execute("PRAGMA foreign_keys") as cursor:
+            row = await cursor.fetchone()
+            assert row is not None and row[0] == 1  # switched back on after the migration
+    finally:
+        await conn.close()
+    async with await Database.open(path) as db:
+        ticket = await db.ticket(7)
+        assert ticket is not None and ticket.priority.value == "high"
+        assert [m.text for m in await db.ticket_messages(7)] == ["hallo"]
+        async with db.transaction() as tx:
+            assert await tx.withdraw(7, ticket.created_at)
+        closed = await db.ticket(7)
+        assert closed is not None and closed.resolution == "withdrawn"

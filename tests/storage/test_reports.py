@@ -65,7 +65,9 @@ async def test_stats_counts_times_bot_share_and_csat(db: Database, customer: Cus
             channel_message_id=None,
             received_at=T0 - timedelta(days=days),
         )
-        await db.mark_handled(message.id, analysis_json=None, ticket_id=None)
+        # Issue #13: only a conversation the bot actually answered counts as resolved by the bot.
+        answered = json.dumps({"outcome": "invoice_copy", "answered": ["invoice_copy"]})
+        await db.mark_handled(message.id, analysis_json=answered, ticket_id=None)
     async with db.snapshot() as tx:
         result = await stats(tx, T0)
     assert result.active_by_priority["urgent"] == {"open": 1}
@@ -112,3 +114,64 @@ async def test_export_then_forget_keeps_statistics_but_no_personal_data(
     assert await db.due_outbox("terminal", now=T0) == []  # undelivered mail to them is cancelled
     fresh = await db.upsert_customer("terminal", "u1", "Kim", "de")
     assert fresh.id != customer.id
+
+
+async def _said(db: Database, customer: Customer, minutes_ago: int, answered: tuple[str, ...]) -> None:
+    message = await db.record_inbound(
+        customer.id,
+        text="q",
+        attachment=None,
+        payload=None,
+        channel_message_id=None,
+        received_at=T0 - timedelta(minutes=minutes_ago),
+    )
+    outcome = answered[0] if answered else "not_understood"
+    detail = json.dumps({"outcome": outcome, "answered": list(answered)})
+    await db.mark_handled(message.id, analysis_json=detail, ticket_id=None)
+
+
+async def test_bot_share_counts_answered_conversations_and_closures_by_kind(
+    db: Database, customer: Customer
+) -> None:
+    """Issue #13 finding 9: honest figures. A conversation the bot never answered is not "resolved by the
+    bot"; hand-backs and withdrawals are outcomes of their own and stay out of the median resolution."""
+    answered = await db.upsert_customer("terminal", "a", "A", "en")
+    for minutes in (50, 49, 48):
+        await _said(db, answered, minutes, ("invoice_copy",))
+    unanswered = await db.upsert_customer("terminal", "b", "B", "en")
+    await _said(db, unanswered, 40, ())  # asked something off-topic and left: not a bot resolution
+    staff_done = await _ticket(db, customer, Priority.NORMAL, 120)
+    handed_back = await _ticket(db, customer, Priority.NORMAL, 100)
+    withdrawn = await _ticket(db, customer, Priority.NORMAL, 90)
+    async with db.transaction() as tx:
+        await tx.resolve(staff_done, "alice", T0 - timedelta(minutes=60))
+        await tx.resolve(handed_back, "alice", T0 - timedelta(minutes=99), resolution="handed_back")
+        assert await tx.withdraw(withdrawn, T0 - timedelta(minutes=89))
+        assert not await tx.withdraw(withdrawn, T0)  # closed already: nothing changes
+    async with db.snapshot() as tx:
+        result = await stats(tx, T0)
+    assert (result.conversations, result.bot_resolved) == (3, 1)
+    assert result.questions_answered == 3
+    assert result.closed == {"resolved": 1, "handed_back": 1, "withdrawn": 1, "blocked": 0}
+    assert result.median_resolution == timedelta(minutes=60)  # hand-back and withdrawal left out
+    ticket = await db.ticket(withdrawn)
+    assert ticket is not None and ticket.resolution == "withdrawn" and ticket.assignee is None
+    events = [e.kind for e in await db.ticket_events(withdrawn)]
+    assert events[-1] == "withdrawn"
+
+
+async def test_forgetting_a_customer_keeps_what_the_bot_answered_for_the_statistics(
+    db: Database, customer: Customer
+) -> None:
+    message = await db.record_inbound(
+        customer.id, text="Meine IBAN", attachment=None, payload=None, channel_message_id=None, received_at=T0
+    )
+    detail = {"outcome": "bank_details_change", "answered": ["bank_details_change"], "quote": "Meine IBAN"}
+    await db.mark_handled(message.id, analysis_json=json.dumps(detail), ticket_id=None)
+    async with db.transaction() as tx:
+        assert await forget_customer(tx, customer.id, "dpo", T0)
+    async with db.snapshot() as tx:
+        result = await stats(tx, T0)
+        exported = await export_customer(tx, customer.id)
+    assert (result.conversations, result.bot_resolved, result.questions_answered) == (1, 1, 1)
+    assert "Meine IBAN" not in json.dumps(exported, ensure_ascii=False)

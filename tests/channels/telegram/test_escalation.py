@@ -92,3 +92,39 @@ async def test_customer_edits_are_mirrored(fake: FakeTelegram, bot: TelegramBot)
         lambda: [t for t in fake.texts(STAFF_CHAT_ID, topic.thread_id) if "edited" in t and "12345" in t]
     )
     assert len(edited) == 1
+
+
+async def test_the_never_mind_button_withdraws_and_the_topic_says_so(
+    fake: FakeTelegram, bot: TelegramBot
+) -> None:
+    """Issue #13: the customer can withdraw from the hand-over message itself; staff see it in the topic."""
+    anna = fake.user(ANNA, "Anna", "de")
+    fake.private_message(anna, "/human")
+    (topic,) = await fake.wait_for(fake.topics)
+    (handoff,) = await fake.wait_for(
+        lambda: [m for m in fake.sent(ANNA) if "Vorgang" in m["text"] and m.get("reply_markup")]
+    )
+    buttons = [row[0]["callback_data"] for row in handoff["reply_markup"]["inline_keyboard"]]
+    assert buttons == ["withdraw"]
+    fake.press(anna, handoff, "withdraw")
+    said = await fake.wait_for(
+        lambda: [t for t in fake.texts(STAFF_CHAT_ID, topic.thread_id) if "withdrew" in t]
+    )
+    assert said == ["↩️ The customer withdrew the request; the ticket is closed as withdrawn."]
+    await fake.wait_for(lambda: any("zurückgezogen" in t for t in fake.texts(ANNA)))
+
+
+async def test_an_unclaimed_ticket_still_gets_answers_and_the_topic_shows_them(
+    fake: FakeTelegram, bot: TelegramBot
+) -> None:
+    anna = fake.user(ANNA, "Anna", "de")
+    fake.private_message(anna, "/human")
+    (topic,) = await fake.wait_for(fake.topics)
+    await fake.wait_for(lambda: any("Vorgang" in t for t in fake.texts(ANNA)))
+    fake.private_message(anna, "Wo finde ich meine Rechnung?")
+    shown = await fake.wait_for(
+        lambda: [t for t in fake.texts(STAFF_CHAT_ID, topic.thread_id) if t.startswith("🤖 The bot answered")]
+    )
+    assert len(shown) == 1
+    answers = [t for t in fake.texts(ANNA) if t in shown[0]]
+    assert answers  # the customer got exactly what staff are shown

@@ -1,0 +1,249 @@
+"""Short replies that mean something only in context: yes, no, "never mind", "ok", and slash commands.
+
+One place holds the vocabulary, so the policy, the editors' tests and the conversation benchmark agree on
+what "nö" means. German and English, with the spellings people type on a phone ("jo", "nee", "nope",
+"ja bitte", "nein danke") and one slip of the finger in longer words ("nien", "yse" is too short to guess).
+
+Only a message made *entirely* of these words is a short reply: "nein, ich meinte die Rechnung" is a new
+question and goes to the matcher.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from enum import StrEnum
+
+from rapidfuzz.distance import OSA
+
+
+class Reply(StrEnum):
+    YES = "yes"
+    NO = "no"
+    WITHDRAW = "withdraw"
+    """The customer's request has settled itself ("hat sich erledigt", "never mind")."""
+    ACK = "ack"
+    """An acknowledgement that asks nothing (👍, "ok", "alles klar")."""
+
+
+_YES = frozenset(
+    [
+        "ja",
+        "jaa",
+        "jo",
+        "joa",
+        "jap",
+        "jep",
+        "jup",
+        "jawohl",
+        "jawoll",
+        "gerne",
+        "gern",
+        "yes",
+        "yess",
+        "yeah",
+        "yea",
+        "yep",
+        "yup",
+        "ya",
+        "yah",
+        "sure",
+        "y",
+        "j",
+        "klaro",
+    ]
+)
+_NO = frozenset(["nein", "nee", "ne", "nö", "noe", "neh", "nope", "nah", "no", "n"])
+_UNSURE = frozenset({"jein", "weiß nicht", "weiss nicht", "maybe", "vielleicht", "not sure"})
+"""Neither yes nor no (and "jein" is one letter from "nein"): the customer gets the question again."""
+_POLITE = frozenset(
+    [
+        "bitte",
+        "please",
+        "danke",
+        "thanks",
+        "thank",
+        "you",
+        "thx",
+        "dank",
+        "sehr",
+        "much",
+        "vielen",
+        "lieber",
+        "ok",
+        "okay",
+    ]
+)
+"""Words that colour a yes or no without changing it ("ja bitte", "nein danke", "no thank you")."""
+_NO_PHRASES = (
+    "lieber nicht",
+    "besser nicht",
+    "nicht nötig",
+    "nicht noetig",
+    "brauche ich nicht",
+    "no need",
+    "not now",
+    "jetzt nicht",
+    "no thanks",
+    "nein danke",
+)
+_YES_PHRASES = (
+    "ja bitte",
+    "yes please",
+    "please do",
+    "go ahead",
+    "mach das",
+    "machen sie das",
+    "gerne doch",
+    "that would be great",
+    "das wäre gut",
+    "ja gerne",
+)
+_WITHDRAW_PHRASES = (
+    "hat sich erledigt",
+    "hat sich schon erledigt",
+    "hat sich geklärt",
+    "hat sich geklaert",
+    "ist erledigt",
+    "schon erledigt",
+    "doch nicht",
+    "schon gut",
+    "vergiss es",
+    "vergessen sie es",
+    "nicht mehr nötig",
+    "nicht mehr noetig",
+    "problem gelöst",
+    "problem geloest",
+    "never mind",
+    "nevermind",
+    "forget it",
+    "not needed anymore",
+    "no longer needed",
+    "all sorted",
+    "it's sorted",
+    "its sorted",
+    "sorted it",
+    "figured it out",
+    "solved it",
+    "cancel my request",
+    "anfrage zurückziehen",
+)
+_ACK = frozenset(
+    [
+        "ok",
+        "okay",
+        "okey",
+        "oki",
+        "k",
+        "kk",
+        "alles",
+        "klar",
+        "alright",
+        "all",
+        "right",
+        "verstanden",
+        "understood",
+        "got",
+        "it",
+        "passt",
+        "super",
+        "prima",
+        "gut",
+        "fine",
+        "cool",
+        "perfekt",
+        "perfect",
+        "top",
+        "👍",
+        "👌",
+        "🙏",
+        "✅",
+        "🙂",
+        "😊",
+    ]
+)
+_ACK_PHRASES = ("alles klar", "all right", "got it", "verstanden", "ok danke", "okay thanks", "ok thanks")
+
+_MAX_WORDS = 6
+"""A short reply is short: longer messages are questions, whatever words they contain."""
+
+_WORD = re.compile(r"[\w'’]+|[^\w\s]", re.UNICODE)
+
+
+def _normal(text: str) -> str:
+    text = unicodedata.normalize("NFC", text.casefold()).replace("’", "'")
+    text = re.sub("[\U0001f3fb-\U0001f3ff\ufe0f]", "", text)  # skin tones and emoji style selectors
+    text = re.sub(r"[.,!?;:()\"…\-]+", " ", text)
+    return " ".join(text.split())
+
+
+def _squeeze(word: str) -> str:
+    """ "neeein" -> "nein"-ish: letters repeated for emphasis count once (but keep a doubled one)."""
+    return re.sub(r"(.)\1{2,}", r"\1\1", word)
+
+
+def _near(word: str, vocabulary: frozenset[str]) -> bool:
+    """Exact, or one edit (a swap counts as one) away from a vocabulary word of four letters or more."""
+    if word in vocabulary or re.sub(r"(.)\1+", r"\1", word) in vocabulary:  # "noo", "jaaa"
+        return True
+    if len(word) < 4:
+        return False
+    return any(len(known) >= 4 and OSA.distance(word, known) <= 1 for known in vocabulary)
+
+
+def _words(text: str) -> list[str]:
+    return [_squeeze(w) for w in _WORD.findall(text)]
+
+
+def _withdraws(text: str) -> bool:
+    """ "Ah, jetzt geht es wieder. Hat sich erledigt": one short sentence of a short message says it."""
+    sentences = [_normal(s) for s in re.split(r"[.!?;\n]+", text)]
+    if sum(len(_words(s)) for s in sentences) > 2 * _MAX_WORDS:
+        return False
+    return any(
+        len(_words(s)) <= _MAX_WORDS and any(p in " ".join(_words(s)) for p in _WITHDRAW_PHRASES)
+        for s in sentences
+    )
+
+
+def classify(text: str) -> Reply | None:
+    """What a short message means on its own terms, or ``None`` when it is more than a short reply."""
+    if _withdraws(text):
+        return Reply.WITHDRAW
+    normal = _normal(text)
+    if not normal or normal.startswith("/") or normal in _UNSURE:
+        return None
+    words = _words(normal)
+    if not words or len(words) > _MAX_WORDS:
+        return None
+    joined = " ".join(words)
+    if any(joined == phrase or joined.startswith(phrase + " ") for phrase in _NO_PHRASES):
+        return Reply.NO
+    if any(joined == phrase or joined.startswith(phrase + " ") for phrase in _YES_PHRASES):
+        return Reply.YES
+    content = [w for w in words if w not in _POLITE]
+    if not content:
+        # Only polite words: "danke", "ok", "thanks" – an acknowledgement.
+        return Reply.ACK if joined in _ACK or set(words) & _ACK or set(words) & {"danke", "thanks"} else None
+    yes = all(_near(w, _YES) for w in content)
+    no = all(_near(w, _NO) for w in content)
+    if yes and not no:
+        return Reply.YES
+    if no and not yes:
+        return Reply.NO
+    if joined in _ACK_PHRASES or all(w in _ACK for w in content):
+        return Reply.ACK
+    return None
+
+
+HUMAN_COMMANDS = ("/human", "/agent", "/mensch", "/mitarbeiter")
+HELP_COMMANDS = ("/help", "/hilfe", "/start", "/commands", "/befehle")
+
+
+def command(text: str) -> str | None:
+    """The slash command a message starts with (``/help@carebot`` -> ``/help``), lowercase; else None."""
+    stripped = text.strip()
+    if not stripped.startswith("/") or len(stripped) < 2:
+        return None
+    first = stripped.split(maxsplit=1)[0].casefold()
+    return first.split("@", 1)[0]
