@@ -294,6 +294,10 @@ class FakeTelegram:
             )
             return query_id
 
+    def raw_update(self, kind: str, payload: JSON) -> JSON:
+        """Queue an update exactly as given, even one the real Telegram would never send (tests of bad input)."""
+        return self._push(kind, payload)
+
     def update_id_of(self, message: JSON) -> int:
         """The update that delivered ``message`` (as returned by :meth:`private_message` and friends)."""
         with self.lock:
@@ -449,6 +453,12 @@ class FakeTelegram:
         return self.me
 
     def api_getUpdates(self, params: JSON) -> list[JSON]:
+        if self.webhook.get("url"):
+            raise FakeApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
+                "delete the webhook first",
+            )
         return self.pending_updates(params)
 
     def api_deleteWebhook(self, params: JSON) -> bool:
