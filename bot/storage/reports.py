@@ -65,6 +65,8 @@ class QueueStats:
     outbox_pending: int
     """Replies to customers not delivered yet (staff notifications not counted)."""
     outbox_failed: int
+    outbox_resent: int = 0
+    """Replies sent once more because the bot stopped while sending them (each may have arrived twice)."""
 
     @property
     def bot_resolved_share(self) -> float | None:
@@ -192,6 +194,10 @@ async def stats(tx: Tx, now: datetime, *, days: int = 30) -> QueueStats:
             "SELECT status, count(*) AS n FROM outbox WHERE status <> 'sent' AND kind = 'message' GROUP BY status"
         )
     }
+    resent = await tx.fetch_one(
+        "SELECT coalesce(sum(s.resends), 0) AS n FROM outbox_sending s JOIN outbox o ON o.id = s.outbox_id"
+        " WHERE o.kind = 'message'"
+    )
     return QueueStats(
         days=days,
         active_by_priority=active,
@@ -204,6 +210,7 @@ async def stats(tx: Tx, now: datetime, *, days: int = 30) -> QueueStats:
         overdue_first_response=int(overdue["n"]) if overdue else 0,
         outbox_pending=outbox.get("pending", 0),
         outbox_failed=outbox.get("failed", 0),
+        outbox_resent=int(resent["n"]) if resent else 0,
     )
 
 
