@@ -144,6 +144,7 @@ class FakeTelegram:
         self.blocked: set[int] = set()
         self.answered: dict[str, JSON] = {}
         self.webhook: JSON = {"url": ""}
+        self.confirm_waiters: list[tuple[int, threading.Event]] = []
         self.me: JSON = {
             "id": BOT_ID,
             "is_bot": True,
@@ -405,8 +406,37 @@ class FakeTelegram:
         limit = int(params.get("limit") or 100)
         with self.lock:
             if offset:
+                # Telegram forgets every update below the offset: the bot has confirmed them.
                 self.updates = [u for u in self.updates if u["update_id"] >= offset]
+                for update_id, event in self.confirm_waiters:
+                    if offset > update_id:
+                        event.set()
             return self.updates[:limit]
+
+    def when_confirmed(self, update_id: int) -> threading.Event:
+        """An event set the moment a ``getUpdates`` arrives whose offset confirms ``update_id`` (Telegram
+        drops it then): the instant a crash test kills the bot."""
+        event = threading.Event()
+        with self.lock:
+            self.confirm_waiters.append((update_id, event))
+        return event
+
+    async def push_to_webhook(self, local_url: str) -> list[int]:
+        """Deliver the queued updates to the bot's webhook (at ``local_url``, where the reverse proxy would
+        forward ``webhook["url"]``) one by one, with the secret token, as Telegram does: an update answered
+        2xx is forgotten, any other answer leaves it queued. Returns the HTTP statuses."""
+        statuses: list[int] = []
+        headers = {"X-Telegram-Bot-Api-Secret-Token": str(self.webhook.get("secret_token") or "")}
+        async with httpx.AsyncClient(timeout=10) as client:
+            with self.lock:
+                queued = list(self.updates)
+            for update in queued:
+                response = await client.post(local_url, json=update, headers=headers)
+                statuses.append(response.status_code)
+                if 200 <= response.status_code < 300:
+                    with self.lock:
+                        self.updates = [u for u in self.updates if u["update_id"] != update["update_id"]]
+        return statuses
 
     def _target(self, params: JSON) -> Chat:
         chat = self.chats.get(int(params["chat_id"]))
