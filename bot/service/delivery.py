@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
-from bot.channels.base import Channel, DeliveryError, Outbound
+from bot.channels.base import ON_THE_WIRE, Channel, DeliveryError, Outbound, Withdrawn
 from bot.core.model import Author
 from bot.service.clock import Clock, utcnow
 from bot.storage import Database, Interrupted, OutboxItem
@@ -120,13 +120,17 @@ class OutboxSender:
         delivered = 0
         async with self._slots:
             for item in items:
-                if not await self.db.mark_sending(item.id, self._clock()):
-                    continue  # no longer pending (the customer was forgotten, say)
+                on_the_wire = self._marker(item.id)
+                token = ON_THE_WIRE.set(on_the_wire)
                 try:
+                    if not getattr(channel, "marks_on_the_wire", False):
+                        await on_the_wire()
                     external_id = await channel.send(
                         item.recipient,
                         Outbound(item.text, tuple(item.buttons), from_human=item.author is Author.AGENT),
                     )
+                except Withdrawn:
+                    continue  # no longer pending (the customer was forgotten, say)
                 except DeliveryError as error:
                     await self._failed(item.id, item.attempts, error)
                     break
@@ -134,9 +138,25 @@ class OutboxSender:
                     log.exception("channel %s crashed sending outbox row %s", name, item.id)
                     await self._failed(item.id, item.attempts, DeliveryError(repr(error)))
                     break
+                finally:
+                    ON_THE_WIRE.reset(token)
                 await self.db.mark_sent(item.id, external_id, self._clock())
                 delivered += 1
         return delivered
+
+    def _marker(self, outbox_id: int) -> Callable[[], Awaitable[None]]:
+        """The :data:`ON_THE_WIRE` hook of one row: commit its *being sent* mark, once."""
+        marked = False
+
+        async def on_the_wire() -> None:
+            nonlocal marked
+            if marked:
+                return
+            if not await self.db.mark_sending(outbox_id, self._clock()):
+                raise Withdrawn(f"outbox row {outbox_id} is no longer pending")
+            marked = True
+
+        return on_the_wire
 
     async def _failed(self, outbox_id: int, attempts: int, error: DeliveryError) -> None:
         now = self._clock()

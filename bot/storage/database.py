@@ -717,8 +717,10 @@ class Tx:
             (STAFF_CHANNEL, kind, ticket_id, _json(dict(payload)), stamp, stamp),
         )
 
-    async def due_outbox(self, channel: str, *, now: datetime, limit: int = 50) -> list[OutboxItem]:
-        """Pending items whose time has come, oldest first.
+    async def due_outbox(
+        self, channel: str, *, now: datetime, limit: int = 50, first_kind: str | None = None
+    ) -> list[OutboxItem]:
+        """Pending items whose time has come, oldest first (items of ``first_kind`` ahead of all others).
 
         An item waits while an older item to the same customer is pending but not yet due (a retry
         scheduled later): customers must read replies in the order they were written.
@@ -731,8 +733,8 @@ class Tx:
             " WHERE o.channel = ? AND o.status = 'pending' AND o.next_attempt_at <= ?"
             " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.customer_id = o.customer_id"
             "   AND e.status = 'pending' AND e.id < o.id AND e.next_attempt_at > ?)"
-            " ORDER BY o.id LIMIT ?",
-            (channel, to_db_time(now), to_db_time(now), limit),
+            " ORDER BY o.kind IS ? DESC, o.id LIMIT ?",
+            (channel, to_db_time(now), to_db_time(now), first_kind, limit),
         )
         return [
             OutboxItem(

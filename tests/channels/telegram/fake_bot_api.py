@@ -145,6 +145,8 @@ class FakeTelegram:
         self.answered: dict[str, JSON] = {}
         self.webhook: JSON = {"url": ""}
         self.confirm_waiters: list[tuple[int, threading.Event]] = []
+        self.observers: list[Callable[[str, JSON], None]] = []
+        """Called with every request (method, parameters) as it arrives, before it is answered."""
         self.me: JSON = {
             "id": BOT_ID,
             "is_bot": True,
@@ -385,6 +387,8 @@ class FakeTelegram:
         with self.lock:
             record = Call(method, params)
             self.calls.append(record)
+            for observe in self.observers:
+                observe(method, params)
             failure = self._injected(method, params)
             if failure is not None and failure.error is None:
                 record.failed = "timeout"
