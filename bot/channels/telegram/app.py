@@ -72,6 +72,11 @@ class SplitRateLimiter(BaseRateLimiter[int]):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | JSONDict | list[JSONDict]:
+        if endpoint == "sendChatAction":
+            # "typing…" is no message: through the limiter, one per customer message took half of the ~30
+            # a second that answers need (measured: 15 answers/s instead of 30, benchmarks/delivery.py). It
+            # is cosmetic, a 429 for it is only logged.
+            return await callback(*args, **kwargs)
         # Reads (getChatMember for the staff check, getChat) do not count against a group's 20 messages a
         # minute, and a handler waiting for one must not queue behind the staff group's messages.
         writes_to_group = _group(data.get("chat_id")) and not endpoint.startswith("get")
