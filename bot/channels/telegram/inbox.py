@@ -152,16 +152,6 @@ class UpdateInbox:
             if self._tasks:
                 await asyncio.wait(self._tasks, timeout=10)
 
-    async def drain(self) -> int:
-        """Process until nothing is pending (tests and the benchmark); returns how many were processed."""
-        before = self.processed + self.poisoned
-        while True:
-            started = await self._start_ready()
-            if not started and not self._tasks:
-                return self.processed + self.poisoned - before
-            if self._tasks:
-                await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
-
     async def _start_ready(self) -> int:
         """Start the oldest pending row of every chat that has none in flight, up to ``concurrency``."""
         started = 0

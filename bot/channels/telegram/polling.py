@@ -65,6 +65,8 @@ class Poller:
         self.allowed_updates = tuple(allowed_updates)
         self.timeout = timeout
         self.offset = 0
+        self.failing = False
+        """The last ``getUpdates`` failed (or its batch could not be stored): the heartbeat stops."""
 
     async def start(self) -> None:
         """Polling and a webhook exclude each other at Telegram: remove a webhook left from webhook mode
@@ -86,9 +88,15 @@ class Poller:
                 await self._sleep(stop, retry_after_seconds(error))
                 continue
             except InvalidToken:
-                raise  # nothing to wait for: the operator must fix the token
+                # Revoked while running: the operator must act; keep trying slowly (the heartbeat goes
+                # stale meanwhile).
+                self.failing = True
+                log.error("Telegram rejects the token (revoked?); trying again in %.0f s", MAX_PAUSE)
+                await self._sleep(stop, MAX_PAUSE)
+                continue
             except (NetworkError, Conflict, TelegramError) as error:
                 # Conflict: another instance polls with the same token (or a webhook was set again).
+                self.failing = True
                 log.warning("getUpdates failed (%s); trying again in %.0f s", error, pause)
                 await self._sleep(stop, pause)
                 pause = min(MAX_PAUSE, pause * 2)
@@ -96,11 +104,13 @@ class Poller:
             except Exception:
                 # Storing failed (disk full, database locked for too long): nothing was confirmed, so
                 # Telegram sends the batch again.
+                self.failing = True
                 log.exception("could not store fetched updates; trying again in %.0f s", pause)
                 await self._sleep(stop, pause)
                 pause = min(MAX_PAUSE, pause * 2)
                 continue
             pause = 1.0
+            self.failing = False
             if highest >= self.offset:
                 self.offset = highest + 1
 

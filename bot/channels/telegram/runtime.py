@@ -107,7 +107,7 @@ class TelegramBot:
         self.inbox = UpdateInbox(db, self.app)
         self.app.add_error_handler(self._on_error)
         self._tasks: list[asyncio.Task[None]] = []
-        self._receiving: asyncio.Task[None] | WebhookServer | None = None
+        self._receiving: tuple[asyncio.Task[None], Poller] | WebhookServer | None = None
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A handler raised: the inbox retries its own updates and logs them once; the rest is logged here."""
@@ -152,7 +152,7 @@ class TelegramBot:
         if isinstance(receiving, WebhookServer):
             listening = receiving.running
         else:
-            listening = receiving is not None and not receiving.done()
+            listening = receiving is not None and not receiving[0].done() and not receiving[1].failing
         healthy = listening and all(not task.done() for task in self._tasks)
         if path is not None and healthy:
             await asyncio.to_thread(path.touch)
@@ -209,7 +209,7 @@ class TelegramBot:
                     poller = Poller(self.app, self.inbox, ALLOWED_UPDATES, timeout=poll_timeout)
                     await poller.start()
                     poll = asyncio.create_task(poller.run(stop), name="polling")
-                    self._receiving = poll
+                    self._receiving = (poll, poller)
                 else:
                     server = WebhookServer(webhook, self.inbox)
                     server.start()
