@@ -192,7 +192,7 @@ async def test_random_sigkills_during_bursts_lose_nothing_and_every_duplicate_is
     tmp_path: Path,
 ) -> None:
     rng = random.Random(12)
-    rounds, burst = 6, 20
+    rounds, burst = 6, 12
     user_ids: list[int] = []
     with fake_telegram() as (fake, server):
         bot = BotProcess(fake, server, tmp_path)
