@@ -17,7 +17,6 @@ Rows of one chat are processed strictly in order; different chats run concurrent
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -37,6 +36,10 @@ HANDLING_ATTEMPTS = 3
 
 RETRY_PAUSE = 0.2
 """Seconds before the second try (doubling after); the chat's later updates wait meanwhile."""
+
+HANDLING_TIMEOUT = 120.0
+"""Seconds one run of an update's handlers may take before it counts as failed: a handler stuck on a
+network call must not hold its chat (and one of the few processing slots) forever."""
 
 CONCURRENT_CHATS = 8
 """Chats processed at the same time. Turns share one SQLite connection, so more buys little."""
@@ -131,8 +134,10 @@ class UpdateInbox:
 
     async def run(self, stop: asyncio.Event, *, interval: float = 1.0) -> None:
         """Process stored updates until ``stop`` is set (pending rows from before a restart come first)."""
-        with contextlib.suppress(Exception):
+        try:
             await self.db.prune_updates(datetime.now(UTC) - KEEP_FINISHED)
+        except Exception:
+            log.exception("could not delete old finished updates; continuing")
         try:
             while not stop.is_set():
                 self._wake.clear()
@@ -196,8 +201,8 @@ class UpdateInbox:
             for attempt in range(1, HANDLING_ATTEMPTS + 1):
                 self._errors.pop(update.update_id, None)
                 try:
-                    await self.app.process_update(update)
-                except Exception as error:  # PTB routes handler errors to error handlers; this is a bug
+                    await asyncio.wait_for(self.app.process_update(update), HANDLING_TIMEOUT)
+                except Exception as error:  # a timeout; PTB routes the handlers' own errors to on_error
                     self._errors[update.update_id] = error
                 failure = self._errors.pop(update.update_id, None)
                 if failure is None:
