@@ -1,8 +1,10 @@
 """Everything ``python -m bot run`` starts for Telegram, wired once, so tests run exactly the same thing.
 
-:class:`TelegramBot` owns the PTB ``Application`` (from :func:`build_application`), the conversation engine,
-the outbox sender for customers, the topic relay for staff and the content watcher. :func:`serve` runs it
-until a stop event is set; the CLI sets that event on SIGINT/SIGTERM, tests set it when they are done.
+:class:`TelegramBot` owns the PTB ``Application`` (from :func:`build_application`; its handlers, job queue
+and rate limiter, but not its Updater), the inbox that receives updates (polling or webhook) and feeds the
+handlers from storage, the conversation engine, the outbox sender for customers, the topic relay for staff
+and the content watcher. :func:`serve` runs it until a stop event is set; the CLI sets that event on
+SIGINT/SIGTERM, tests set it when they are done.
 """
 
 from __future__ import annotations
