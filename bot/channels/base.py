@@ -6,6 +6,8 @@ nothing about intents, tickets or SQL: the service layer decides, storage rememb
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
@@ -76,3 +78,17 @@ class DeliveryError(Exception):
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+
+
+ON_THE_WIRE: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("on_the_wire", default=None)
+"""Set by the outbox sender around :meth:`Channel.send`: awaited right before the platform request leaves.
+
+A channel that waits before its request (Telegram's rate limiter may queue it for seconds) calls it at the
+last moment, so the outbox marks a row *being sent* only when it really is on the wire: a crash while it
+merely waited in a queue then neither counts as a resend nor risks a duplicate. Such a channel says so
+with a true ``marks_on_the_wire`` attribute; for every other channel the sender calls it just before
+``send``. It may raise :class:`Withdrawn`: the row is no longer to be sent."""
+
+
+class Withdrawn(Exception):
+    """Raised by the :data:`ON_THE_WIRE` hook: the row was taken back (no longer pending); do not send it."""

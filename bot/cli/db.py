@@ -34,6 +34,8 @@ TABLES = (
     "outbox",
     "ticket_threads",
     "message_links",
+    "inbound_updates",
+    "outbox_sending",
 )
 
 
@@ -99,6 +101,30 @@ def file_size(path: Path) -> str:
     return f"{kib(main + wal_size)} (file {kib(main)} + WAL {kib(wal_size)})"
 
 
+async def _delivery_lines(conn: aiosqlite.Connection) -> list[str]:
+    """The inbox and outbox at a glance: what waits, what was skipped as unprocessable, what was resent."""
+    try:
+        async with conn.execute("SELECT state, count(*) FROM inbound_updates GROUP BY state") as cursor:
+            inbox = {str(state): int(n) for state, n in await cursor.fetchall()}
+        async with conn.execute(
+            "SELECT count(sending_since), coalesce(sum(resends), 0) FROM outbox_sending"
+        ) as cursor:
+            marks = await cursor.fetchone()
+        async with conn.execute(
+            "SELECT status, count(*) FROM outbox WHERE kind = 'message' AND status <> 'sent' GROUP BY status"
+        ) as cursor:
+            outbox = {str(status): int(n) for status, n in await cursor.fetchall()}
+    except sqlite3.OperationalError:
+        return []  # an older schema: `db migrate` adds the inbox
+    sending, resends = (int(marks[0]), int(marks[1])) if marks else (0, 0)
+    return [
+        f"inbox: {inbox.get('pending', 0)} update(s) pending, {inbox.get('poisoned', 0)} poisoned"
+        " (unprocessable, skipped)",
+        f"replies: {outbox.get('pending', 0)} pending, {outbox.get('failed', 0)} failed, {sending} being sent,"
+        f" {resends} resent after a crash",
+    ]
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     path = db_path(args)
     if not path.exists():
@@ -117,6 +143,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                     rows.append([name, found[0] if found else 0])
                 except sqlite3.OperationalError:
                     rows.append([name, "missing"])
+            delivery = await _delivery_lines(conn)
             async with conn.execute("PRAGMA quick_check") as cursor:
                 check = [str(row[0]) for row in await cursor.fetchall()]
             async with conn.execute("PRAGMA foreign_key_check") as cursor:
@@ -127,6 +154,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             await conn.close()
         print(f"{path}: schema version {version} (this bot: {LATEST}), {size}, WAL journal")
         print(table(["TABLE", "ROWS"], rows))
+        for line in delivery:
+            print(line)
         healthy = check == ["ok"] and orphans == 0
         print(f"integrity: {'ok' if healthy else '; '.join(check) + f'; {orphans} foreign-key problem(s)'}")
         return 0 if healthy and version == LATEST else 1

@@ -666,6 +666,7 @@ def stats_json(result: QueueStats) -> dict[str, object]:
         "overdue_first_response": result.overdue_first_response,
         "outbox_pending": result.outbox_pending,
         "outbox_failed": result.outbox_failed,
+        "outbox_resent": result.outbox_resent,
     }
 
 
@@ -720,6 +721,7 @@ def render_stats(result: QueueStats) -> str:
                 ],
                 ["first response overdue now", result.overdue_first_response],
                 ["replies pending / failed", f"{result.outbox_pending} / {result.outbox_failed}"],
+                ["replies resent after a crash", result.outbox_resent],
             ],
         ),
     ]

@@ -187,7 +187,9 @@ class ConversationService:
             if state.greeted and not again:
                 return
             language = brain.renderer.language(state.language or inbound.language_hint)
-            await self._say(tx, customer, brain, "greeting", language, (), {})
+            await self._say(
+                tx, customer, brain, "greeting", language, (), {}, dedup=_once(inbound, "greeting")
+            )
             state = ConversationState(language=language, greeted=True)
             await tx.save_conversation(customer.id, state.to_json())
         self._enqueued()
@@ -202,7 +204,9 @@ class ConversationService:
             state = ConversationState.from_json(await tx.load_conversation(customer.id))
             await tx.set_customer_language(customer.id, language)
             await tx.save_conversation(customer.id, replace(state, language=language).to_json())
-            await self._say(tx, customer, brain, "language_changed", language, (), {})
+            await self._say(
+                tx, customer, brain, "language_changed", language, (), {}, dedup=_once(inbound, "language")
+            )
         self._enqueued()
         return True
 
@@ -435,6 +439,7 @@ class ConversationService:
         values: dict[str, str],
         *,
         ticket_id: int | None = None,
+        dedup: str | None = None,
     ) -> None:
         values.setdefault("customer_name", customer.display_name)
         await tx.enqueue_outbound(
@@ -443,6 +448,7 @@ class ConversationService:
             buttons=self._buttons(brain, choices, language),
             author=Author.BOT,
             ticket_id=ticket_id,
+            dedup_key=dedup,
             now=self._clock(),
         )
 
@@ -463,6 +469,14 @@ class ConversationService:
     def _enqueued(self) -> None:
         if self._on_enqueued is not None:
             self._on_enqueued()
+
+
+def _once(inbound: Inbound, what: str) -> str | None:
+    """The outbox dedup key of a reply to a command message: the same update processed again after a crash
+    (the channel's inbox re-runs what it had not marked done) must not greet twice."""
+    if inbound.message_id is None:
+        return None
+    return f"{inbound.user_id}:{inbound.message_id}:{what}"
 
 
 async def _summary(tx: Tx, customer_id: int, inbound: Inbound, unanswered: int) -> str:

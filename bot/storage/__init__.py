@@ -9,11 +9,13 @@ from bot.storage.records import (
     Customer,
     Event,
     InboundRow,
+    Interrupted,
     OutboxItem,
     RecordedMessage,
     Resolution,
     SlaPolicy,
     StoredMessage,
+    StoredUpdate,
     Ticket,
 )
 
@@ -23,12 +25,14 @@ __all__ = [
     "Database",
     "Event",
     "InboundRow",
+    "Interrupted",
     "OutboxItem",
     "RecordedMessage",
     "Resolution",
     "SlaPolicy",
     "StorageError",
     "StoredMessage",
+    "StoredUpdate",
     "Ticket",
     "Tx",
 ]

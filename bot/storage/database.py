@@ -35,11 +35,13 @@ from bot.storage.records import (
     Customer,
     Event,
     InboundRow,
+    Interrupted,
     OutboxItem,
     RecordedMessage,
     Resolution,
     SlaPolicy,
     StoredMessage,
+    StoredUpdate,
     Ticket,
     buttons_from_json,
     buttons_to_json,
@@ -63,6 +65,10 @@ ACTIVE_AGENT_WINDOW = timedelta(hours=1)
 """Agents who did something within this time count as on duty for the wait estimate."""
 FIRST_RESPONSE_MINIMUM = 3
 """Fewer recent first responses than this give no estimate: one quick answer is luck, not a typical wait."""
+
+MAX_RESENDS = 3
+"""A reply interrupted mid-send this often (the process died during the channel call each time) is parked as
+failed rather than sent yet again: each interruption may already have delivered it once."""
 
 ACTIVE_STATUSES = tuple(status.value for status in TicketStatus if status.active)
 STAFF_CHANNEL = "staff"
@@ -725,8 +731,10 @@ class Tx:
             (STAFF_CHANNEL, kind, ticket_id, _json(dict(payload)), stamp, stamp),
         )
 
-    async def due_outbox(self, channel: str, *, now: datetime, limit: int = 50) -> list[OutboxItem]:
-        """Pending items whose time has come, oldest first.
+    async def due_outbox(
+        self, channel: str, *, now: datetime, limit: int = 50, first_kind: str | None = None
+    ) -> list[OutboxItem]:
+        """Pending items whose time has come, oldest first (items of ``first_kind`` ahead of all others).
 
         An item waits while an older item to the same customer is pending but not yet due (a retry
         scheduled later): customers must read replies in the order they were written.
@@ -739,8 +747,8 @@ class Tx:
             " WHERE o.channel = ? AND o.status = 'pending' AND o.next_attempt_at <= ?"
             " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.customer_id = o.customer_id"
             "   AND e.status = 'pending' AND e.id < o.id AND e.next_attempt_at > ?)"
-            " ORDER BY o.id LIMIT ?",
-            (channel, to_db_time(now), to_db_time(now), limit),
+            " ORDER BY o.kind IS ? DESC, o.id LIMIT ?",
+            (channel, to_db_time(now), to_db_time(now), first_kind, limit),
         )
         return [
             OutboxItem(
@@ -767,6 +775,7 @@ class Tx:
             " WHERE id = ? AND status <> 'sent' RETURNING message_id",
             (stamp, outbox_id),
         )
+        await self._sending_done(outbox_id)
         if row is not None and row["message_id"] is not None:
             await self.execute(
                 "UPDATE messages SET sent_at = ?, channel_message_id = coalesce(?, channel_message_id)"
@@ -789,6 +798,144 @@ class Tx:
                 outbox_id,
             ),
         )
+        await self._sending_done(outbox_id)
+
+    # --- in-flight marks: a crash during a channel call resends that one row once, and counts it -------
+
+    async def mark_sending(self, outbox_id: int, now: datetime) -> bool:
+        """Mark a pending row as being handed to its channel, committed before the call is made.
+
+        False when the row is no longer pending or already marked (another round took it): the caller
+        must not send it then.
+        """
+        row = await self.fetch_one("SELECT status FROM outbox WHERE id = ?", (outbox_id,))
+        if row is None or row["status"] != "pending":
+            return False
+        claimed = await self.fetch_one(
+            "INSERT INTO outbox_sending (outbox_id, sending_since) VALUES (?, ?)"
+            " ON CONFLICT (outbox_id) DO UPDATE SET sending_since = excluded.sending_since"
+            " WHERE outbox_sending.sending_since IS NULL RETURNING outbox_id",
+            (outbox_id, to_db_time(now)),
+        )
+        return claimed is not None
+
+    async def _sending_done(self, outbox_id: int) -> None:
+        await self.execute("DELETE FROM outbox_sending WHERE outbox_id = ? AND resends = 0", (outbox_id,))
+        await self.execute("UPDATE outbox_sending SET sending_since = NULL WHERE outbox_id = ?", (outbox_id,))
+
+    async def recover_sending(
+        self, channels: Sequence[str], now: datetime, *, recipients: Sequence[str] | None = None
+    ) -> list[Interrupted]:
+        """Rows of ``channels`` marked as being sent by a process that is gone: they may or may not have
+        arrived. Each is made due again (sent once more: at-least-once) and its ``resends`` counted; after
+        :data:`MAX_RESENDS` interruptions it is parked as failed instead. Call before the first round.
+
+        ``recipients`` limits this to some customers (a terminal chat serves exactly one).
+        """
+        marks = ",".join("?" for _ in channels)
+        rows = await self.fetch_all(
+            "SELECT s.outbox_id, s.resends, coalesce(c.external_id, '') AS recipient FROM outbox_sending s"
+            " JOIN outbox o ON o.id = s.outbox_id LEFT JOIN customers c ON c.id = o.customer_id"
+            f" WHERE s.sending_since IS NOT NULL AND o.status = 'pending' AND o.channel IN ({marks})"
+            " ORDER BY s.outbox_id",
+            list(channels),
+        )
+        found: list[Interrupted] = []
+        for row in rows:
+            if recipients is not None and row["recipient"] not in recipients:
+                continue
+            resends = int(row["resends"]) + 1
+            gave_up = resends > MAX_RESENDS
+            await self.execute(
+                "UPDATE outbox_sending SET sending_since = NULL, resends = ? WHERE outbox_id = ?",
+                (resends, row["outbox_id"]),
+            )
+            if gave_up:
+                await self.execute(
+                    "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ? AND status = 'pending'",
+                    (
+                        f"interrupted while being sent {resends} times; not sent again (it may have"
+                        " arrived already)",
+                        row["outbox_id"],
+                    ),
+                )
+            found.append(Interrupted(int(row["outbox_id"]), resends, gave_up))
+        return found
+
+    async def delivery_marks(self) -> tuple[int, int]:
+        """``(rows being sent right now, resends ever counted)``, for ``db status`` and the stats."""
+        row = await self.fetch_one(
+            "SELECT count(sending_since) AS sending, coalesce(sum(resends), 0) AS resends FROM outbox_sending"
+        )
+        return (int(row["sending"]), int(row["resends"])) if row else (0, 0)
+
+    # --- the inbox of raw updates ------------------------------------------------------------------------
+
+    async def store_updates(
+        self, channel: str, updates: Sequence[tuple[str, str, str]], now: datetime
+    ) -> int:
+        """Commit ``(external id, chat, raw JSON)`` rows; one already stored (redelivered) is ignored.
+
+        Returns how many were new.
+        """
+        added = 0
+        stamp = to_db_time(now)
+        for external_id, chat, raw in updates:
+            row = await self.fetch_one(
+                "INSERT INTO inbound_updates (channel, external_id, chat, raw, received_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
+                (channel, str(external_id), chat, raw, stamp),
+            )
+            added += row is not None
+        return added
+
+    async def pending_updates(self, channel: str, *, limit: int = 200) -> list[StoredUpdate]:
+        """Stored updates not processed yet, in the order they arrived."""
+        rows = await self.fetch_all(
+            "SELECT * FROM inbound_updates WHERE channel = ? AND state = 'pending' ORDER BY id LIMIT ?",
+            (channel, limit),
+        )
+        return [
+            StoredUpdate(
+                id=row["id"],
+                channel=row["channel"],
+                external_id=row["external_id"],
+                chat=row["chat"],
+                raw=row["raw"],
+                attempts=row["attempts"],
+            )
+            for row in rows
+        ]
+
+    async def finish_update(self, update_id: int, now: datetime, *, attempts: int = 1) -> None:
+        """Processed: the raw JSON (customer text included) is dropped; the id stays to recognise a
+        redelivery."""
+        await self.execute(
+            "UPDATE inbound_updates SET state = 'done', raw = NULL, finished_at = ?,"
+            " attempts = attempts + ? WHERE id = ? AND state = 'pending'",
+            (to_db_time(now), attempts, update_id),
+        )
+
+    async def poison_update(self, update_id: int, error: str, now: datetime, *, attempts: int = 1) -> None:
+        """Cannot be processed: kept (raw included, for the operator) but never tried again."""
+        await self.execute(
+            "UPDATE inbound_updates SET state = 'poisoned', error = ?, finished_at = ?,"
+            " attempts = attempts + ? WHERE id = ? AND state = 'pending'",
+            (error[:1000], to_db_time(now), attempts, update_id),
+        )
+
+    async def prune_updates(self, before: datetime) -> int:
+        """Forget finished updates older than ``before`` (a redelivery cannot come that late)."""
+        return await self.execute(
+            "DELETE FROM inbound_updates WHERE state <> 'pending' AND finished_at < ?", (to_db_time(before),)
+        )
+
+    async def inbox_counts(self) -> dict[str, int]:
+        """Stored updates by state (``pending``, ``done``, ``poisoned``)."""
+        rows = await self.fetch_all("SELECT state, count(*) AS n FROM inbound_updates GROUP BY state")
+        counts = {"pending": 0, "done": 0, "poisoned": 0}
+        counts.update({str(row["state"]): int(row["n"]) for row in rows})
+        return counts
 
     # --- staff-channel bookkeeping ---------------------------------------------------------------------
 
@@ -1000,6 +1147,15 @@ class Database:
     due_outbox = _expose(Tx.due_outbox, read_only=True)
     mark_sent = _expose(Tx.mark_sent)
     mark_failed = _expose(Tx.mark_failed)
+    mark_sending = _expose(Tx.mark_sending)
+    recover_sending = _expose(Tx.recover_sending)
+    delivery_marks = _expose(Tx.delivery_marks, read_only=True)
+    store_updates = _expose(Tx.store_updates)
+    pending_updates = _expose(Tx.pending_updates, read_only=True)
+    finish_update = _expose(Tx.finish_update)
+    poison_update = _expose(Tx.poison_update)
+    prune_updates = _expose(Tx.prune_updates)
+    inbox_counts = _expose(Tx.inbox_counts, read_only=True)
     set_ticket_thread = _expose(Tx.set_ticket_thread)
     ticket_thread = _expose(Tx.ticket_thread, read_only=True)
     ticket_by_thread = _expose(Tx.ticket_by_thread, read_only=True)

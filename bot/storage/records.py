@@ -153,6 +153,30 @@ class OutboxItem:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredUpdate:
+    """One raw update of a channel's inbox, committed before the platform was told it arrived."""
+
+    id: int
+    channel: str
+    external_id: str
+    chat: str
+    """The chat it belongs to (empty if unknown): updates of one chat are processed in order."""
+    raw: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupted:
+    """An outbox row that was being sent when the process stopped (found on the next start)."""
+
+    outbox_id: int
+    resends: int
+    """How often it has been sent again after such an interruption, this time included."""
+    gave_up: bool
+    """Interrupted too often: parked as failed instead of risking yet another duplicate."""
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     id: int
     ticket_id: int | None

@@ -74,6 +74,8 @@ class QueueStats:
     closed: dict[str, int] | None = None
     """Tickets closed in the period by how they ended: ``resolved`` (by staff), ``handed_back``,
     ``withdrawn`` (by the customer), ``blocked``. Only ``resolved`` counts as a resolution."""
+    outbox_resent: int = 0
+    """Replies sent once more because the bot stopped while sending them (each may have arrived twice)."""
 
     @property
     def bot_resolved_share(self) -> float | None:
@@ -215,6 +217,10 @@ async def stats(tx: Tx, now: datetime, *, days: int = 30) -> QueueStats:
             "SELECT status, count(*) AS n FROM outbox WHERE status <> 'sent' AND kind = 'message' GROUP BY status"
         )
     }
+    resent = await tx.fetch_one(
+        "SELECT coalesce(sum(s.resends), 0) AS n FROM outbox_sending s JOIN outbox o ON o.id = s.outbox_id"
+        " WHERE o.kind = 'message'"
+    )
     return QueueStats(
         days=days,
         active_by_priority=active,
@@ -229,6 +235,7 @@ async def stats(tx: Tx, now: datetime, *, days: int = 30) -> QueueStats:
         outbox_failed=outbox.get("failed", 0),
         questions_answered=answered_total,
         closed=closed,
+        outbox_resent=int(resent["n"]) if resent else 0,
     )
 
 

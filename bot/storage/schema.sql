@@ -147,3 +147,29 @@ CREATE TABLE message_links (
 ) STRICT;
 
 CREATE INDEX message_links_message ON message_links (message_id);
+
+-- Issue #12 (migration 0004_inbox_and_delivery_marks): inbound_updates, outbox_sending.
+CREATE TABLE inbound_updates (
+    id INTEGER PRIMARY KEY,
+    channel TEXT NOT NULL CHECK (length(channel) > 0),
+    external_id TEXT NOT NULL CHECK (length(external_id) > 0),
+    chat TEXT NOT NULL DEFAULT '',
+    raw TEXT CHECK (raw IS NULL OR json_valid(raw)),
+    received_at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'poisoned')),
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    finished_at TEXT,
+    UNIQUE (channel, external_id),
+    CHECK (state = 'done' OR raw IS NOT NULL),
+    CHECK ((state = 'pending') = (finished_at IS NULL))
+) STRICT;
+
+CREATE INDEX inbound_updates_pending ON inbound_updates (channel, id) WHERE state = 'pending';
+CREATE INDEX inbound_updates_finished ON inbound_updates (finished_at) WHERE state <> 'pending';
+
+CREATE TABLE outbox_sending (
+    outbox_id INTEGER PRIMARY KEY REFERENCES outbox (id),
+    sending_since TEXT,
+    resends INTEGER NOT NULL DEFAULT 0 CHECK (resends >= 0)
+) STRICT;

@@ -16,6 +16,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, BaseRateLimiter, ContextTypes, ExtBot, JobQueue
 from telegram.request import BaseRequest
 
+from bot.channels.base import ON_THE_WIRE
 from bot.channels.telegram.config import TelegramConfig
 
 TelegramApp = Application[
@@ -71,10 +72,25 @@ class SplitRateLimiter(BaseRateLimiter[int]):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | JSONDict | list[JSONDict]:
+        if endpoint == "sendChatAction":
+            # "typing…" is no message: through the limiter, one per customer message took half of the ~30
+            # a second that answers need (measured: 15 answers/s instead of 30, benchmarks/delivery.py). It
+            # is cosmetic, a 429 for it is only logged.
+            return await callback(*args, **kwargs)
         # Reads (getChatMember for the staff check, getChat) do not count against a group's 20 messages a
         # minute, and a handler waiting for one must not queue behind the staff group's messages.
         writes_to_group = _group(data.get("chat_id")) and not endpoint.startswith("get")
         limiter = self.groups if writes_to_group else self.private
+        hook = ON_THE_WIRE.get()
+        if hook is not None:
+            # The outbox marks its row as being sent here, after the limiter's wait, right before the
+            # request (and again, harmlessly, before a retry after a 429).
+            request = callback
+
+            async def callback(*args: Any, **kwargs: Any) -> bool | JSONDict | list[JSONDict]:
+                await hook()
+                return await request(*args, **kwargs)
+
         return await limiter.process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
 
 

@@ -54,6 +54,9 @@ class TelegramChannel:
     """Sends :class:`Outbound` messages to customers (plain text, never a parse mode)."""
 
     name = CHANNEL_NAME
+    marks_on_the_wire = True
+    """Requests pass :class:`~bot.channels.telegram.app.SplitRateLimiter`, which calls the outbox's
+    :data:`~bot.channels.base.ON_THE_WIRE` hook after its wait (only with that limiter installed)."""
 
     def __init__(self, bot: Bot, threads: ReplyThreads | None = None) -> None:
         self.bot = bot

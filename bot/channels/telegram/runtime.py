@@ -1,8 +1,10 @@
 """Everything ``python -m bot run`` starts for Telegram, wired once, so tests run exactly the same thing.
 
-:class:`TelegramBot` owns the PTB ``Application`` (from :func:`build_application`), the conversation engine,
-the outbox sender for customers, the topic relay for staff and the content watcher. :func:`serve` runs it
-until a stop event is set; the CLI sets that event on SIGINT/SIGTERM, tests set it when they are done.
+:class:`TelegramBot` owns the PTB ``Application`` (from :func:`build_application`; its handlers, job queue
+and rate limiter, but not its Updater), the inbox that receives updates (polling or webhook) and feeds the
+handlers from storage, the conversation engine, the outbox sender for customers, the topic relay for staff
+and the content watcher. :func:`serve` runs it until a stop event is set; the CLI sets that event on
+SIGINT/SIGTERM, tests set it when they are done.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
 from telegram.error import TelegramError
@@ -24,10 +26,13 @@ from bot.channels.telegram.app import ALLOWED_UPDATES, TelegramApp, build_applic
 from bot.channels.telegram.channel import CHANNEL_NAME, TelegramChannel
 from bot.channels.telegram.config import ConfigError, TelegramConfig
 from bot.channels.telegram.customers import CustomerHandlers
+from bot.channels.telegram.inbox import UpdateInbox
+from bot.channels.telegram.polling import Poller
 from bot.channels.telegram.staff import SOURCE, StaffDesk
 from bot.channels.telegram.text import MAX_MESSAGE, truncate
 from bot.channels.telegram.threads import ReplyThreads
 from bot.channels.telegram.topics import TopicRelay
+from bot.channels.telegram.webhook import WebhookServer
 from bot.content.loader import LoadResult, load_folder
 from bot.content.problems import ContentError
 from bot.content.reload import ContentWatcher
@@ -57,13 +62,13 @@ SNOOZE_CHECK_SECONDS = 30.0
 HEARTBEAT_SECONDS = 20.0
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log a failed update with enough context to find it, never with the bot token."""
+def log_error(update: object, error: BaseException | None) -> None:
+    """Log a failure outside the inbox's updates (a job, a background call), never with the bot token."""
     where = "no update"
     if isinstance(update, Update):
         chat = update.effective_chat
         where = f"update {update.update_id} in chat {chat.id if chat else '?'}"
-    log.error("handling %s failed: %r", where, context.error, exc_info=context.error)
+    log.error("handling %s failed: %r", where, error, exc_info=error)
 
 
 class TelegramBot:
@@ -101,8 +106,16 @@ class TelegramBot:
         self.customers.register(self.app)
         self.desk.register(self.app)
         self.customers.register_buttons(self.app)  # after the desk's, which claims the staff: prefix
-        self.app.add_error_handler(on_error)
+        self.inbox = UpdateInbox(db, self.app)
+        self.app.add_error_handler(self._on_error)
         self._tasks: list[asyncio.Task[None]] = []
+        self._receiving: tuple[asyncio.Task[None], Poller] | WebhookServer | None = None
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A handler raised: the inbox retries its own updates and logs them once; the rest is logged here."""
+        if context.error is not None and self.inbox.handler_failed(update, context.error):
+            return
+        log_error(update, context.error)
 
     def wake(self) -> None:
         """Something was queued: deliver now instead of on the next tick."""
@@ -134,10 +147,15 @@ class TelegramBot:
         self.topics.wake()
 
     async def _heartbeat(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Touch the heartbeat file while updates are being received and both delivery loops run."""
+        """Touch the heartbeat file while updates are being received and processed and both delivery
+        loops run."""
         path = self.config.heartbeat
-        updater = self.app.updater
-        healthy = updater is not None and updater.running and all(not task.done() for task in self._tasks)
+        receiving = self._receiving
+        if isinstance(receiving, WebhookServer):
+            listening = receiving.running
+        else:
+            listening = receiving is not None and not receiving[0].done() and not receiving[1].failing
+        healthy = listening and all(not task.done() for task in self._tasks)
         if path is not None and healthy:
             await asyncio.to_thread(path.touch)
 
@@ -168,7 +186,8 @@ class TelegramBot:
 
     @asynccontextmanager
     async def running(self, *, poll_timeout: float = 10.0) -> AsyncIterator[TelegramBot]:
-        """Start polling (or the webhook server) and the background loops; stop them all on exit."""
+        """Start receiving (polling or the webhook endpoint), the inbox and the delivery loops; stop them
+        all on exit. Updates stored but not processed before a restart are processed first."""
         stop = asyncio.Event()
         async with self.app:
             await self._check_staff_chat()
@@ -176,6 +195,7 @@ class TelegramBot:
             await self.conversation.recover()
             await self.app.start()
             self._tasks = tasks = [
+                asyncio.create_task(self.inbox.run(stop), name="inbox"),
                 asyncio.create_task(self.sender.run(stop, interval=1.0), name="outbox"),
                 asyncio.create_task(self.topics.run(stop, interval=1.0), name="staff-topics"),
                 asyncio.create_task(self.watcher.run(stop), name="content-watcher"),
@@ -183,31 +203,36 @@ class TelegramBot:
             assert self.app.job_queue is not None
             self.app.job_queue.run_repeating(self._wake_snoozed, interval=SNOOZE_CHECK_SECONDS, first=1.0)
             self.app.job_queue.run_repeating(self._heartbeat, interval=HEARTBEAT_SECONDS, first=0.5)
-            updater = self.app.updater
-            assert updater is not None
             webhook = self.config.webhook
-            if webhook is None:
-                await updater.start_polling(
-                    timeout=timedelta(seconds=poll_timeout), allowed_updates=list(ALLOWED_UPDATES)
-                )
-            else:
-                await updater.start_webhook(
-                    listen=webhook.listen,
-                    port=webhook.port,
-                    url_path=webhook.url_path,
-                    webhook_url=webhook.url,
-                    secret_token=webhook.secret,
-                    allowed_updates=list(ALLOWED_UPDATES),
-                )
+            server: WebhookServer | None = None
+            poll: asyncio.Task[None] | None = None
             try:
+                if webhook is None:
+                    poller = Poller(self.app, self.inbox, ALLOWED_UPDATES, timeout=poll_timeout)
+                    await poller.start()
+                    poll = asyncio.create_task(poller.run(stop), name="polling")
+                    self._receiving = (poll, poller)
+                else:
+                    server = WebhookServer(webhook, self.inbox)
+                    server.start()
+                    self._receiving = server
+                    await self.app.bot.set_webhook(
+                        url=webhook.url, secret_token=webhook.secret, allowed_updates=list(ALLOWED_UPDATES)
+                    )
                 yield self
             finally:
-                await updater.stop()
-                await self.app.stop()
+                # Stop receiving first: whatever was confirmed to Telegram is in the inbox by then.
+                if server is not None:
+                    await server.stop()
+                if poll is not None:
+                    poll.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await poll
                 stop.set()
                 for task in tasks:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+                await self.app.stop()
 
 
 async def serve(

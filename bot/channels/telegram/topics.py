@@ -5,6 +5,11 @@ rows of the outbox's ``staff`` channel, delivered by :class:`TopicRelay` in its 
 bot post only about 20 messages a minute into one group; the relay may wait out those limits while
 customers' answers, sent by the outbox sender, keep flowing.
 
+Under that limit the relay stays fair and bounded: a new ticket's topic and card go ahead of every mirrored
+customer message (a chatty customer cannot hide a new ticket for minutes), and mirrored messages of one
+ticket that piled up while the group was throttled leave as one message of several lines. Nothing is
+dropped: every row is still delivered, in order per ticket.
+
 A topic someone deleted is recreated (with a fresh card) the next time the ticket has news.
 """
 
@@ -53,6 +58,10 @@ CARD_ACTIONS = (
     ("snooze", "💤 Snooze 1h"),
     ("handback", "🤖 Back to bot"),
 )
+
+BATCH_MESSAGES = 20
+"""At most this many piled-up customer messages of one ticket go into one mirrored message (a longer text
+is split at Telegram's 4,096 characters like any other)."""
 
 _LOST_TOPIC = ("message thread not found", "topic_id_invalid", "topic_deleted", "thread not found")
 _UNCHANGED = ("not modified", "topic_not_modified")
@@ -153,26 +162,42 @@ class TopicRelay(OutboxSender):
         self.threads = threads
 
     async def _deliver_due(self) -> int:
-        """Deliver every due staff row once, in order per ticket (called by ``run_once``, one round at a time)."""
+        """Deliver due staff rows until none is left, in order per ticket (called by ``run_once``, one round
+        at a time). The due list is read again after every message sent, so a ticket created meanwhile
+        goes next, ahead of older mirrored messages."""
         delivered = 0
         held: set[int | None] = set()
-        for item in await self.db.due_outbox(STAFF_CHANNEL, now=datetime.now(UTC)):
-            if item.ticket_id in held:
-                continue
+        while True:
+            due = [
+                item
+                for item in await self.db.due_outbox(
+                    STAFF_CHANNEL, now=datetime.now(UTC), limit=200, first_kind="ticket_created"
+                )
+                if item.ticket_id not in held
+            ]
+            if not due:
+                return delivered
+            unit = next_unit(due)
             try:
-                await self.deliver(item)
+                if len(unit) > 1:
+                    await self._mirror_batch(unit)
+                else:
+                    await self.deliver(unit[0])
             except TelegramError as error:
-                held.add(item.ticket_id)
-                await self._failed(item.id, item.attempts, delivery_error(error))
+                held.add(unit[0].ticket_id)
+                for item in unit:
+                    await self._failed(item.id, item.attempts, delivery_error(error))
                 continue
             except Exception as error:
-                log.exception("staff notification %s crashed", item.id)
-                held.add(item.ticket_id)
-                await self._failed(item.id, item.attempts, DeliveryError(repr(error)))
+                log.exception("staff notification %s crashed", unit[0].id)
+                held.add(unit[0].ticket_id)
+                for item in unit:
+                    await self._failed(item.id, item.attempts, DeliveryError(repr(error)))
                 continue
-            await self.db.mark_sent(item.id, None, datetime.now(UTC))
-            delivered += 1
-        return delivered
+            now = datetime.now(UTC)
+            for item in unit:
+                await self.db.mark_sent(item.id, None, now)
+            delivered += len(unit)
 
     # --- one notification ---------------------------------------------------------------------------
 
@@ -288,6 +313,35 @@ class TopicRelay(OutboxSender):
         if message.attachment and sent.message_thread_id is not None:
             await self._copy_original(customer, message, sent.message_thread_id)
 
+    async def _mirror_batch(self, items: Sequence[OutboxItem]) -> None:
+        """Several piled-up customer messages of one ticket as one message: a line (or a few) each."""
+        ticket_id = items[0].ticket_id
+        assert ticket_id is not None
+        messages = [
+            found
+            for item in items
+            if (number := _int(item.payload.get("message_id"))) is not None
+            and (found := await self.db.message(number)) is not None
+        ]
+        if not messages:
+            return
+        customer = await self.db.customer(messages[0].customer_id)
+        assert customer is not None
+        name = customer.display_name or "Customer"
+        lines = [f"💬 {name} ({len(messages)} messages):"]
+        reply_to = None
+        for message in messages:
+            kind = f"📎 {message.attachment}" + (": " if message.text else "") if message.attachment else ""
+            lines.append(f"• {kind}{message.text}")
+            if message.channel_message_id is not None:
+                target = self.threads.topic_target.pop((customer.external_id, message.channel_message_id))
+                reply_to = reply_to or target
+        sent = await self.post(ticket_id, "\n".join(lines), reply_to=reply_to)
+        for message in messages:
+            await self.db.link_messages(message.id, STAFF_CHANNEL, self.chat_id, sent.message_id)
+            if message.attachment and sent.message_thread_id is not None:
+                await self._copy_original(customer, message, sent.message_thread_id)
+
     async def _status(self, ticket_id: int, text: str) -> None:
         """Rename the topic to show the new status, and say what happened in it."""
         ticket = await self.db.ticket(ticket_id)
@@ -307,6 +361,25 @@ class TopicRelay(OutboxSender):
                 raise
         if text:
             await self.post(ticket_id, text)
+
+
+def next_unit(due: Sequence[OutboxItem]) -> list[OutboxItem]:
+    """What to send next: the first due row, joined by the same ticket's next due ``customer_message`` rows
+    when it is one too (up to :data:`BATCH_MESSAGES`), so a backlog drains in a few messages, not hundreds.
+
+    Stops at the ticket's first row of another kind, which must follow the messages before it.
+    """
+    first = due[0]
+    unit = [first]
+    if first.kind != "customer_message":
+        return unit
+    for item in due[1:]:
+        if item.ticket_id != first.ticket_id:
+            continue
+        if item.kind != "customer_message" or len(unit) >= BATCH_MESSAGES:
+            break
+        unit.append(item)
+    return unit
 
 
 def _int(value: object) -> int | None:

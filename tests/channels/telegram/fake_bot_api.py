@@ -144,6 +144,9 @@ class FakeTelegram:
         self.blocked: set[int] = set()
         self.answered: dict[str, JSON] = {}
         self.webhook: JSON = {"url": ""}
+        self.confirm_waiters: list[tuple[int, threading.Event]] = []
+        self.observers: list[Callable[[str, JSON], None]] = []
+        """Called with every request (method, parameters) as it arrives, before it is answered."""
         self.me: JSON = {
             "id": BOT_ID,
             "is_bot": True,
@@ -294,6 +297,10 @@ class FakeTelegram:
             )
             return query_id
 
+    def raw_update(self, kind: str, payload: JSON) -> JSON:
+        """Queue an update exactly as given, even one the real Telegram would never send (tests of bad input)."""
+        return self._push(kind, payload)
+
     def update_id_of(self, message: JSON) -> int:
         """The update that delivered ``message`` (as returned by :meth:`private_message` and friends)."""
         with self.lock:
@@ -380,6 +387,8 @@ class FakeTelegram:
         with self.lock:
             record = Call(method, params)
             self.calls.append(record)
+            for observe in self.observers:
+                observe(method, params)
             failure = self._injected(method, params)
             if failure is not None and failure.error is None:
                 record.failed = "timeout"
@@ -401,8 +410,37 @@ class FakeTelegram:
         limit = int(params.get("limit") or 100)
         with self.lock:
             if offset:
+                # Telegram forgets every update below the offset: the bot has confirmed them.
                 self.updates = [u for u in self.updates if u["update_id"] >= offset]
+                for update_id, event in self.confirm_waiters:
+                    if offset > update_id:
+                        event.set()
             return self.updates[:limit]
+
+    def when_confirmed(self, update_id: int) -> threading.Event:
+        """An event set the moment a ``getUpdates`` arrives whose offset confirms ``update_id`` (Telegram
+        drops it then): the instant a crash test kills the bot."""
+        event = threading.Event()
+        with self.lock:
+            self.confirm_waiters.append((update_id, event))
+        return event
+
+    async def push_to_webhook(self, local_url: str) -> list[int]:
+        """Deliver the queued updates to the bot's webhook (at ``local_url``, where the reverse proxy would
+        forward ``webhook["url"]``) one by one, with the secret token, as Telegram does: an update answered
+        2xx is forgotten, any other answer leaves it queued. Returns the HTTP statuses."""
+        statuses: list[int] = []
+        headers = {"X-Telegram-Bot-Api-Secret-Token": str(self.webhook.get("secret_token") or "")}
+        async with httpx.AsyncClient(timeout=10) as client:
+            with self.lock:
+                queued = list(self.updates)
+            for update in queued:
+                response = await client.post(local_url, json=update, headers=headers)
+                statuses.append(response.status_code)
+                if 200 <= response.status_code < 300:
+                    with self.lock:
+                        self.updates = [u for u in self.updates if u["update_id"] != update["update_id"]]
+        return statuses
 
     def _target(self, params: JSON) -> Chat:
         chat = self.chats.get(int(params["chat_id"]))
@@ -449,6 +487,12 @@ class FakeTelegram:
         return self.me
 
     def api_getUpdates(self, params: JSON) -> list[JSON]:
+        if self.webhook.get("url"):
+            raise FakeApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
+                "delete the webhook first",
+            )
         return self.pending_updates(params)
 
     def api_deleteWebhook(self, params: JSON) -> bool:
