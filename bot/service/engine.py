@@ -359,11 +359,14 @@ class ConversationService:
                         "customer_message", ticket_id, {"message_id": turn.message_id}, now
                     )
             case RecordRating(ticket_id=ticket_id, rating=rating):
-                if await tx.record_rating(ticket_id, rating, now):
+                if await tx.record_rating(ticket_id, rating, now, customer_id=customer.id):
                     values = {"rating": str(rating)}
                     await self._say(
                         tx, customer, brain, "rate_thanks", language, (), values, ticket_id=ticket_id
                     )
+                else:
+                    # Someone else's ticket, a repeat or a late answer: say plainly it did not count.
+                    await self._say(tx, customer, brain, "rate_not_counted", language, (), {})
 
     async def _say(
         self,

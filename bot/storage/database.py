@@ -615,13 +615,20 @@ class Tx:
         )
         return None if row is None else int(row["id"])
 
-    async def record_rating(self, ticket_id: int, rating: int, now: datetime) -> bool:
-        """Store a 1-5 answer for the agent who resolved the ticket; False if not asked, late or repeated."""
+    async def record_rating(self, ticket_id: int, rating: int, now: datetime, *, customer_id: int) -> bool:
+        """Store a 1-5 answer for the agent who resolved the ticket; False if not asked, late or repeated,
+        or when ``customer_id`` (who is answering) is not the ticket's customer.
+
+        The one place that decides whether a rating counts: ticket numbers are sequential and shown to
+        customers, so a ``rate:<n>:1`` button payload can name anybody's ticket. Only the ticket's own
+        customer rates it, once; a forged rating therefore cannot use up the real customer's one answer.
+        """
         if not 1 <= int(rating) <= 5:
             return False
         ticket = await self.ticket(ticket_id)
         if (
             ticket is None
+            or ticket.customer_id != customer_id
             or ticket.status is not TicketStatus.RESOLVED
             or ticket.rating_asked_at is None
             or now - ticket.rating_asked_at > RATING_WINDOW

@@ -124,7 +124,7 @@ async def test_resolve_asks_for_a_rating_with_buttons(
     rate = tuple(f"rate:{ticket.id}:{n}" for n in range(1, 6))
     assert await _outbox(db) == [("Your ticket is closed.", ()), ("How did we do?", rate)]
     assert await db.pending_rating(customer.id, clock.now) == ticket.id
-    assert await db.record_rating(ticket.id, 5, clock.now)
+    assert await db.record_rating(ticket.id, 5, clock.now, customer_id=customer.id)
     with pytest.raises(StaffError, match="resolved"):
         await staff.resolve(ticket.id, "alice")
 

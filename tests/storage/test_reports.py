@@ -52,7 +52,7 @@ async def test_stats_counts_times_bot_share_and_csat(db: Database, customer: Cus
     async with db.transaction() as tx:
         await tx.mark_first_response(handled, "alice", T0 - timedelta(minutes=110))
         await tx.resolve(handled, "alice", T0 - timedelta(minutes=60))
-        assert await tx.record_rating(handled, 4, T0)
+        assert await tx.record_rating(handled, 4, T0, customer_id=customer.id)
     await _ticket(db, customer, Priority.URGENT, 30)
     # Another customer the bot helped alone, in two conversations a few days apart.
     other = await db.upsert_customer("terminal", "u2", "Jo", "en")
