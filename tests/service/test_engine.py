@@ -246,6 +246,23 @@ async def test_a_rating_counts_only_from_the_tickets_own_customer_and_only_once(
         assert await cursor.fetchall() == [("customer",)]
 
 
+async def test_a_lone_surrogate_is_stored_as_a_replacement_character_and_answered(harness: Harness) -> None:
+    """No UTF-8 encoder accepts ``"\\ud800"``: SQLite refused the message, so it was neither stored nor
+    answered. The boundary (``Inbound``) replaces it, so the rest of the message still counts."""
+    inbound = Inbound(
+        channel="test", user_id="u1", display_name="K\udc80m", text="Rechnung \ud800 herunterladen"
+    )
+    assert inbound.text == "Rechnung \ufffd herunterladen" and inbound.display_name == "K\ufffdm"
+    paired = Inbound(channel="test", user_id="u1", text="ok \ud83d\ude00")  # a pair split in two code units
+    assert paired.text == "ok \U0001f600"
+    report = await asyncio.wait_for(harness.service.handle(inbound), 60)  # a guard: main used to hang here
+    await harness.sender.run_once()
+    assert report.outcome == "invoice_copy"
+    stored = next(r for r in await _message_rows(harness) if r["id"] == report.message_id)
+    assert stored["text"] == "Rechnung \ufffd herunterladen"
+    assert harness.replies()[-1].text.startswith("Ihre Rechnungen")
+
+
 async def test_reload_swaps_the_brain_between_turns(harness: Harness) -> None:
     old = harness.service.brain
     trimmed = replace(

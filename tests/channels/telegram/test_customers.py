@@ -84,3 +84,14 @@ async def test_a_failing_handler_is_logged_with_its_update_and_chat(
         f"handling update {fake.update_id_of(update)} in chat {ANNA} failed"
     )
     assert record.exc_info is not None
+
+
+async def test_a_lone_surrogate_is_stored_and_answered(fake: FakeTelegram, bot: TelegramBot) -> None:
+    """Telegram's JSON can carry ``\\ud800`` escapes that decode to a lone surrogate: the message is still
+    stored (with U+FFFD) and answered."""
+    anna = fake.user(ANNA, "Anna", "de")
+    fake.private_message(anna, "Wo finde ich meine Rechnung? \ud800")
+    await fake.wait_for(lambda: any("Kundencenter" in t for t in fake.texts(ANNA)))
+    async with bot.db.snapshot() as tx:
+        row = await tx.fetch_one("SELECT text FROM messages WHERE author = 'customer'")
+    assert row is not None and row["text"] == "Wo finde ich meine Rechnung? \ufffd"
