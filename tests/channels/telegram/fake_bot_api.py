@@ -303,6 +303,32 @@ class FakeTelegram:
         with self.lock:
             self._chat(chat_id or self.staff_chat_id).members[user_id] = status
 
+    def change_member(
+        self, user: JSON, status: str, *, by: JSON | None = None, chat_id: int | None = None
+    ) -> JSON:
+        """Someone joins, leaves or is removed (``left``, ``kicked``, ``member``): the state changes and a
+        ``chat_member`` update reports it, as Telegram does for bots that are administrators of the chat."""
+        with self.lock:
+            chat = self._chat(chat_id or self.staff_chat_id)
+            old = chat.members.get(user["id"], "left")
+            chat.members[user["id"]] = status
+
+            def member(status: str) -> JSON:
+                shape: JSON = {"status": status, "user": user}
+                if status == "kicked":
+                    shape["until_date"] = 0
+                return shape
+
+            change = {
+                "chat": chat.data,
+                "from": by or user,
+                "date": int(time.time()),
+                "old_chat_member": member(old),
+                "new_chat_member": member(status),
+            }
+            self._push("chat_member", change)
+            return change
+
     def delete_topic(self, thread_id: int, chat_id: int | None = None) -> None:
         with self.lock:
             self.chats[chat_id or self.staff_chat_id].topics[thread_id].deleted = True

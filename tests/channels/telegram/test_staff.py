@@ -45,10 +45,13 @@ async def test_staff_reply_reaches_the_customer_and_edits_follow(
         kim, "Hallo Anna, ich <b>prüfe</b> das & melde mich.", thread_id=topic.thread_id
     )
     reply = await fake.wait_for(lambda: [m for m in fake.sent(ANNA) if "prüfe" in m.get("text", "")])
-    assert "Kim" in reply[0]["text"]
+    assert "Kim" in reply[0]["text"] and "tg:" not in reply[0]["text"]  # customers see the name only
     assert "ich <b>prüfe</b> das & melde mich." in reply[0]["text"]  # plain text, exactly as written
     assert "parse_mode" not in reply[0]
-    assert (await _status(bot)) == (TicketStatus.ASSIGNED, "Kim")
+    assert (await _status(bot)) == (
+        TicketStatus.ASSIGNED,
+        "Kim [tg:501]",
+    )  # the Telegram id decides; the name is for people
     fake.edit(written, "Hallo Anna, ich prüfe das sofort.")
     await fake.wait_for(lambda: any("sofort" in t for t in fake.texts(ANNA)))
     assert not any("<b>" in t for t in fake.texts(ANNA))  # the same message was edited, not a new one sent
@@ -62,8 +65,8 @@ async def test_two_staff_press_claim_at_once_and_one_wins(fake: FakeTelegram, bo
     second = fake.press(lee, card, "staff:claim:1")
     await fake.wait_for(lambda: first in fake.answered and second in fake.answered)
     answers = [fake.answered[first]["text"], fake.answered[second]["text"]]
-    assert answers == ["Ticket #1 is yours.", "Kim already has ticket #1."]
-    assert (await _status(bot)) == (TicketStatus.ASSIGNED, "Kim")
+    assert answers == ["Ticket #1 is yours.", "Kim [tg:501] already has ticket #1."]
+    assert (await _status(bot)) == (TicketStatus.ASSIGNED, "Kim [tg:501]")
 
 
 async def test_resolve_asks_for_a_rating_which_is_stored_and_the_bot_answers_again(
@@ -196,7 +199,7 @@ async def test_a_colleague_takes_over_with_claim_force(fake: FakeTelegram, bot: 
     assert "/claim force" in refused[0] and "--force" not in refused[0]
     fake.group_message(lee, "/claim force", thread_id=topic.thread_id)
     await fake.wait_for(lambda: any("yours" in t for t in fake.texts(STAFF_CHAT_ID, topic.thread_id)))
-    assert (await _status(bot)) == (TicketStatus.ASSIGNED, "Lee")
+    assert (await _status(bot)) == (TicketStatus.ASSIGNED, "Lee [tg:502]")
     fake.group_message(lee, "Jetzt aber: ich übernehme.", thread_id=topic.thread_id)
     await fake.wait_for(lambda: any("Jetzt aber" in t for t in fake.texts(ANNA)))
     assert not any(t.endswith("Ich übernehme.") for t in fake.texts(ANNA))
@@ -207,7 +210,7 @@ async def test_snooze_and_back_to_bot_buttons(fake: FakeTelegram, bot: TelegramB
     _, _, card = await _escalate(fake)
     snooze = fake.press(kim, card, "staff:snooze:1")
     await fake.wait_for(lambda: snooze in fake.answered)
-    assert (await _status(bot)) == (TicketStatus.SNOOZED, "Kim")
+    assert (await _status(bot)) == (TicketStatus.SNOOZED, "Kim [tg:501]")
     await fake.wait_for(lambda: fake.topics()[0].name.startswith("💤"))
     before = len(fake.texts(ANNA))
     fake.press(kim, card, "staff:handback:1")
@@ -217,3 +220,44 @@ async def test_snooze_and_back_to_bot_buttons(fake: FakeTelegram, bot: TelegramB
     assert not any(
         "rate:" in str(m.get("reply_markup")) for m in fake.sent(ANNA)
     )  # no rating after a handback
+
+
+async def test_staff_are_told_apart_by_telegram_id_not_by_name(fake: FakeTelegram, bot: TelegramBot) -> None:
+    """Two members called Mia: main stored both as "Mia", so either could resolve the other's ticket."""
+    mia, other_mia = fake.user(KIM, "Mia", "en"), fake.user(LEE, "Mia", "en")
+    fake.set_member(KIM, "member")
+    fake.set_member(LEE, "member")
+    _, topic, card = await _escalate(fake)
+    claimed = fake.press(mia, card, "staff:claim:1")
+    await fake.wait_for(lambda: claimed in fake.answered)
+    resolved = fake.press(other_mia, card, "staff:resolve:1")
+    await fake.wait_for(lambda: resolved in fake.answered)
+    assert "assigned with Mia [tg:501]" in fake.answered[resolved]["text"]
+    assert (await _status(bot)) == (TicketStatus.ASSIGNED, "Mia [tg:501]")
+    events = await bot.db.ticket_events(1)
+    assert [(e.actor, e.kind) for e in events if e.kind == "claimed"] == [("Mia [tg:501]", "claimed")]
+    # A renamed Mia is still Mia: her tickets stay hers.
+    fake.group_message(fake.user(KIM, "Mia R.", "en"), "/resolve", thread_id=topic.thread_id)
+    await fake.wait_for(lambda: "Ticket #1 resolved" in str(fake.texts(STAFF_CHAT_ID, topic.thread_id)))
+    assert (await _status(bot))[0] is TicketStatus.RESOLVED
+    resolved_by = [e.actor for e in await bot.db.ticket_events(1) if e.kind == "resolved"]
+    assert resolved_by == ["Mia R. [tg:501]"]
+
+
+async def test_removal_from_the_staff_group_applies_at_once(fake: FakeTelegram, bot: TelegramBot) -> None:
+    """Telegram's ``chat_member`` update drops the cached membership: main kept trusting it for 5 minutes."""
+    kim, lee = _staff(fake)
+    _, _, card = await _escalate(fake)
+    first = fake.press(kim, card, "staff:claim:1")
+    await fake.wait_for(lambda: first in fake.answered)
+    assert fake.answered[first]["text"] == "Ticket #1 is yours."
+    fake.change_member(kim, "kicked", by=lee)
+    second = fake.press(kim, card, "staff:snooze:1")
+    await fake.wait_for(lambda: second in fake.answered)
+    assert fake.answered[second]["text"] == "Only the support team can do this."
+    assert (await _status(bot))[0] is TicketStatus.ASSIGNED  # not snoozed
+    fake.change_member(kim, "member", by=lee)  # back again: also at once
+    third = fake.press(kim, card, "staff:snooze:1")
+    await fake.wait_for(lambda: third in fake.answered)
+    assert (await _status(bot))[0] is TicketStatus.SNOOZED
+    assert len(fake.calls_to("getChatMember", user_id=KIM)) == 1  # the updates, not new lookups, decided
