@@ -329,6 +329,11 @@ class FakeTelegram:
             self._push("chat_member", change)
             return change
 
+    def age(self, chat_id: int, message_id: int, hours: float) -> None:
+        """Pretend a message was sent ``hours`` earlier (Telegram's 48-hour rule for deleting)."""
+        with self.lock:
+            self.chats[chat_id].messages[message_id]["date"] -= int(hours * 3600)
+
     def delete_topic(self, thread_id: int, chat_id: int | None = None) -> None:
         with self.lock:
             self.chats[chat_id or self.staff_chat_id].topics[thread_id].deleted = True
@@ -560,10 +565,22 @@ class FakeTelegram:
             message["reply_markup"] = markup
         return message
 
+    DELETE_WINDOW = 48 * 3600
+    """Bot API: "A message can only be deleted if it was sent less than 48 hours ago." Modelled strictly
+    (also for administrators), the case the bot must report honestly."""
+
     def api_deleteMessage(self, params: JSON) -> bool:
         chat = self._target(params)
-        if chat.messages.pop(int(params["message_id"]), None) is None:
+        message = chat.messages.get(int(params["message_id"]))
+        if message is None:
             raise _bad("message to delete not found")
+        own = message["from"]["id"] == BOT_ID
+        admin = chat.members.get(BOT_ID) == "administrator"
+        if "forum_topic_created" in message or (not own and not admin and chat.type != "private"):
+            raise _bad("message can't be deleted")
+        if time.time() - message["date"] >= self.DELETE_WINDOW:
+            raise _bad("message can't be deleted")
+        del chat.messages[message["message_id"]]
         return True
 
     def api_answerCallbackQuery(self, params: JSON) -> bool:

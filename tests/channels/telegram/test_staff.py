@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
 from bot.channels.telegram.runtime import TelegramBot
 from bot.channels.telegram.threads import Bounded
+from bot.cli import main
 from bot.core.model import TicketStatus
 from bot.storage.reports import ticket_detail
 
 from .fake_bot_api import JSON, STAFF_CHAT_ID, FakeTelegram, Topic
 
 ANNA = 4711
+IBAN = "DE89370400440532013000"
 KIM = 501
 LEE = 502
 
@@ -261,3 +267,41 @@ async def test_removal_from_the_staff_group_applies_at_once(fake: FakeTelegram, 
     await fake.wait_for(lambda: third in fake.answered)
     assert (await _status(bot))[0] is TicketStatus.SNOOZED
     assert len(fake.calls_to("getChatMember", user_id=KIM)) == 1  # the updates, not new lookups, decided
+
+
+async def test_forgetting_a_customer_cleans_the_staff_group(
+    fake: FakeTelegram, bot: TelegramBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``customer forget`` beside the running bot: main left the topic named after the customer and the
+    card and mirrored messages with what they wrote (an IBAN). Now the topic is renamed and closed, the
+    bot's messages there are deleted, and what Telegram refuses (older than 48 hours) is listed."""
+    kim, _ = _staff(fake)
+    anna, topic, card = await _escalate(fake)
+    fake.private_message(anna, f"Meine IBAN ist {IBAN}")
+    await fake.wait_for(lambda: any(IBAN in t for t in fake.texts(STAFF_CHAT_ID, topic.thread_id)))
+    fake.group_message(kim, "Danke, ich prüfe die Abbuchung.", thread_id=topic.thread_id)
+    await fake.wait_for(lambda: any("prüfe die Abbuchung" in t for t in fake.texts(ANNA)))
+    mirrored = next(m for m in fake.sent(STAFF_CHAT_ID, topic.thread_id) if IBAN in m.get("text", ""))
+    fake.age(STAFF_CHAT_ID, mirrored["message_id"], hours=49)  # too old for a bot to delete
+    assert "Anna" in fake.topics()[0].name
+
+    monkeypatch.setenv("BOT_DATABASE", str(bot.config.database))
+    assert (
+        await asyncio.to_thread(main, ["customer", "forget", f"telegram:{ANNA}", "--yes", "--as", "dpo"]) == 0
+    )
+
+    (forgotten,) = await fake.wait_for(lambda: [t for t in fake.topics() if t.closed])
+    assert forgotten.name == "#1 (forgotten)"
+    left = fake.sent(STAFF_CHAT_ID, topic.thread_id)
+    assert card["message_id"] not in [m["message_id"] for m in left]  # the card is gone
+    texts = [m.get("text", "") for m in left]
+    assert [t for t in texts if IBAN in t] == [mirrored["text"]]  # only the one Telegram refused ...
+    (report,) = [t for t in texts if "forgotten" in t]
+    assert "could not" not in report and "did not let the bot delete 1" in report  # ... is listed
+    assert f"https://t.me/c/{str(STAFF_CHAT_ID)[4:]}/{topic.thread_id}/{mirrored['message_id']}" in report
+    staff_messages = fake.chats[STAFF_CHAT_ID].messages.values()
+    assert not any("prüfe die Abbuchung" in m.get("text", "") for m in staff_messages)  # Kim's reply too
+    assert not any("Anna" in t.name for t in fake.topics())
+    async with bot.db.snapshot() as tx:
+        row = await tx.fetch_one("SELECT count(*) AS n FROM staff_posts")
+    assert row is not None and row["n"] == 0
