@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.channels.base import Button
+from bot.channels.base import Button, encodable
 from bot.core.agents import same_agent
 from bot.core.model import Author, TicketStatus
 from bot.service.clock import Clock, utcnow
@@ -38,7 +38,8 @@ class _Acting:
 
 
 def _required(text: str, what: str) -> str:
-    text = text.strip()
+    # Staff text enters here as customer text enters through ``Inbound``: unencodable pieces become U+FFFD.
+    text = encodable(text).strip()
     if not text:
         raise StaffError(f"the {what} is empty")
     return text

@@ -219,3 +219,12 @@ async def test_snooze_is_capped(db: Database, staff: StaffService) -> None:
     unchanged = await db.ticket(ticket.id)
     assert unchanged is not None and unchanged.status is TicketStatus.OPEN
     await staff.snooze(ticket.id, "alice", NOW + MAX_SNOOZE)
+
+
+async def test_a_reply_with_a_lone_surrogate_is_sent_with_a_replacement_character(
+    db: Database, staff: StaffService
+) -> None:
+    _, ticket = await _open_ticket(db)
+    await staff.claim(ticket.id, "alice")
+    await staff.reply(ticket.id, "alice", "Ihre Nummer \ud800 ist notiert")
+    assert any("Ihre Nummer \ufffd ist notiert" in text for text, _ in await _outbox(db))
