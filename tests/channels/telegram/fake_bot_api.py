@@ -9,7 +9,9 @@ answers Bot API methods with Telegram's own JSON and error texts. It is reachabl
 
 It records every call and can inject failures: ``429`` with ``retry_after``, ``message thread not found``,
 timeouts. It enforces the limits the bot must respect (4,096 characters, 64-byte callback data, valid HTML
-in parse mode, 128-character topic names), so a bot that breaks them fails here as it would in production.
+in parse mode, 128-character topic names, deleteMessage's 48 hours and rights), so a bot that breaks them
+fails here as it would in production. ``change_member`` sends the ``chat_member`` updates Telegram sends to
+administrator bots; ``age`` makes a message older.
 """
 
 from __future__ import annotations
