@@ -17,7 +17,7 @@ from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.channels.base import Button, Inbound
+from bot.channels.base import Button, Inbound, encodable
 from bot.channels.telegram.app import TelegramApp, in_background
 from bot.channels.telegram.channel import CHANNEL_NAME, TelegramChannel
 from bot.channels.telegram.text import keyboard
@@ -209,7 +209,7 @@ class CustomerHandlers:
         stored = await self.db.message_by_external(CHANNEL_NAME, message.chat.id, message.message_id)
         if stored is None or stored.ticket_id is None:
             return  # the bot already answered the original; edits to closed conversations need no one
-        text = message.text or message.caption or ""
+        text = encodable(message.text or message.caption or "")  # as Inbound does for new messages
         await self.db.enqueue_staff(
             "customer_edited", stored.ticket_id, {"message_id": stored.id, "text": text}, datetime.now(UTC)
         )
