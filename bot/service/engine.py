@@ -272,9 +272,9 @@ class ConversationService:
             if customer.language != language and analysis is not None:
                 await tx.set_customer_language(customer.id, language)
 
-            if not state.greeted and not any(
-                isinstance(a, (ForwardToTicket, RecordRating)) for a in decision.actions
-            ):
+            # A rating comes from someone greeted before (they had a ticket); a stranger's forged rating
+            # is their first contact and gets the honest greeting like any other.
+            if not state.greeted and not any(isinstance(a, ForwardToTicket) for a in decision.actions):
                 await self._say(tx, customer, brain, "greeting", language, (), {})
             state = replace(state, greeted=True, language=language)
 

@@ -228,7 +228,7 @@ async def test_a_rating_counts_only_from_the_tickets_own_customer_and_only_once(
     assert forged.outcome == "rating"
     said = [m.text for m in harness.replies("intruder")]
     assert not any("Vielen Dank für Ihre Bewertung" in t for t in said)
-    assert any("zählt nicht" in t for t in said)
+    assert len(said) == 2 and "zählt nicht" in said[1]  # first contact: the honest greeting comes first
 
     real = await harness.say("5", payload=f"rate:{ticket_id}:5")
     assert real.outcome == "rating"
