@@ -128,3 +128,18 @@ async def test_a_stop_request_wins_over_a_load_in_progress(make_folder: MakeFold
     assert (await load_unless_stopped(folder, asyncio.Event())) is not None
     with pytest.raises(ContentError):
         await load_unless_stopped(folder / "missing", asyncio.Event())
+
+
+async def test_a_bomb_dropped_into_the_running_bots_folder_keeps_the_last_good_version(
+    make_folder: MakeFolder,
+) -> None:
+    """main's running bot slowed to seconds per answer while it expanded the file on every reload."""
+    from bot.content.reload import ContentWatcher
+
+    folder = make_folder()
+    good = load_folder(folder, defaults=DEFAULTS)
+    watcher = ContentWatcher(folder, initial=good, defaults=DEFAULTS)
+    (folder / "bomb.yaml").write_text(BOMB, encoding="utf-8")
+    outcome = await watcher.check_now()
+    assert outcome.status == "failed" and outcome.current is good and outcome.error is not None
+    assert "YAML anchors ('&a')" in str(outcome.error)
