@@ -1,10 +1,10 @@
 """The staff group's side of the outbox: one forum topic per ticket, opened by a ticket card.
 
 Staff notifications (``ticket_created``, ``customer_message``, ``customer_edited``, ``ticket_updated``,
-``customer_forgotten``) are
-rows of the outbox's ``staff`` channel, delivered by :class:`TopicRelay` in its own task. Telegram lets a
-bot post only about 20 messages a minute into one group; the relay may wait out those limits while
-customers' answers, sent by the outbox sender, keep flowing.
+``customer_forgotten``) are rows of the outbox's ``staff`` channel, delivered by :class:`TopicRelay` in its
+own task. Telegram lets a bot post only about 20 messages a minute into one group; the relay may wait out
+those limits while customers' answers, sent by the outbox sender, keep flowing. Every message the relay posts
+for a ticket is remembered (``staff_posts``), so that forgetting the customer can delete it again.
 
 A topic someone deleted is recreated (with a fresh card) the next time the ticket has news.
 """
