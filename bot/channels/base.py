@@ -36,6 +36,22 @@ class Outbound:
     its lines (the terminal's ``bot>``) must not call a human's words the bot's."""
 
 
+REPLACEMENT = "\ufffd"
+
+
+def encodable(text: str) -> str:
+    """``text`` with every lone surrogate (``"\\ud800"``, which no UTF-8 encoder accepts) replaced by U+FFFD.
+
+    A surrogate *pair* that arrived as two code units is joined into its character. Returns ``text``
+    itself when there is nothing to fix (the common case costs one failed-free encode).
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class Inbound:
     """One thing a customer did: wrote text, sent an attachment, or pressed a button."""
@@ -55,6 +71,16 @@ class Inbound:
     message_id: str | None = None
     """The channel's own message id, used to deduplicate redelivered updates."""
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        # The one boundary where outside text enters: everything after it (SQLite, Telegram, logs) needs
+        # text that encodes as UTF-8, so unencodable pieces become U+FFFD here, once, for every channel.
+        for name in ("user_id", "display_name", "text", "payload", "message_id"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                cleaned = encodable(value)
+                if cleaned is not value:
+                    object.__setattr__(self, name, cleaned)
 
 
 @runtime_checkable

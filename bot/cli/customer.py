@@ -16,7 +16,13 @@ from typing import Any
 from bot.cli.queue import add_db_argument, run_with_db, when
 from bot.config import staff_name
 from bot.storage import Database
-from bot.storage.reports import export_customer, find_customer, forget_customer, forgotten_at
+from bot.storage.reports import (
+    FORGET_NOTIFICATION,
+    export_customer,
+    find_customer,
+    forget_customer,
+    forgotten_at,
+)
 
 DESCRIPTION = (
     "A customer's privacy rights. `export` prints everything stored about a customer as JSON (the right "
@@ -49,8 +55,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "forget",
         help="erase a customer's personal data (keeps anonymous statistics)",
         description="Erase a customer's personal data: name, channel id, message texts, the bot's analyses, "
-        "ticket summaries. Their open tickets close and undelivered replies are cancelled. There is no "
-        "undo; without --yes nothing happens. If the person writes again, they are a new customer.",
+        "ticket summaries. Their open tickets close and undelivered replies are cancelled. Erased values are "
+        "overwritten in the database file and the write-ahead log is emptied. In the Telegram staff group "
+        "the running bot renames and closes the ticket topics and deletes its cards and mirrored messages. "
+        "There is no undo; without --yes nothing happens. If the person writes again, they are a new customer.",
     )
     forget.add_argument("customer", help="customer number or channel:id")
     forget.add_argument("--yes", action="store_true", help="really erase (there is no undo)")
@@ -85,7 +93,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_forget(args: argparse.Namespace) -> int:
     async def action(db: Database) -> int:
-        async with db.transaction() as tx:
+        async with db.erasing() as tx:
             customer = await find_customer(tx, args.customer)
             if customer is None:
                 print(f"error: no customer {args.customer!r}", file=sys.stderr)
@@ -102,7 +110,24 @@ def cmd_forget(args: argparse.Namespace) -> int:
                 print(f"Customer #{customer.id} was already forgotten on {when(erased)} UTC; nothing to do.")
                 return 0
             await forget_customer(tx, customer.id, staff_name(args.agent), datetime.now(UTC))
+            in_group = await tx.fetch_one(
+                "SELECT count(*) AS n FROM outbox WHERE kind = ? AND status = 'pending' AND ticket_id IN"
+                " (SELECT id FROM tickets WHERE customer_id = ?)",
+                (FORGET_NOTIFICATION, customer.id),
+            )
         print(f"Customer #{customer.id} forgotten; anonymous statistics kept.")
+        topics = int(in_group["n"]) if in_group else 0
+        if topics:
+            print(
+                f"The running bot renames and closes {topics} ticket topic(s) in the staff group and deletes its"
+                " messages there; what Telegram does not let it delete, it lists in the topic."
+            )
+        if db.last_checkpoint is not None and db.last_checkpoint[0]:
+            print(
+                "warning: the write-ahead log could not be emptied now (a long read is running); it is emptied"
+                " at the bot's next checkpoint.",
+                file=sys.stderr,
+            )
         return 0
 
     return run_with_db(args, action)

@@ -378,6 +378,14 @@ def cmd_show(args: argparse.Namespace) -> int:
     return run_with_db(args, action)
 
 
+def _resolution(detail: TicketDetail) -> str | None:
+    """How the ticket closed, as the log says it: a forgotten customer's ticket is stored as ``blocked`` (the
+    nearest resolution the schema has: closed silently, no rating) but its event says ``forgotten``."""
+    if any(event.kind == "forgotten" for event in detail.events):
+        return "forgotten"
+    return detail.ticket.resolution
+
+
 def render_detail(detail: TicketDetail, now: datetime) -> str:
     t, c = detail.ticket, detail.customer
     overdue = t.first_response_at is None and t.first_response_due <= now
@@ -391,7 +399,7 @@ def render_detail(detail: TicketDetail, now: datetime) -> str:
         f"First resp {when(t.first_response_at)}   due {when(t.first_response_due)}"
         + ("  OVERDUE" if overdue else ""),
         f"Resolution due {when(t.resolution_due)}"
-        + (f"   resolved {when(t.resolved_at)} ({t.resolution})" if t.resolved_at else ""),
+        + (f"   resolved {when(t.resolved_at)} ({_resolution(detail)})" if t.resolved_at else ""),
     ]
     if t.snoozed_until:
         lines.append(f"Snoozed until {when(t.snoozed_until)}")

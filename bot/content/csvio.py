@@ -12,6 +12,12 @@ is reported at once with its line; languages must be the target folder's (given 
 of the file's ``languages`` setting row, else the bot's defaults; ids must be written like in YAML (``a-z``,
 ``0-9``, ``_``).
 
+Cells a spreadsheet would run as a formula (OWASP "CSV injection": a leading ``=``, ``+``, ``-``, ``@``, tab
+or carriage return) are written with a ``'`` in front, and so is a cell that itself begins with ``'``. Import
+removes exactly one leading ``'`` from every cell that has one, so export followed by import is lossless: a
+text that begins with an apostrophe comes back with it (written as two). Customer text reaches the intents
+through ``intents suggest``, so a ``=HYPERLINK(...)`` "example" is a real risk, not a theory.
+
 Import writes YAML that the strict loader reads back to the same texts: PyYAML's dumper quotes every text
 that YAML would otherwise turn into something else (``no``, ``0123``, ``8:30``), and lists are written one
 item per line, where a ``?`` is harmless.
@@ -49,6 +55,22 @@ DELIMITERS = (",", ";", "\t")
 ID_RE = re.compile(ID_PATTERN)
 ENCODING = "utf-8-sig"
 """With a byte-order mark, so spreadsheet programs recognise UTF-8 (umlauts) when opening the file."""
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection)."""
+ESCAPE = "'"
+
+
+def protect(cell: str) -> str:
+    """The cell as written: ``'`` in front of a formula start, and in front of a leading ``'`` (so that
+    :func:`unprotect` can always remove exactly one)."""
+    return ESCAPE + cell if cell.startswith((*FORMULA_STARTS, ESCAPE)) else cell
+
+
+def unprotect(cell: str) -> str:
+    """The cell as meant: one leading ``'`` removed (the one :func:`protect` adds)."""
+    return cell[1:] if cell.startswith(ESCAPE) else cell
 
 
 def export_rows(intents: Iterable[Intent]) -> Iterator[dict[str, str]]:
@@ -114,11 +136,13 @@ def folder_rows(result: LoadResult) -> Iterator[dict[str, str]]:
 
 def write_csv(intents: Iterable[Intent], out: TextIO, extra: Iterable[dict[str, str]] = ()) -> int:
     """The intents' rows, then ``extra`` (see :func:`folder_rows`); returns the number of rows."""
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    # "\r\n" (RFC 4180): Python 3.11 quotes a cell only for the characters of the line terminator, and a
+    # bare "\r" in an unquoted cell would read back as a line break.
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     count = 0
     for row in itertools.chain(export_rows(intents), extra):
-        writer.writerow(row)
+        writer.writerow({key: protect(value) for key, value in row.items()})
         count += 1
     return count
 
@@ -137,7 +161,9 @@ def _open_rows(path: Path) -> csv.DictReader[str]:
     or a tab); the header line decides."""
     shown = str(path)
     try:
-        text = path.read_text(encoding=ENCODING)
+        # newline="": a carriage return inside a quoted cell is text, not a line break to translate.
+        with path.open(encoding=ENCODING, newline="") as handle:
+            text = handle.read()
     except FileNotFoundError:
         raise ContentError([Problem(shown, 1, "(file)", "does not exist")]) from None
     except IsADirectoryError:
@@ -183,7 +209,10 @@ def read_csv_file(path: Path, languages: Sequence[str] | None = None) -> Importe
                 )
             ]
         )
-    rows = [(reader.line_num, row) for row in reader]
+    rows = [
+        (reader.line_num, {k: unprotect(v) if isinstance(v, str) else v for k, v in row.items()})
+        for row in reader
+    ]
     if languages is None:
         languages = _languages_row(rows) or Settings().languages
     intents: dict[str, dict[str, Any]] = {}

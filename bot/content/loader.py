@@ -33,7 +33,7 @@ from bot.content.schema import (
     Variables,
     surprise,
 )
-from bot.content.yamlio import Loc, ParsedFile, PlainScalar, parse_bytes, where_of
+from bot.content.yamlio import MAX_FILE_BYTES, Loc, ParsedFile, PlainScalar, parse_bytes, where_of
 from bot.core.messages import MESSAGES
 from bot.core.model import (
     Content,
@@ -167,9 +167,42 @@ def _read_folder(folder: Path) -> list[tuple[str, bytes]]:
         raise ContentError([Problem(str(folder), 1, "", "the folder holds no .yaml or .yml files")])
     read: list[tuple[str, bytes]] = []
     unreadable: list[Problem] = []
+    inside = folder.resolve()
     for file in files:
         try:
-            read.append((file.relative_to(folder).as_posix(), file.read_bytes()))
+            target = file.resolve()
+            if not target.is_relative_to(inside):
+                # A link out of the folder would let whoever edits the intents read any file the bot can.
+                unreadable.append(
+                    Problem(
+                        str(file),
+                        1,
+                        "(file)",
+                        f"is a symbolic link to {target}, outside the intents folder; copy the file into "
+                        "the folder instead",
+                    )
+                )
+                continue
+            size = file.stat().st_size
+            if size > MAX_FILE_BYTES:
+                unreadable.append(
+                    Problem(
+                        str(file),
+                        1,
+                        "(file)",
+                        f"is {size / 1_048_576:.1f} MB; an intents file may be at most "
+                        f"{MAX_FILE_BYTES // 1_048_576} MB (split it, or is it not an intents file?)",
+                    )
+                )
+                continue
+            with file.open("rb") as handle:
+                raw = handle.read(MAX_FILE_BYTES + 1)  # a file growing meanwhile is still bounded
+            if len(raw) > MAX_FILE_BYTES:
+                unreadable.append(
+                    Problem(str(file), 1, "(file)", f"is larger than {MAX_FILE_BYTES // 1_048_576} MB")
+                )
+                continue
+            read.append((file.relative_to(folder).as_posix(), raw))
         except OSError as error:
             unreadable.append(Problem(str(file), 1, "(file)", f"cannot be read: {error.strerror or error}"))
     if unreadable:

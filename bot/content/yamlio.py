@@ -6,6 +6,11 @@ converts it itself: every plain scalar stays the text the editor typed (a :class
 what YAML 1.1 would have made of it), and the schema decides where a number or a boolean is wanted. Every key
 and list item keeps its line, so each problem can name one; duplicate keys are errors rather than "last one
 wins"; and the parser's own errors are translated into advice an editor can follow.
+
+Editors' files are data, not programs: anchors (``&name``) and aliases (``*name``) are refused while the
+node tree is composed, before anything is expanded, so a "billion laughs" file of nested aliases fails in
+milliseconds with its line instead of expanding into gigabytes. Nesting deeper than :data:`MAX_DEPTH` is
+refused the same way (no ``RecursionError``); the loader limits a file's size (:data:`MAX_FILE_BYTES`).
 """
 
 from __future__ import annotations
@@ -14,12 +19,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from yaml.events import AliasEvent, CollectionStartEvent, Event, NodeEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.content.problems import Problem
 
 Loc = tuple[str | int, ...]
 """A position in a file's data: keys and list indices from the top, as pydantic reports them."""
+
+MAX_DEPTH = 50
+"""Deepest nesting of lists and mappings in an editor's file; the shipped files use 6."""
+MAX_FILE_BYTES = 5 * 1024 * 1024
+"""Largest YAML file the loader reads; the biggest shipped file is about 40 kB."""
 
 _TAG = "tag:yaml.org,2002:"
 _IMPLICIT = {"bool", "int", "float", "timestamp"}
@@ -54,6 +65,25 @@ class ParsedFile:
         return 1
 
 
+class Refused(Exception):
+    """The file uses something editors' files may not (an anchor, an alias, too deep a nesting)."""
+
+    def __init__(self, what: str, line: int) -> None:
+        super().__init__(what)
+        self.what = what
+        self.line = line
+
+
+def _line(event: Event) -> int:
+    return event.start_mark.line + 1 if event.start_mark is not None else 1
+
+
+_TOO_DEEP = (
+    f"lists and mappings are nested more than {MAX_DEPTH} levels deep here; "
+    "an intents file needs far fewer (is a bracket or an indentation wrong?)"
+)
+
+
 class StrictLoader(yaml.SafeLoader):
     """A SafeLoader that builds plain Python data with line numbers instead of constructing objects."""
 
@@ -61,6 +91,41 @@ class StrictLoader(yaml.SafeLoader):
         super().__init__(text)
         self.parsed = parsed
         self._active: set[int] = set()
+        self._depth = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        """PyYAML's composer, refusing anchors, aliases and deep nesting before they cost anything."""
+        event: Event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, AliasEvent):
+            raise Refused(
+                f"YAML aliases ('*{event.anchor}') are not supported in editors' files: if '*{event.anchor}' "
+                "is meant as text, put it in quotes; otherwise write the text out where it is needed",
+                _line(event),
+            )
+        if isinstance(event, NodeEvent) and event.anchor is not None:
+            raise Refused(
+                f"YAML anchors ('&{event.anchor}') are not supported in editors' files; "
+                "remove the '&' name and write the text out where it is needed",
+                _line(event),
+            )
+        if isinstance(event, CollectionStartEvent):
+            if self._depth >= MAX_DEPTH:
+                raise Refused(_TOO_DEEP, _line(event))
+            self._depth += 1
+            try:
+                node: Node | None = super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+            return node
+        scalar: Node | None = super().compose_node(parent, index)
+        return scalar
+
+    def fetch_flow_collection_start(self, TokenClass: type) -> None:
+        """The scanner reads a whole line of ``[[[[…`` before the composer sees any of it; count here, so a
+        file of five million brackets fails at the 51st, not after minutes of scanning."""
+        if self.flow_level >= MAX_DEPTH:
+            raise Refused(_TOO_DEEP, self.line + 1)
+        super().fetch_flow_collection_start(TokenClass)
 
     def located_data(self) -> object:
         node = self.get_single_node()
@@ -172,6 +237,9 @@ def parse_text(text: str, path: str) -> ParsedFile:
     loader = StrictLoader(text, parsed)
     try:
         parsed.data = loader.located_data()
+    except Refused as refused:
+        parsed.problems.append(Problem(path, refused.line, "(yaml)", refused.what))
+        parsed.data = None
     except yaml.MarkedYAMLError as exc:
         parsed.problems.append(_syntax_problem(exc, path))
         parsed.data = None

@@ -25,6 +25,9 @@ MESSAGES: dict[str, MessageSpec] = {
     "resolved": MessageSpec("A human closed the ticket; the bot answers again from now on."),
     "rate": MessageSpec("Ask for a 1-5 rating after a resolved ticket (buttons where the channel has them)."),
     "rate_thanks": MessageSpec("Thanks for the rating.", frozenset({"rating"})),
+    "rate_not_counted": MessageSpec(
+        "A rating that does not count: not the customer's own resolved ticket, already rated, or too late."
+    ),
     "back_to_bot": MessageSpec("Staff handed the conversation back to the automated assistant."),
     "attachment_received": MessageSpec(
         "The customer sent a photo, voice message, sticker or file, which the bot cannot read; "

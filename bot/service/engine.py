@@ -296,8 +296,10 @@ class ConversationService:
             if customer.language != language and analysis is not None:
                 await tx.set_customer_language(customer.id, language)
 
+            # A rating comes from someone greeted before (they had a ticket); a stranger's forged rating
+            # is their first contact and gets the honest greeting like any other.
             if not state.greeted and not any(
-                isinstance(a, (ForwardToTicket, RecordRating, Withdraw)) for a in decision.actions
+                isinstance(a, (ForwardToTicket, Withdraw)) for a in decision.actions
             ):
                 await self._say(tx, customer, brain, "greeting", language, (), {})
             state = replace(state, greeted=True, language=language)
@@ -422,11 +424,14 @@ class ConversationService:
                         "customer_message", ticket_id, {"message_id": turn.message_id}, now
                     )
             case RecordRating(ticket_id=ticket_id, rating=rating):
-                if await tx.record_rating(ticket_id, rating, now):
+                if await tx.record_rating(ticket_id, rating, now, customer_id=customer.id):
                     values = {"rating": str(rating)}
                     await self._say(
                         tx, customer, brain, "rate_thanks", language, (), values, ticket_id=ticket_id
                     )
+                else:
+                    # Someone else's ticket, a repeat or a late answer: say plainly it did not count.
+                    await self._say(tx, customer, brain, "rate_not_counted", language, (), {})
 
     async def _say(
         self,

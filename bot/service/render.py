@@ -10,6 +10,7 @@ import random
 from collections.abc import Mapping
 
 from bot.channels.base import Button
+from bot.core.agents import agent_display
 from bot.core.model import Content, Intent, Lang
 from bot.core.templates import render
 
@@ -69,4 +70,5 @@ class Renderer:
         return tuple(Button(str(n), f"rate:{ticket_id}:{n}") for n in range(1, 6))
 
     def agent_reply(self, agent: str, text: str, language: Lang | None) -> str:
-        return self.message("agent_reply", language, {"agent": agent, "text": text})
+        """The agent's words for the customer, signed with their display name (never their platform id)."""
+        return self.message("agent_reply", language, {"agent": agent_display(agent), "text": text})

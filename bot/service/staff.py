@@ -12,7 +12,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.channels.base import Button
+from bot.channels.base import Button, encodable
+from bot.core.agents import same_agent
 from bot.core.model import Author, TicketStatus
 from bot.service.clock import Clock, utcnow
 from bot.service.render import Renderer
@@ -37,7 +38,8 @@ class _Acting:
 
 
 def _required(text: str, what: str) -> str:
-    text = text.strip()
+    # Staff text enters here as customer text enters through ``Inbound``: unencodable pieces become U+FFFD.
+    text = encodable(text).strip()
     if not text:
         raise StaffError(f"the {what} is empty")
     return text
@@ -100,7 +102,7 @@ class StaffService:
         """One agent per ticket: nobody works a ticket someone else holds without taking it over."""
         if (
             ticket.assignee is not None
-            and ticket.assignee != agent
+            and not same_agent(ticket.assignee, agent)
             and ticket.status is not TicketStatus.OPEN
         ):
             raise StaffError(
@@ -139,12 +141,14 @@ class StaffService:
         """True if ``agent`` now holds the ticket; False if someone else got it first."""
         async with self._acting(ticket_id, agent, owner=False) as act:
             ticket = act.ticket
-            if ticket.assignee == agent and ticket.status is not TicketStatus.OPEN:
+            if same_agent(ticket.assignee, agent) and ticket.status is not TicketStatus.OPEN:
                 return True
             won = await act.tx.claim(ticket_id, agent, act.now, force=force)
             if won:
                 taken = (
-                    f" (taken over from {ticket.assignee})" if ticket.assignee not in (None, agent) else ""
+                    f" (taken over from {ticket.assignee})"
+                    if ticket.assignee is not None and not same_agent(ticket.assignee, agent)
+                    else ""
                 )
                 await self._notify(act, "claimed", agent, f"✋ {agent} took the ticket{taken}")
             return won

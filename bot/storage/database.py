@@ -544,8 +544,12 @@ class Tx:
         *,
         resolution: str = Resolution.RESOLVED,
         ask_rating: bool = True,
+        event: str | None = None,
     ) -> bool:
-        """Close the ticket; False when it was already resolved (nothing changes then)."""
+        """Close the ticket; False when it was already resolved (nothing changes then).
+
+        ``event`` names the logged event when it says more than ``resolution`` (a forgotten customer's
+        tickets close as ``blocked``, the nearest resolution, but the log says ``forgotten``)."""
         stamp = to_db_time(now)
         changed = await self.execute(
             "UPDATE tickets SET status = 'resolved', resolved_at = ?, resolution = ?, snoozed_until = NULL,"
@@ -554,7 +558,7 @@ class Tx:
             (stamp, resolution, agent, stamp if ask_rating else None, stamp, ticket_id),
         )
         if changed:
-            await self.add_event(ticket_id, agent, resolution, None, now)
+            await self.add_event(ticket_id, agent, event or resolution, None, now)
         return changed > 0
 
     async def withdraw(self, ticket_id: int, now: datetime) -> bool:
@@ -635,13 +639,20 @@ class Tx:
         )
         return None if row is None else int(row["id"])
 
-    async def record_rating(self, ticket_id: int, rating: int, now: datetime) -> bool:
-        """Store a 1-5 answer for the agent who resolved the ticket; False if not asked, late or repeated."""
+    async def record_rating(self, ticket_id: int, rating: int, now: datetime, *, customer_id: int) -> bool:
+        """Store a 1-5 answer for the agent who resolved the ticket; False if not asked, late or repeated,
+        or when ``customer_id`` (who is answering) is not the ticket's customer.
+
+        The one place that decides whether a rating counts: ticket numbers are sequential and shown to
+        customers, so a ``rate:<n>:1`` button payload can name anybody's ticket. Only the ticket's own
+        customer rates it, once; a forged rating therefore cannot use up the real customer's one answer.
+        """
         if not 1 <= int(rating) <= 5:
             return False
         ticket = await self.ticket(ticket_id)
         if (
             ticket is None
+            or ticket.customer_id != customer_id
             or ticket.status is not TicketStatus.RESOLVED
             or ticket.rating_asked_at is None
             or now - ticket.rating_asked_at > RATING_WINDOW
@@ -970,6 +981,23 @@ class Tx:
             (channel, str(external_chat_id), str(external_message_id), message_id),
         )
 
+    async def record_staff_post(
+        self,
+        ticket_id: int,
+        channel: str,
+        chat_id: str | int,
+        message_id: str | int,
+        kind: str,
+        now: datetime,
+    ) -> None:
+        """A message the bot posted into a staff channel about ``ticket_id`` (``card``, ``post``, ``copy``):
+        remembered so that forgetting the customer can delete it there."""
+        await self.execute(
+            "INSERT INTO staff_posts (channel, chat_id, message_id, ticket_id, kind, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (channel, str(chat_id), str(message_id), ticket_id, kind, to_db_time(now)),
+        )
+
     async def linked_copy_of_delivered(
         self, channel: str, external_id: str, delivered_message_id: str | int, link_channel: str
     ) -> str | None:
@@ -1105,6 +1133,29 @@ class Database:
                 self._owner = None
 
     @asynccontextmanager
+    async def erasing(self) -> AsyncIterator[Tx]:
+        """A transaction for erasing personal data that leaves no copy of it in the file or the WAL.
+
+        ``secure_delete`` makes SQLite overwrite the bytes it frees (old row versions, index entries,
+        overflow pages) with zeros instead of leaving them in free space; after the commit a
+        ``wal_checkpoint(TRUNCATE)`` copies the new pages into the database file and empties the WAL, which
+        until then still held every erased value in its earlier frames. The checkpoint waits (busy timeout)
+        for a running bot's readers; :attr:`last_checkpoint` says whether it completed.
+        """
+        await self._conn.execute("PRAGMA secure_delete = ON")
+        try:
+            async with self.transaction() as tx:
+                yield tx
+            async with self._exclusive(), self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
+                row = await cursor.fetchone()
+            self.last_checkpoint = None if row is None else (int(row[0]), int(row[1]), int(row[2]))
+        finally:
+            await self._conn.execute("PRAGMA secure_delete = OFF")
+
+    last_checkpoint: tuple[int, int, int] | None = None
+    """``(busy, wal frames, checkpointed frames)`` of the last :meth:`erasing`; busy 0 means the WAL is empty."""
+
+    @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Tx]:
         """A read-only transaction: one consistent view that never blocks (or waits for) writers."""
         async with self._exclusive():
@@ -1160,6 +1211,7 @@ class Database:
     ticket_thread = _expose(Tx.ticket_thread, read_only=True)
     ticket_by_thread = _expose(Tx.ticket_by_thread, read_only=True)
     link_messages = _expose(Tx.link_messages)
+    record_staff_post = _expose(Tx.record_staff_post)
     message_by_external = _expose(Tx.message_by_external, read_only=True)
     linked_copy_of_delivered = _expose(Tx.linked_copy_of_delivered, read_only=True)
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from bot.core.model import Priority, TicketStatus
 from bot.storage.database import (
     ACTIVE_STATUSES,
+    STAFF_CHANNEL,
     Tx,
     customer_from_row,
     median,
@@ -26,6 +27,8 @@ CONVERSATION_GAP = timedelta(hours=24)
 """Customer messages further apart than this belong to different conversations (for the bot-resolved share)."""
 
 FORGOTTEN_NAME = "(forgotten)"
+FORGET_NOTIFICATION = "customer_forgotten"
+"""Staff-channel outbox kind: rename and close the ticket's topic, delete the bot's posts there."""
 
 CLOSED_KINDS = (Resolution.RESOLVED, Resolution.HANDED_BACK, Resolution.WITHDRAWN, Resolution.BLOCKED)
 """How a ticket can end, in the order reports list them; only the first is a resolution by staff."""
@@ -309,6 +312,13 @@ async def forget_customer(tx: Tx, customer_id: int, actor: str, now: datetime) -
     if customer is None:
         return False
     stamp = to_db_time(now)
+    await _forget_in_staff_channels(tx, customer_id, now)
+    # The update inbox drops raw JSON once processed, but a poisoned update keeps it (customer text
+    # included) for the operator: the customer's own are erased too. Pending ones are new contact.
+    await tx.execute(
+        "DELETE FROM inbound_updates WHERE channel = ? AND chat = ? AND state <> 'pending'",
+        (customer.channel, customer.external_id),
+    )
     await tx.execute(
         "UPDATE customers SET display_name = ?, external_id = 'forgotten:' || id, forgotten_at = ?"
         " WHERE id = ?",
@@ -339,15 +349,57 @@ async def forget_customer(tx: Tx, customer_id: int, actor: str, now: datetime) -
         (customer_id,),
     )
     await tx.execute(
-        "UPDATE outbox SET payload = '{}' WHERE ticket_id IN (SELECT id FROM tickets WHERE customer_id = ?)",
-        (customer_id,),
+        "UPDATE outbox SET payload = '{}' WHERE ticket_id IN (SELECT id FROM tickets WHERE customer_id = ?)"
+        " AND kind <> ?",  # the forget notification holds only ids, which the staff relay needs
+        (customer_id, FORGET_NOTIFICATION),
     )
     for row in await tx.fetch_all(
         "SELECT id FROM tickets WHERE customer_id = ? AND status <> 'resolved'", (customer_id,)
     ):
-        await tx.resolve(int(row["id"]), actor, now, resolution=Resolution.BLOCKED, ask_rating=False)
+        await tx.resolve(
+            int(row["id"]), actor, now, resolution=Resolution.BLOCKED, ask_rating=False, event="forgotten"
+        )
     await tx.add_event(None, actor, "customer_forgotten", {"customer_id": customer_id}, now)
     return True
+
+
+async def _forget_in_staff_channels(tx: Tx, customer_id: int, now: datetime) -> None:
+    """Queue, per ticket that reached a staff channel, what the staff channel must delete there.
+
+    The CLI runs beside the bot, so it cannot talk to Telegram itself: the running bot's staff relay carries
+    out a ``customer_forgotten`` row. The row holds only ids (the topic, the bot's posts, mirrored and
+    staff messages linked to the customer's messages), taken now because the links are erased below.
+    Undelivered staff notifications about these tickets are cancelled: they could only repeat what is erased.
+    """
+    tickets = "SELECT id FROM tickets WHERE customer_id = ?"
+    await tx.execute(
+        "UPDATE outbox SET status = 'failed', last_error = 'customer forgotten'"
+        f" WHERE ticket_id IN ({tickets}) AND status = 'pending' AND customer_id IS NULL",
+        (customer_id,),
+    )
+    posted = await tx.fetch_all(
+        "SELECT ticket_id, chat_id, message_id FROM staff_posts"
+        f" WHERE channel = ? AND ticket_id IN ({tickets})"
+        " UNION SELECT m.ticket_id, l.external_chat_id, l.external_message_id"
+        " FROM message_links l JOIN messages m ON m.id = l.message_id"
+        " WHERE l.channel = ? AND m.customer_id = ? AND m.ticket_id IS NOT NULL",
+        (STAFF_CHANNEL, customer_id, STAFF_CHANNEL, customer_id),
+    )
+    threads = await tx.fetch_all(
+        f"SELECT ticket_id, thread_id FROM ticket_threads WHERE channel = ? AND ticket_id IN ({tickets})",
+        (STAFF_CHANNEL, customer_id),
+    )
+    thread_of = {int(row["ticket_id"]): str(row["thread_id"]) for row in threads}
+    messages_of: dict[int, list[tuple[str, str]]] = {}
+    for row in posted:
+        messages_of.setdefault(int(row["ticket_id"]), []).append(
+            (str(row["chat_id"]), str(row["message_id"]))
+        )
+    for ticket_id in sorted(set(thread_of) | set(messages_of)):
+        messages = sorted(messages_of.get(ticket_id, []), key=lambda pair: (pair[0], int(pair[1])))
+        payload = {"thread_id": thread_of.get(ticket_id), "messages": [list(pair) for pair in messages]}
+        await tx.enqueue_staff(FORGET_NOTIFICATION, ticket_id, payload, now)
+    await tx.execute(f"DELETE FROM staff_posts WHERE ticket_id IN ({tickets})", (customer_id,))
 
 
 def status_label(status: TicketStatus, assignee: str | None) -> str:

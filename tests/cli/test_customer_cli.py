@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -103,3 +104,68 @@ def test_help_is_for_staff_not_developers(capsys: pytest.CaptureFixture[str]) ->
     with pytest.raises(SystemExit):
         main(["customer", "--help"])
     assert "anonymous statistics" in capsys.readouterr().out
+
+
+IBAN = "DE89370400440532013000"
+
+
+def test_forget_leaves_no_erased_value_in_the_database_file_or_its_wal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """main erased the rows but the WAL (and free space in the file) still held every value while the bot
+    ran. The bot's connection stays open here, as it would beside the CLI."""
+    import sqlite3
+
+    path = tmp_path / "bot.db"
+    monkeypatch.setenv("BOT_DATABASE", str(path))
+
+    async def seed() -> int:
+        async with await Database.open(path) as db:
+            customer = await db.upsert_customer("telegram", "98765", "Kim Geheimname", "de")
+            for n in range(30):  # enough rows and an index to spread over several pages
+                message = await db.record_inbound(
+                    customer.id,
+                    text=f"Bitte buchen Sie von {IBAN} ab ({n}) " + "x" * 300,
+                    attachment=None,
+                    payload=None,
+                    channel_message_id=str(100 + n),
+                    received_at=datetime.now(UTC),
+                )
+            ticket = await db.create_ticket(
+                customer.id,
+                reason=Reason.UNMATCHED,
+                priority=Priority.NORMAL,
+                anger=0,
+                anger_reasons=(),
+                summary=f"IBAN {IBAN}",
+                first_message_id=message.id,
+                now=datetime.now(UTC),
+            )
+            await db.enqueue_staff("customer_message", ticket.id, {"text": IBAN}, datetime.now(UTC))
+            return customer.id
+
+    customer = asyncio.run(seed())
+    bot = sqlite3.connect(path)  # the running bot's connection, idle between transactions
+    try:
+        bot.execute("PRAGMA journal_mode").fetchone()
+        wal = path.with_name("bot.db-wal")
+        assert IBAN.encode() in path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+        assert main(["customer", "forget", str(customer), "--yes", "--as", "dpo"]) == 0
+        for secret in (IBAN, "Geheimname", "98765"):
+            assert secret.encode() not in path.read_bytes(), secret
+            assert not wal.exists() or secret.encode() not in wal.read_bytes(), secret
+        assert "forgotten" in capsys.readouterr().out
+    finally:
+        bot.close()
+
+
+def test_forget_is_logged_and_shown_as_forgotten_not_blocked(
+    customer_id: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["customer", "forget", str(customer_id), "--yes", "--as", "dpo"]) == 0
+    capsys.readouterr()
+    assert main(["queue", "show", "1"]) == 0
+    shown = capsys.readouterr().out
+    assert "(forgotten)" in shown and "(blocked)" not in shown
+    assert re.search(r"\bdpo +forgotten\b", shown), shown  # the event, not "dpo blocked"
+    assert "blocked" not in shown.replace("BLOCKED", "")

@@ -167,7 +167,9 @@ def test_export_then_import_into_a_folder(capsys: pytest.CaptureFixture[str], tm
     csv_file = tmp_path / "intents.csv"
     code, out = run(capsys, "intents", "export", "--csv", str(csv_file), str(GOOD))
     assert code == 0 and "for 4 intents" in out
-    assert csv_file.read_bytes().startswith(b"\xef\xbb\xbfintent,field,language,text\n")
+    assert csv_file.read_bytes().startswith(
+        b"\xef\xbb\xbfintent,field,language,text\r\n"
+    )  # RFC 4180 line ends
 
     target = tmp_path / "new"
     code, out = run(capsys, "intents", "import", "--csv", str(csv_file), "--into", str(target))

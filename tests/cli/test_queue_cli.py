@@ -346,7 +346,7 @@ def test_resolved_list_shows_when_and_csat_counts_one_rating(
 
     async def rate() -> None:
         async with await Database.open(database) as db:
-            assert await db.record_rating(1, 4, datetime.now(UTC))
+            assert await db.record_rating(1, 4, datetime.now(UTC), customer_id=1)
 
     asyncio.run(rate())
     capsys.readouterr()

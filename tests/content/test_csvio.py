@@ -174,3 +174,60 @@ def test_languages_come_from_the_files_own_settings_row(tmp_path: Path) -> None:
         read_csv_file(csv_file)
     [problem] = caught.value.problems
     assert problem.line == 4 and "language 'en' is not one of the folder's languages (fr, de)" in problem.what
+
+
+FORMULAS = """
+intents:
+  - id: formulas
+    title: {de: "=1+1", en: "@SUM(A1)"}
+    examples:
+      de:
+        - "=HYPERLINK(\\"http://evil.example\\",\\"Rechnung\\")"
+        - "+49 30 123"
+        - "-5 Euro zurück"
+        - "@bot hilfe"
+        - "\\tmit Tab"
+        - "\\rmit Wagenrücklauf"
+        - "'schon mit Apostroph"
+        - "''zwei Apostrophe"
+        - "harmlos = 1"
+      en: ["plain"]
+    answers:
+      de: ["=2+2 ist vier"]
+      en: ["fine"]
+tone:
+  anger:
+    de: {"=wut": 1.5}
+"""
+
+
+def test_cells_a_spreadsheet_would_run_are_neutralised_and_read_back_losslessly(
+    make_folder: MakeFolder, tmp_path: Path
+) -> None:
+    """OWASP CSV injection: no cell of the export starts with = + - @ tab or CR; import gives back the very
+    same texts, including ones that begin with an apostrophe."""
+    import csv
+
+    folder = make_folder(files={"intents/formulas.yaml": FORMULAS})
+    csv_file = tmp_path / "formulas.csv"
+    export_csv(folder, csv_file)
+    with csv_file.open(encoding=ENCODING, newline="") as handle:
+        cells = [cell for row in csv.reader(handle) for cell in row]
+    assert '\'=HYPERLINK("http://evil.example","Rechnung")' in cells
+    assert (
+        "'=wut" in cells
+        and "'-5 Euro zurück" in cells
+        and "''schon mit Apostroph" in cells
+        and "'''zwei Apostrophe" in cells
+    )
+    assert "harmlos = 1" in cells
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+
+    before = load_folder(folder, defaults=DEFAULTS).content
+    imported = read_csv_file(csv_file)
+    out = tmp_path / "imported"
+    out.mkdir()
+    (out / "intents.yaml").write_text(intents_yaml(imported.intents, imported.sections), encoding="utf-8")
+    after = load_folder(out, defaults=DEFAULTS).content
+    assert comparable(after.intents) == comparable(before.intents)
+    assert after.tone.anger == before.tone.anger

@@ -222,6 +222,58 @@ async def test_resolved_ticket_gives_the_conversation_back_and_rating_is_stored(
     assert back.outcome == "invoice_copy"
 
 
+async def test_a_rating_counts_only_from_the_tickets_own_customer_and_only_once(harness: Harness) -> None:
+    """Ticket numbers are sequential and shown to customers: ``rate:<someone else's ticket>:1`` must not
+    count, must not be thanked for, and must not use up the real customer's one rating."""
+    from bot.service.staff import StaffService
+
+    report = await harness.say("/human")
+    ticket_id = report.ticket_id
+    assert ticket_id is not None
+    staff = StaffService(harness.db, lambda: harness.service.brain.renderer)
+    await staff.resolve(ticket_id, "anna")
+    await harness.sender.run_once()
+    harness.replies()
+
+    forged = await harness.say("1", user="intruder", payload=f"rate:{ticket_id}:1")
+    assert forged.outcome == "rating"
+    said = [m.text for m in harness.replies("intruder")]
+    assert not any("Vielen Dank für Ihre Bewertung" in t for t in said)
+    assert len(said) == 2 and "zählt nicht" in said[1]  # first contact: the honest greeting comes first
+
+    real = await harness.say("5", payload=f"rate:{ticket_id}:5")
+    assert real.outcome == "rating"
+    assert any("(5 von 5)" in m.text for m in harness.replies())
+    again = await harness.say("2", payload=f"rate:{ticket_id}:2")
+    assert again.outcome == "rating"
+    assert [m.text for m in harness.replies()] == [
+        "Diese Bewertung zählt nicht: Bewerten kann nur, wessen Anliegen erledigt wurde – einmal und bis zu 3 "
+        "Tage danach."
+    ]
+    async with aiosqlite.connect(harness.db.path) as conn:
+        cursor = await conn.execute("SELECT rating FROM ratings WHERE ticket_id = ?", (ticket_id,))
+        assert await cursor.fetchall() == [(5,)]
+        cursor = await conn.execute("SELECT actor FROM events WHERE kind = 'rated'")
+        assert await cursor.fetchall() == [("customer",)]
+
+
+async def test_a_lone_surrogate_is_stored_as_a_replacement_character_and_answered(harness: Harness) -> None:
+    """No UTF-8 encoder accepts ``"\\ud800"``: SQLite refused the message, so it was neither stored nor
+    answered. The boundary (``Inbound``) replaces it, so the rest of the message still counts."""
+    inbound = Inbound(
+        channel="test", user_id="u1", display_name="K\udc80m", text="Rechnung \ud800 herunterladen"
+    )
+    assert inbound.text == "Rechnung \ufffd herunterladen" and inbound.display_name == "K\ufffdm"
+    paired = Inbound(channel="test", user_id="u1", text="ok \ud83d\ude00")  # a pair split in two code units
+    assert paired.text == "ok \U0001f600"
+    report = await harness.service.handle(inbound)  # main raised UnicodeEncodeError here: nothing stored
+    await harness.sender.run_once()
+    assert report.outcome == "invoice_copy"
+    stored = next(r for r in await _message_rows(harness) if r["id"] == report.message_id)
+    assert stored["text"] == "Rechnung \ufffd herunterladen"
+    assert harness.replies()[-1].text.startswith("Ihre Rechnungen")
+
+
 async def test_reload_swaps_the_brain_between_turns(harness: Harness) -> None:
     old = harness.service.brain
     trimmed = replace(

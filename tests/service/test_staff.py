@@ -124,7 +124,7 @@ async def test_resolve_asks_for_a_rating_with_buttons(
     rate = tuple(f"rate:{ticket.id}:{n}" for n in range(1, 6))
     assert await _outbox(db) == [("Your ticket is closed.", ()), ("How did we do?", rate)]
     assert await db.pending_rating(customer.id, clock.now) == ticket.id
-    assert await db.record_rating(ticket.id, 5, clock.now)
+    assert await db.record_rating(ticket.id, 5, clock.now, customer_id=customer.id)
     with pytest.raises(StaffError, match="resolved"):
         await staff.resolve(ticket.id, "alice")
 
@@ -219,3 +219,12 @@ async def test_snooze_is_capped(db: Database, staff: StaffService) -> None:
     unchanged = await db.ticket(ticket.id)
     assert unchanged is not None and unchanged.status is TicketStatus.OPEN
     await staff.snooze(ticket.id, "alice", NOW + MAX_SNOOZE)
+
+
+async def test_a_reply_with_a_lone_surrogate_is_sent_with_a_replacement_character(
+    db: Database, staff: StaffService
+) -> None:
+    _, ticket = await _open_ticket(db)
+    await staff.claim(ticket.id, "alice")
+    await staff.reply(ticket.id, "alice", "Ihre Nummer \ud800 ist notiert")
+    assert any("Ihre Nummer \ufffd ist notiert" in text for text, _ in await _outbox(db))

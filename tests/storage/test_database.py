@@ -194,16 +194,18 @@ async def test_outbox_round_trip_with_dedup_and_order(db: Database, customer: Cu
 
 async def test_rating_is_recorded_once_for_the_resolving_agent(db: Database, customer: Customer) -> None:
     ticket = await _ticket(db, customer)
-    assert not await db.record_rating(ticket.id, 5, T0)
+    assert not await db.record_rating(ticket.id, 5, T0, customer_id=customer.id)
     await db.claim(ticket.id, "alice", T0)
     async with db.transaction() as tx:
         await tx.resolve(ticket.id, "alice", T0 + timedelta(hours=1))
     assert await db.pending_rating(customer.id, T0 + timedelta(hours=2)) == ticket.id
     assert await db.pending_rating(customer.id, T0 + timedelta(days=4)) is None
-    assert not await db.record_rating(ticket.id, 6, T0 + timedelta(hours=2))
-    assert await db.record_rating(ticket.id, 4, T0 + timedelta(hours=2))
-    assert not await db.record_rating(ticket.id, 5, T0 + timedelta(hours=2))
+    assert not await db.record_rating(ticket.id, 6, T0 + timedelta(hours=2), customer_id=customer.id)
+    assert await db.record_rating(ticket.id, 4, T0 + timedelta(hours=2), customer_id=customer.id)
+    assert not await db.record_rating(ticket.id, 5, T0 + timedelta(hours=2), customer_id=customer.id)
     assert await db.pending_rating(customer.id, T0 + timedelta(hours=2)) is None
+    other = await db.upsert_customer("terminal", "someone-else", "Eve", "de")
+    assert not await db.record_rating(ticket.id, 1, T0 + timedelta(hours=2), customer_id=other.id)
     async with db.snapshot() as tx:
         row = await tx.fetch_one("SELECT rating, agent FROM ratings WHERE ticket_id = ?", (ticket.id,))
     assert row is not None and tuple(row) == (4, "alice")

@@ -52,7 +52,7 @@ async def test_stats_counts_times_bot_share_and_csat(db: Database, customer: Cus
     async with db.transaction() as tx:
         await tx.mark_first_response(handled, "alice", T0 - timedelta(minutes=110))
         await tx.resolve(handled, "alice", T0 - timedelta(minutes=60))
-        assert await tx.record_rating(handled, 4, T0)
+        assert await tx.record_rating(handled, 4, T0, customer_id=customer.id)
     await _ticket(db, customer, Priority.URGENT, 30)
     # Another customer the bot helped alone, in two conversations a few days apart.
     other = await db.upsert_customer("terminal", "u2", "Jo", "en")
@@ -175,3 +175,18 @@ async def test_forgetting_a_customer_keeps_what_the_bot_answered_for_the_statist
         exported = await export_customer(tx, customer.id)
     assert (result.conversations, result.bot_resolved, result.questions_answered) == (1, 1, 1)
     assert "Meine IBAN" not in json.dumps(exported, ensure_ascii=False)
+
+
+async def test_forgetting_erases_the_customers_poisoned_updates_from_the_inbox(
+    db: Database, customer: Customer
+) -> None:
+    """A poisoned update keeps its raw JSON (customer text included) for the operator: not after a forget."""
+    raw = json.dumps({"update_id": 7, "message": {"chat": {"id": "u1"}, "text": "IBAN DE89"}})
+    other = json.dumps({"update_id": 8, "message": {"chat": {"id": "u2"}, "text": "hallo"}})
+    await db.store_updates(customer.channel, [("7", "u1", raw), ("8", "u2", other)], T0)
+    for row in await db.pending_updates(customer.channel):
+        await db.poison_update(row.id, "ValueError", T0)
+    async with db.transaction() as tx:
+        assert await forget_customer(tx, customer.id, "dpo", T0)
+        kept = await tx.fetch_all("SELECT chat, raw FROM inbound_updates")
+    assert [(row["chat"], row["raw"]) for row in kept] == [("u2", other)]

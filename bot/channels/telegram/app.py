@@ -25,8 +25,9 @@ TelegramApp = Application[
 ]  # fmt: skip
 """What :func:`build_application` returns: default context types, a rate limiter and a job queue."""
 
-ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
-"""Everything the bot handles; asking Telegram for less keeps polling cheap."""
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "chat_member")
+"""Everything the bot handles; asking Telegram for less keeps polling cheap. ``chat_member`` (not sent unless
+asked for) tells the staff desk at once when someone leaves or is removed from the staff group."""
 
 RETRIES_ON_FLOOD = 3
 """How often PTB's rate limiter waits out a 429 itself before the error reaches the outbox."""

@@ -2,7 +2,8 @@
 
 Handlers only store and decide (through the engine) and never wait for Telegram to deliver a reply: the
 engine queues replies in the outbox and wakes the sender, so one slow chat cannot hold up the others.
-Messages from groups other than the staff group match no handler here and are ignored.
+Messages from groups other than the staff group match no handler here and are ignored; buttons (callback
+queries carry no chat filter of their own) are checked to come from a private chat.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from telegram import Message, Update
+from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.channels.base import Button, Inbound
+from bot.channels.base import Button, Inbound, encodable
 from bot.channels.telegram.app import TelegramApp, in_background
 from bot.channels.telegram.channel import CHANNEL_NAME, TelegramChannel
 from bot.channels.telegram.text import keyboard
@@ -169,6 +171,8 @@ class CustomerHandlers:
         query = update.callback_query
         assert query is not None and query.data is not None
         in_background(context, query.answer(), "answering a button press")
+        if not _private(update):
+            return  # a customer is a private chat; a group (the staff group too) is never one
         await self.conversation.set_language(inbound(update), query.data.removeprefix(LANGUAGE_PREFIX))
 
     async def on_human(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -190,7 +194,7 @@ class CustomerHandlers:
         query = update.callback_query
         assert query is not None
         in_background(context, query.answer(), "answering a button press")
-        if update.effective_chat is None or update.effective_chat.type != "private" or not query.data:
+        if not _private(update) or not query.data:
             return
         label = _label(query.message, query.data) if isinstance(query.message, Message) else ""
         # A digest (payload longer than 64 bytes) cannot be mapped back: the label is then read as text.
@@ -205,11 +209,17 @@ class CustomerHandlers:
         stored = await self.db.message_by_external(CHANNEL_NAME, message.chat.id, message.message_id)
         if stored is None or stored.ticket_id is None:
             return  # the bot already answered the original; edits to closed conversations need no one
-        text = message.text or message.caption or ""
+        text = encodable(message.text or message.caption or "")  # as Inbound does for new messages
         await self.db.enqueue_staff(
             "customer_edited", stored.ticket_id, {"message_id": stored.id, "text": text}, datetime.now(UTC)
         )
         self._wake_staff()
+
+
+def _private(update: Update) -> bool:
+    """Customer actions come only from private chats: the one rule for every customer handler."""
+    chat = update.effective_chat
+    return chat is not None and chat.type == ChatType.PRIVATE
 
 
 def _label(message: Message, data: str) -> str:

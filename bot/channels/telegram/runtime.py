@@ -33,9 +33,10 @@ from bot.channels.telegram.text import MAX_MESSAGE, truncate
 from bot.channels.telegram.threads import ReplyThreads
 from bot.channels.telegram.topics import TopicRelay
 from bot.channels.telegram.webhook import WebhookServer
-from bot.content.loader import LoadResult, load_folder
+from bot.content.loader import LoadResult
 from bot.content.problems import ContentError
 from bot.content.reload import ContentWatcher
+from bot.content.stoppable import load_unless_stopped
 from bot.service.brain import Brain
 from bot.service.delivery import OutboxSender
 from bot.service.engine import ConversationService
@@ -245,9 +246,12 @@ async def serve(
 ) -> None:
     """Serve customers and staff until ``stop`` is set.
 
+    Returns at once when ``stop`` is set while the intents folder is still loading.
     Raises ContentError for a broken intents folder, ConfigError when the database cannot be opened.
     """
-    loaded = await asyncio.to_thread(load_folder, config.intents)
+    loaded = await load_unless_stopped(config.intents, stop)
+    if loaded is None:
+        return  # stopped (SIGTERM) while the folder was still loading
     try:
         db = await Database.open(config.database)
     except (OSError, sqlite3.Error, StorageError) as error:

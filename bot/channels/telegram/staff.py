@@ -17,13 +17,21 @@ from datetime import UTC, datetime, timedelta
 from telegram import Message, Update, User
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.channels.telegram.app import TelegramApp, in_background
 from bot.channels.telegram.text import split_text, truncate
 from bot.channels.telegram.threads import Outgoing, ReplyThreads
 from bot.channels.telegram.topics import ECHOLESS_SOURCE, STAFF_CHANNEL, STAFF_PREFIX
 from bot.content.reload import ContentWatcher
+from bot.core.agents import agent_label
 from bot.core.model import Author
 from bot.service.staff import StaffError, StaffService
 from bot.storage import Database
@@ -36,6 +44,8 @@ SOURCE = ECHOLESS_SOURCE
 
 SNOOZE = timedelta(hours=1)
 MEMBER_CACHE_SECONDS = 300.0
+"""How long a getChatMember answer is trusted. Telegram's ``chat_member`` updates replace it at once; without
+them (the bot is not an administrator) a removal takes effect within this time (docs/telegram.md)."""
 STAFF_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
 
 
@@ -48,8 +58,14 @@ def explain(error: StaffError) -> str:
 
 
 def agent_name(user: User | None) -> str:
-    """How staff appear to customers (``agent_reply``) and in the queue: their first name."""
+    """How staff appear to customers (``agent_reply``): their first name."""
     return (user.first_name or user.username or str(user.id)) if user else "staff"
+
+
+def agent(user: User | None) -> str:
+    """Who acts, as stored: ``"Mia [tg:4711]"``. The Telegram user id decides who owns a ticket (names are
+    free for anyone to choose); the first name is for people (see :mod:`bot.core.agents`)."""
+    return agent_label(agent_name(user), f"tg:{user.id}") if user else "staff"
 
 
 class StaffDesk:
@@ -89,6 +105,9 @@ class StaffDesk:
             MessageHandler(in_topic & filters.UpdateType.EDITED_MESSAGE & filters.TEXT, self.on_edit)
         )
         app.add_handler(MessageHandler(filters.ChatType.GROUPS & ~staff_chat, self.on_other_group))
+        app.add_handler(
+            ChatMemberHandler(self.on_member, ChatMemberHandler.CHAT_MEMBER, chat_id=self.chat_id)
+        )
 
     # --- who is staff -------------------------------------------------------------------------------
 
@@ -107,6 +126,22 @@ class StaffDesk:
         allowed = member.status in STAFF_STATUSES or bool(getattr(member, "is_member", False))
         self._members[user.id] = (allowed, time.monotonic())
         return allowed
+
+    async def on_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Telegram reports a membership change in the staff group (``chat_member``, sent to bots that are
+        administrators): it applies at once instead of when the cached answer expires."""
+        change = update.chat_member
+        if change is None:
+            return
+        member = change.new_chat_member
+        allowed = member.status in STAFF_STATUSES or bool(getattr(member, "is_member", False))
+        self._members[member.user.id] = (allowed and not member.user.is_bot, time.monotonic())
+        log.info(
+            "staff group membership of user %s is now %s%s",
+            member.user.id,
+            member.status,
+            "" if allowed else ": no longer acts as staff",
+        )
 
     # --- saying things in the group -----------------------------------------------------------------
 
@@ -150,17 +185,17 @@ class StaffDesk:
         if len(parts) != 3 or not parts[2].isdigit():
             in_background(context, query.answer("This button is not valid.", show_alert=True), "answer")
             return
-        action, ticket_id, agent = parts[1], int(parts[2]), agent_name(query.from_user)
+        action, ticket_id = parts[1], int(parts[2])
         try:
-            answer = await self._act(action, ticket_id, agent)
+            answer = await self._act(action, ticket_id, agent(query.from_user))
         except StaffError as error:
             answer = explain(error)
         self.wake()
         in_background(context, query.answer(truncate(answer, 200), show_alert=True), "answer")
 
-    async def _act(self, action: str, ticket_id: int, agent: str, *, force: bool = False) -> str:
+    async def _act(self, action: str, ticket_id: int, who: str, *, force: bool = False) -> str:
         if action == "claim":
-            if await self.staff.claim(ticket_id, agent, force=force):
+            if await self.staff.claim(ticket_id, who, force=force):
                 return f"Ticket #{ticket_id} is yours."
             ticket = await self.db.ticket(ticket_id)
             holder = ticket.assignee if ticket else None
@@ -168,13 +203,13 @@ class StaffDesk:
                 f"{holder} already has ticket #{ticket_id}." if holder else f"Ticket #{ticket_id} is taken."
             )
         if action == "resolve":
-            await self.staff.resolve(ticket_id, agent)
+            await self.staff.resolve(ticket_id, who)
             return f"Ticket #{ticket_id} resolved; the customer is asked for a rating."
         if action == "snooze":
-            await self.staff.snooze(ticket_id, agent, datetime.now(UTC) + SNOOZE)
+            await self.staff.snooze(ticket_id, who, datetime.now(UTC) + SNOOZE)
             return f"Ticket #{ticket_id} snoozed for an hour (or until the customer writes)."
         if action == "handback":
-            await self.staff.handback(ticket_id, agent)
+            await self.staff.handback(ticket_id, who)
             return f"Ticket #{ticket_id} is back with the bot."
         return f"Unknown action {action!r}."
 
@@ -200,10 +235,10 @@ class StaffDesk:
             self._say(context, note, message.message_thread_id)
             if not text:
                 return
-        agent = agent_name(message.from_user)
-        await self._expect_reply(ticket.customer_id, agent, text, message)
+        who = agent(message.from_user)
+        await self._expect_reply(ticket.customer_id, who, text, message)
         try:
-            await self.staff.reply(ticket.id, agent, text)
+            await self.staff.reply(ticket.id, who, text)
         except StaffError as error:
             self._say(context, f"Not sent: {explain(error)}", message.message_thread_id)
             return
@@ -290,7 +325,7 @@ class StaffDesk:
             return
         try:
             force = "force" in (context.args or [])
-            answer = await self._act(action, ticket_id, agent_name(message.from_user), force=force)
+            answer = await self._act(action, ticket_id, agent(message.from_user), force=force)
         except StaffError as error:
             answer = explain(error)
         self.wake()
@@ -319,7 +354,7 @@ class StaffDesk:
             self._say(context, "Usage: /note TEXT, in a ticket's topic", message.message_thread_id)
             return
         try:
-            await self.staff.note(ticket_id, agent_name(message.from_user), text)
+            await self.staff.note(ticket_id, agent(message.from_user), text)
         except StaffError as error:
             self._say(context, str(error), message.message_thread_id)
 

@@ -1,9 +1,10 @@
 """The staff group's side of the outbox: one forum topic per ticket, opened by a ticket card.
 
-Staff notifications (``ticket_created``, ``customer_message``, ``customer_edited``, ``ticket_updated``) are
-rows of the outbox's ``staff`` channel, delivered by :class:`TopicRelay` in its own task. Telegram lets a
-bot post only about 20 messages a minute into one group; the relay may wait out those limits while
-customers' answers, sent by the outbox sender, keep flowing.
+Staff notifications (``ticket_created``, ``customer_message``, ``customer_edited``, ``ticket_updated``,
+``customer_forgotten``) are rows of the outbox's ``staff`` channel, delivered by :class:`TopicRelay` in its
+own task. Telegram lets a bot post only about 20 messages a minute into one group; the relay may wait out
+those limits while customers' answers, sent by the outbox sender, keep flowing. Every message the relay posts
+for a ticket is remembered (``staff_posts``), so that forgetting the customer can delete it again.
 
 Under that limit the relay stays fair and bounded: a new ticket's topic and card go ahead of every mirrored
 customer message (a chatty customer cannot hide a new ticket for minutes), and mirrored messages of one
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
@@ -31,6 +32,7 @@ from bot.channels.telegram.threads import ReplyThreads
 from bot.core.model import Author, TicketStatus
 from bot.service.delivery import OutboxSender
 from bot.storage import Customer, Database, OutboxItem, StoredMessage, Ticket
+from bot.storage.reports import FORGET_NOTIFICATION
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +213,8 @@ class TopicRelay(OutboxSender):
         elif item.kind == "customer_edited":
             text = str(item.payload.get("text") or "")
             await self.post(item.ticket_id, f"✏️ The customer edited a message, it now reads:\n{text}")
+        elif item.kind == FORGET_NOTIFICATION:
+            await self._forget(item.ticket_id, item.payload)
         elif item.kind == "ticket_updated":
             text = str(item.payload.get("text") or "")
             if item.payload.get("source") == ECHOLESS_SOURCE and item.payload.get("action") in (
@@ -239,13 +243,14 @@ class TopicRelay(OutboxSender):
         await self.db.set_ticket_thread(ticket_id, STAFF_CHANNEL, thread_id)
         messages = await self.db.ticket_messages(ticket_id)
         card = card_html(ticket, customer, messages, await self._earlier(ticket))
-        await self.bot.send_message(
+        sent_card = await self.bot.send_message(
             chat_id=self.chat_id,
             message_thread_id=thread_id,
             text=card,
             parse_mode=ParseMode.HTML,
             reply_markup=card_buttons(ticket_id),
         )
+        await self._posted(ticket_id, sent_card.message_id, "card")
         for message in messages:
             if message.ticket_id == ticket_id and message.attachment:
                 await self._copy_original(customer, message, thread_id)
@@ -259,12 +264,14 @@ class TopicRelay(OutboxSender):
         if customer.channel != CHANNEL_NAME or not message.channel_message_id:
             return
         try:
-            await self.bot.copy_message(
+            copied = await self.bot.copy_message(
                 chat_id=self.chat_id,
                 from_chat_id=int(customer.external_id),
                 message_id=int(message.channel_message_id),
                 message_thread_id=thread_id,
             )
+            if message.ticket_id is not None:
+                await self._posted(message.ticket_id, copied.message_id, "copy")
         except BadRequest as error:
             log.info("could not copy message %s into the staff topic: %s", message.id, error)
 
@@ -284,6 +291,7 @@ class TopicRelay(OutboxSender):
                     sent = await self.bot.send_message(
                         chat_id=self.chat_id, message_thread_id=thread_id, text=part, reply_parameters=answers
                     )
+                    await self._posted(ticket_id, sent.message_id, "post")
                     answers = None
                 assert sent is not None
                 return sent
@@ -361,6 +369,74 @@ class TopicRelay(OutboxSender):
                 raise
         if text:
             await self.post(ticket_id, text)
+
+    # --- forgetting a customer (``python -m bot customer forget``) -----------------------------------
+
+    async def _posted(self, ticket_id: int, message_id: int, kind: str) -> None:
+        """Remember a message the bot posted about the ticket, so forgetting the customer can delete it."""
+        await self.db.record_staff_post(
+            ticket_id, STAFF_CHANNEL, self.chat_id, message_id, kind, datetime.now(UTC)
+        )
+
+    async def _forget(self, ticket_id: int, payload: Mapping[str, object]) -> None:
+        """Rename the topic to ``#12 (forgotten)``, delete the bot's posts and the messages linked to the
+        customer's, say in the topic what Telegram would not let it delete, and close the topic.
+
+        Safe to repeat (a retry after a 429 or a crash): messages already gone count as deleted.
+        """
+        thread = _int(payload.get("thread_id"))
+        pairs = payload.get("messages")
+        targets = [
+            int(message)
+            for chat, message in (pairs if isinstance(pairs, list) else [])
+            if str(chat) == str(self.chat_id) and str(message).isdigit()
+        ]
+        kept: list[int] = []
+        for message_id in targets:
+            try:
+                await self.bot.delete_message(chat_id=self.chat_id, message_id=message_id)
+            except BadRequest as error:
+                if "not found" not in error.message.lower():
+                    kept.append(message_id)
+        deleted = len(targets) - len(kept)
+        log.info(
+            "ticket %s forgotten in the staff group: %d message(s) deleted, %d left",
+            ticket_id,
+            deleted,
+            len(kept),
+        )
+        if thread is None:
+            return
+        name = truncate(f"#{ticket_id} (forgotten)", MAX_TOPIC_NAME)
+        try:
+            await self.bot.edit_forum_topic(chat_id=self.chat_id, message_thread_id=thread, name=name)
+        except TelegramError as error:
+            if topic_lost(error):
+                return  # the topic itself is gone: nothing left to rename, report in or close
+            if not unchanged(error):
+                raise
+        report = f"🗑 The customer of ticket #{ticket_id} was forgotten: {deleted} message(s) deleted here."
+        if kept:
+            links = "\n".join(_link(self.chat_id, thread, message_id) for message_id in kept)
+            report += (
+                f"\nTelegram did not let the bot delete {len(kept)} (bots may delete messages only for 48 hours)."
+                f" Please delete them by hand:\n{links}"
+            )
+            log.warning(
+                "ticket %s forgotten: %d staff-group message(s) need deleting by hand", ticket_id, len(kept)
+            )
+        await self.bot.send_message(chat_id=self.chat_id, message_thread_id=thread, text=report)
+        try:
+            await self.bot.close_forum_topic(chat_id=self.chat_id, message_thread_id=thread)
+        except TelegramError as error:
+            if not (topic_lost(error) or unchanged(error)):
+                raise
+
+
+def _link(chat_id: int, thread_id: int, message_id: int) -> str:
+    """A message link staff can open: ``https://t.me/c/<chat without -100>/<topic>/<message>``."""
+    chat = str(chat_id).removeprefix("-100").lstrip("-")
+    return f"https://t.me/c/{chat}/{thread_id}/{message_id}"
 
 
 def next_unit(due: Sequence[OutboxItem]) -> list[OutboxItem]:

@@ -9,7 +9,9 @@ answers Bot API methods with Telegram's own JSON and error texts. It is reachabl
 
 It records every call and can inject failures: ``429`` with ``retry_after``, ``message thread not found``,
 timeouts. It enforces the limits the bot must respect (4,096 characters, 64-byte callback data, valid HTML
-in parse mode, 128-character topic names), so a bot that breaks them fails here as it would in production.
+in parse mode, 128-character topic names, deleteMessage's 48 hours and rights), so a bot that breaks them
+fails here as it would in production. ``change_member`` sends the ``chat_member`` updates Telegram sends to
+administrator bots; ``age`` makes a message older.
 """
 
 from __future__ import annotations
@@ -90,6 +92,8 @@ class Chat:
     messages: dict[int, JSON] = field(default_factory=dict)
     topics: dict[int, Topic] = field(default_factory=dict)
     members: dict[int, str] = field(default_factory=dict)
+    last_message_id: int = 0
+    """Telegram never reuses a message id in a chat, even after tests clear ``messages``."""
 
 
 _HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "blockquote"}
@@ -172,7 +176,7 @@ class FakeTelegram:
 
     def _store(self, chat_id: int, sender: JSON, extra: JSON) -> JSON:
         chat = self.chats[chat_id]
-        message_id = max(chat.messages, default=0) + 1
+        message_id = chat.last_message_id = max(chat.last_message_id, *chat.messages, 0) + 1
         message: JSON = {
             "message_id": message_id,
             "date": int(time.time()),
@@ -309,6 +313,37 @@ class FakeTelegram:
     def set_member(self, user_id: int, status: str, chat_id: int | None = None) -> None:
         with self.lock:
             self._chat(chat_id or self.staff_chat_id).members[user_id] = status
+
+    def change_member(
+        self, user: JSON, status: str, *, by: JSON | None = None, chat_id: int | None = None
+    ) -> JSON:
+        """Someone joins, leaves or is removed (``left``, ``kicked``, ``member``): the state changes and a
+        ``chat_member`` update reports it, as Telegram does for bots that are administrators of the chat."""
+        with self.lock:
+            chat = self._chat(chat_id or self.staff_chat_id)
+            old = chat.members.get(user["id"], "left")
+            chat.members[user["id"]] = status
+
+            def member(status: str) -> JSON:
+                shape: JSON = {"status": status, "user": user}
+                if status == "kicked":
+                    shape["until_date"] = 0
+                return shape
+
+            change = {
+                "chat": chat.data,
+                "from": by or user,
+                "date": int(time.time()),
+                "old_chat_member": member(old),
+                "new_chat_member": member(status),
+            }
+            self._push("chat_member", change)
+            return change
+
+    def age(self, chat_id: int, message_id: int, hours: float) -> None:
+        """Pretend a message was sent ``hours`` earlier (Telegram's 48-hour rule for deleting)."""
+        with self.lock:
+            self.chats[chat_id].messages[message_id]["date"] -= int(hours * 3600)
 
     def delete_topic(self, thread_id: int, chat_id: int | None = None) -> None:
         with self.lock:
@@ -578,10 +613,22 @@ class FakeTelegram:
             message["reply_markup"] = markup
         return message
 
+    DELETE_WINDOW = 48 * 3600
+    """Bot API: "A message can only be deleted if it was sent less than 48 hours ago." Modelled strictly
+    (also for administrators), the case the bot must report honestly."""
+
     def api_deleteMessage(self, params: JSON) -> bool:
         chat = self._target(params)
-        if chat.messages.pop(int(params["message_id"]), None) is None:
+        message = chat.messages.get(int(params["message_id"]))
+        if message is None:
             raise _bad("message to delete not found")
+        own = message["from"]["id"] == BOT_ID
+        admin = chat.members.get(BOT_ID) == "administrator"
+        if "forum_topic_created" in message or (not own and not admin and chat.type != "private"):
+            raise _bad("message can't be deleted")
+        if time.time() - message["date"] >= self.DELETE_WINDOW:
+            raise _bad("message can't be deleted")
+        del chat.messages[message["message_id"]]
         return True
 
     def api_answerCallbackQuery(self, params: JSON) -> bool:

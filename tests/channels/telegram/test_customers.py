@@ -84,3 +84,40 @@ async def test_a_failing_handler_is_logged_with_its_update_and_chat(
         f"handling update {fake.update_id_of(update)} in chat {ANNA} failed"
     )
     assert record.exc_info is not None
+
+
+async def test_a_lone_surrogate_is_stored_and_answered(fake: FakeTelegram, bot: TelegramBot) -> None:
+    """Telegram's JSON can carry ``\\ud800`` escapes that decode to a lone surrogate: the message is still
+    stored (with U+FFFD) and answered."""
+    anna = fake.user(ANNA, "Anna", "de")
+    fake.private_message(anna, "Wo finde ich meine Rechnung? \ud800")
+    await fake.wait_for(lambda: any("Kundencenter" in t for t in fake.texts(ANNA)))
+    async with bot.db.snapshot() as tx:
+        row = await tx.fetch_one("SELECT text FROM messages WHERE author = 'customer'")
+    assert row is not None and row["text"] == "Wo finde ich meine Rechnung? \ufffd"
+
+
+async def test_customer_buttons_pressed_in_a_group_do_nothing(fake: FakeTelegram, bot: TelegramBot) -> None:
+    """A language or intent button under a message in the staff group (or any group) is not a customer:
+    main created a "customer" for the group and posted the language confirmation into it."""
+    mia = fake.user(501, "Mia", "de")
+    fake.set_member(501, "member")
+    keyboard = {
+        "inline_keyboard": [
+            [{"text": "English", "callback_data": "lang:en"}],
+            [{"text": "Rechnung", "callback_data": "intent:invoice_copy"}],
+        ]
+    }
+    for chat_id in (STAFF_CHAT_ID, -100999):
+        fake._chat(chat_id, "supergroup", {"title": "Some group"})
+        status, body = fake.call("sendMessage", {"chat_id": chat_id, "text": "🌐", "reply_markup": keyboard})
+        assert status == 200
+        before = len(fake.sent(chat_id))
+        pressed = [fake.press(mia, body["result"], data) for data in ("lang:en", "intent:invoice_copy")]
+        handled = set(pressed)
+        await fake.wait_for(lambda: handled <= fake.answered.keys())  # noqa: B023 (awaited here)
+        fake.private_message(fake.user(ANNA), "/start")  # a later update: the presses are behind us
+        await fake.wait_for(lambda: fake.texts(ANNA))
+        fake.chats[ANNA].messages.clear()
+        assert len(fake.sent(chat_id)) == before
+        assert await bot.db.customer_by_external("telegram", str(chat_id)) is None
