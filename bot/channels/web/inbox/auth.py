@@ -112,6 +112,7 @@ LOGIN_PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Log in · carebot inbox</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/inbox/static/inbox.css">
 </head>
 <body class="login">

@@ -31,10 +31,10 @@ class ApiError(Exception):
 
 
 def secured(response: Response, *, page: bool = False) -> Response:
-    """Headers every inbox response carries: never cached, never sniffed, never framed, no referrer."""
+    """Headers every inbox response carries: never cached, never sniffed, never framed, no referrer to other sites."""
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"  # "no-referrer" would make browsers send Origin: null
     response.headers["X-Frame-Options"] = "DENY"
     if page:
         response.headers["Content-Security-Policy"] = PAGE_CSP

@@ -85,8 +85,14 @@
     return params.toString();
   }
 
+  // Requests overlap (an action, a live update, the refresh timer): only the newest answer is shown, so a
+  // slow older answer can never paint over a newer one.
+  const latest = { list: 0, ticket: 0 };
+
   async function loadList() {
+    const mark = ++latest.list;
     const data = await api('GET', `/api/tickets?${filterQuery()}`);
+    if (mark !== latest.list) return;
     state.tickets = data.tickets;
     for (const name of ['mine', 'unassigned', 'all']) $(`count-${name}`).textContent = data.counts[name];
     renderList();
@@ -147,8 +153,10 @@
   // --- one ticket -------------------------------------------------------------------------------------------
 
   async function openTicket(id, options) {
-    const switching = id !== state.selected;
+    const mark = ++latest.ticket;
     const data = await api('GET', `/api/tickets/${id}`);
+    if (mark !== latest.ticket) return;
+    const switching = id !== state.selected;
     state.selected = id;
     state.detail = data;
     if (switching) {
@@ -171,7 +179,7 @@
     const who = ticket.customer.name || `customer #${ticket.customer.id}`;
     $('ticket-heading').textContent = `#${ticket.id} · ${who}`;
     $('warnings').replaceChildren(...warnings.map((text) => el('p', { className: 'warning', text })));
-    $('ticket-meta').replaceChildren(
+    $('ticket-meta').replaceChildren(el('span', {},
       el('span', { className: `badge ${ticket.priority}`, text: ticket.priority }), ' ',
       ticket.overdue ? el('span', { className: 'badge overdue', text: 'first response overdue' }) : null, ' ',
       `${ticket.status}${ticket.assignee ? ` with ${ticket.assignee}` : ', nobody assigned'} · reason ${ticket.reason}`,
@@ -179,8 +187,7 @@
       ticket.anger ? ` · anger ${Math.round(ticket.anger)}` : '',
       ticket.anger_reasons.length ? ` (${ticket.anger_reasons.join('; ')})` : '',
       ticket.snoozed_until ? ` · snoozed until ${when(ticket.snoozed_until)}` : '',
-      rating ? ` · rated ${rating}/5` : '',
-    );
+      rating ? ` · rated ${rating}/5` : ''));
     const resolved = ticket.status === 'resolved';
     for (const button of document.querySelectorAll('[data-action]')) {
       const action = button.dataset.action;
