@@ -14,6 +14,7 @@ import re
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -72,31 +73,24 @@ class Server:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.started = threading.Event()
         self.server: uvicorn.Server | None = None
         self.thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
 
     async def _main(self) -> None:
         db = await Database.open(self.path)
         try:
-            app = make_app(db, Clock())
-            config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
+            config = uvicorn.Config(make_app(db, Clock()), log_level="warning", lifespan="off")
             self.server = uvicorn.Server(config)
-            self.server.config.setup_event_loop = lambda: None  # type: ignore[method-assign]
-            task = asyncio.create_task(self.server.serve(sockets=[self.sock]))
-            while not self.server.started and not task.done():
-                await asyncio.sleep(0.01)
-            self.started.set()
-            await task
+            await self.server.serve(sockets=[self.sock])
         finally:
-            self.started.set()
             await db.close()
 
     def __enter__(self) -> Server:
         self.thread.start()
-        assert self.started.wait(20) and self.server is not None and self.server.started, (
-            "server did not start"
-        )
+        deadline = time.monotonic() + 20
+        while not (self.server is not None and self.server.started):
+            assert self.thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.02)
         return self
 
     def __exit__(self, *_: object) -> None:
