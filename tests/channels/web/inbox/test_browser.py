@@ -46,7 +46,7 @@ ARGS = [
 DOCS = Path(__file__).resolve().parents[4] / "docs"
 
 try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
+    from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 except ImportError:  # pragma: no cover - the dev extra installs it
     sync_playwright = None  # type: ignore[assignment]
 
@@ -296,4 +296,48 @@ def test_keyboard_only(site: tuple[Server, Customers], browser: Browser) -> None
     )
     assert notes == [("Bob", 0, notes[0][2]), ("Bob", 1, "Kundin ruft morgen an")]
     assert "Hallo Ada, ich bin dran." in str(notes[0][2])
+    assert not problems, problems
+
+
+def _login(page: Page, server: Server, name: str) -> None:
+    page.goto(server.url + "/login")
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#me")).to_have_text(name)
+
+
+def test_two_agents_are_warned_and_a_take_over_is_asked_first(
+    site: tuple[Server, Customers], browser: Browser
+) -> None:
+    server, customers = site
+    customers.say("/human", user="a", name="Ada")
+    problems: list[str] = []
+    bob, alice = _page(browser, problems), _page(browser, problems)
+    _login(bob, server, "Bob")
+    bob.locator(".ticket-item").first.click()
+    bob.get_by_role("button", name="Claim").click()
+    expect(bob.get_by_role("status")).to_contain_text("is yours, Bob")
+
+    _login(alice, server, "Alice")
+    alice.locator(".ticket-item").first.click()
+    warnings = alice.locator("#warnings")
+    expect(warnings).to_contain_text("Bob has this ticket open too.")
+    expect(warnings).to_contain_text("Bob holds this ticket (assigned).")
+    questions: list[str] = []
+
+    def answer(dialog: Dialog) -> None:
+        questions.append(dialog.message)
+        if len(questions) == 1:
+            dialog.dismiss()
+        else:
+            dialog.accept()
+
+    alice.on("dialog", answer)
+    alice.keyboard.press("c")  # first asked and declined: nothing changes
+    expect(alice.locator("#ticket-meta")).to_contain_text("assigned with Bob")
+    alice.get_by_role("button", name="Claim").click()  # asked again and accepted
+    expect(alice.get_by_role("status")).to_contain_text("is yours, Alice")
+    assert questions == ["Bob holds this ticket. Take it over?"] * 2
+    assert _query(server.path, "SELECT assignee FROM tickets") == [("Alice",)]
     assert not problems, problems

@@ -254,7 +254,17 @@
     }
   }
 
+  function claim() {
+    // Someone else's ticket is taken over only after asking: one agent per ticket.
+    const ticket = state.detail && state.detail.ticket;
+    const holder = ticket && ticket.assignee && ticket.assignee !== state.me.name && ticket.status !== 'open'
+      ? ticket.assignee : null;
+    if (holder && !window.confirm(`${holder} holds this ticket. Take it over?`)) return null;
+    return act('claim', { force: Boolean(holder) });
+  }
+
   function actionButton(action) {
+    if (action === 'claim') return claim();
     if (action === 'snooze') return act('snooze', { minutes: Number($('snooze-minutes').value) });
     if (action === 'block') {
       const blocked = state.detail && state.detail.ticket.customer.blocked;
@@ -396,7 +406,7 @@
       k: () => move(-1),
       r: () => state.selected && $('reply').focus(),
       n: () => state.selected && $('note').focus(),
-      c: () => act('claim', {}),
+      c: () => claim(),
       e: () => act('resolve', {}),
       E: () => act('resolve-and-next', {}),
       '?': () => $('help').showModal(),
