@@ -155,3 +155,18 @@ def test_secure_cookies_setting_overrides_the_guess(desk: Desk, setting: bool) -
         "/login", json={"name": "Alice", "password": PASSWORD}, headers={"X-Forwarded-Proto": "https"}
     )
     assert ("Secure" in response.headers["set-cookie"]) is setting
+
+
+def test_an_allowed_origin_may_send_changes(desk: Desk) -> None:
+    from tests.channels.web.inbox.conftest import make_app
+
+    desk.account()
+    ticket = desk.escalate()
+    app = make_app(desk.db, desk.clock, allowed_origins=("https://desk.example",))
+    client = TestClient(app, base_url="http://testserver")
+    client.portal = desk.client.portal
+    csrf = desk.login(client=client)
+    refused = client.post(f"/api/tickets/{ticket}/claim", headers={**csrf, "Origin": "https://other.example"})
+    assert refused.status_code == 403
+    allowed = client.post(f"/api/tickets/{ticket}/claim", headers={**csrf, "Origin": "https://desk.example"})
+    assert allowed.status_code == 200

@@ -340,4 +340,8 @@ def test_two_agents_are_warned_and_a_take_over_is_asked_first(
     expect(alice.get_by_role("status")).to_contain_text("is yours, Alice")
     assert questions == ["Bob holds this ticket. Take it over?"] * 2
     assert _query(server.path, "SELECT assignee FROM tickets") == [("Alice",)]
+    alice.get_by_role("button", name="Log out").click()
+    expect(alice).to_have_url(server.url + "/login")
+    assert alice.request.get(server.url + "/api/me").status == 401  # the session is gone, not just the page
+    assert bob.request.get(server.url + "/api/me").status == 200
     assert not problems, problems
