@@ -35,6 +35,7 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 SESSION_LIFETIME = timedelta(hours=12)
 """One working day: a session cookie left on a shared computer dies overnight."""
+TOKEN_STAMP_INTERVAL = timedelta(minutes=1)
 TOKEN_PREFIX = "cbt_"
 """API tokens start with this, so secret scanners and people recognise a leaked one."""
 
@@ -145,10 +146,20 @@ class AccountService:
             return False
 
     async def check_token(self, token: str) -> Account | None:
+        """The token's account. When it was last used is written at most once a minute, so a script
+        polling the API does not take the database's write lock on every request."""
         if not token.startswith(TOKEN_PREFIX):
             return None
-        async with self.db.transaction() as tx:
-            return await store.account_by_token(tx, _digest(token), self.clock())
+        async with self.db.snapshot() as tx:
+            found = await store.account_by_token(tx, _digest(token))
+        if found is None:
+            return None
+        token_id, last_used, account = found
+        now = self.clock()
+        if last_used is None or now - last_used >= TOKEN_STAMP_INTERVAL:
+            async with self.db.transaction() as tx:
+                await store.stamp_token(tx, token_id, now)
+        return account
 
     async def start_session(self, account: Account) -> tuple[str, Session]:
         """A new session: the cookie value (only its hash is stored) and the session with its CSRF token."""
@@ -171,10 +182,12 @@ class AccountService:
 
 @dataclass
 class LoginThrottle:
-    """Failed logins per account name and per address within a window; beyond the limit, a wait.
+    """Login attempts per account name and per address within a window; beyond the limit, a wait.
 
     Per account stops guessing one person's password from many addresses; per address stops one address
-    trying many names. Only failures count, and a success clears the account's record.
+    trying many names. An attempt counts as failed from the moment it starts (checking a password takes a
+    noticeable fraction of a second, and parallel guesses must not all slip through before the first one
+    is counted); a success takes its own attempt back and clears the account's record.
     """
 
     clock: Clock = utcnow
@@ -182,6 +195,10 @@ class LoginThrottle:
     per_account: int = 5
     per_address: int = 20
     _failures: dict[str, deque[datetime]] = field(default_factory=dict)
+
+    @staticmethod
+    def _keys(name: str, address: str) -> tuple[str, str]:
+        return f"name:{name.strip().casefold()}", f"addr:{address}"
 
     def _recent(self, key: str, now: datetime) -> deque[datetime]:
         times = self._failures.get(key)
@@ -196,9 +213,10 @@ class LoginThrottle:
     def blocked(self, name: str, address: str) -> str | None:
         """Why a login attempt must wait now, with how long; None when it may go ahead."""
         now = self.clock()
+        account_key, address_key = self._keys(name, address)
         for key, limit, what in (
-            (f"name:{name.strip().casefold()}", self.per_account, "this account"),
-            (f"addr:{address}", self.per_address, "your address"),
+            (account_key, self.per_account, "this account"),
+            (address_key, self.per_address, "your address"),
         ):
             times = self._recent(key, now)
             if len(times) >= limit:
@@ -210,12 +228,18 @@ class LoginThrottle:
                 )
         return None
 
-    def failed(self, name: str, address: str) -> None:
+    def attempt(self, name: str, address: str) -> datetime:
+        """Count an attempt as failed until :meth:`succeeded` says otherwise; returns its time."""
         now = self.clock()
-        for key in (f"name:{name.strip().casefold()}", f"addr:{address}"):
+        for key in self._keys(name, address):
             self._failures.setdefault(key, deque()).append(now)
-            if len(self._failures) > 100_000:  # a flood of names must not grow memory without bound
-                self._failures.pop(next(iter(self._failures)))
+        while len(self._failures) > 100_000:  # a flood of names must not grow memory without bound
+            self._failures.pop(next(iter(self._failures)))
+        return now
 
-    def succeeded(self, name: str) -> None:
-        self._failures.pop(f"name:{name.strip().casefold()}", None)
+    def succeeded(self, name: str, address: str, at: datetime) -> None:
+        account_key, address_key = self._keys(name, address)
+        self._failures.pop(account_key, None)
+        times = self._failures.get(address_key)
+        if times is not None and at in times:
+            times.remove(at)

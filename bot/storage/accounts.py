@@ -133,19 +133,20 @@ async def revoke_tokens(tx: Tx, account_id: int) -> int:
     return await tx.execute("DELETE FROM staff_tokens WHERE account_id = ?", (account_id,))
 
 
-async def account_by_token(tx: Tx, token_hash: str, now: datetime) -> Account | None:
-    """The token's account, stamping when it was last used (``staff list`` shows it)."""
+async def account_by_token(tx: Tx, token_hash: str) -> tuple[int, datetime | None, Account] | None:
+    """``(token id, when it was last used, its account)``."""
     row = await tx.fetch_one(
-        f"SELECT t.id AS token_id, {_ACCOUNT_COLUMNS} FROM staff_tokens t"
+        f"SELECT t.id AS token_id, t.last_used_at, {_ACCOUNT_COLUMNS} FROM staff_tokens t"
         " JOIN staff_accounts a ON a.id = t.account_id WHERE t.token_hash = ?",
         (token_hash,),
     )
     if row is None:
         return None
-    await tx.execute(
-        "UPDATE staff_tokens SET last_used_at = ? WHERE id = ?", (to_db_time(now), row["token_id"])
-    )
-    return _account(row, "a_")
+    return int(row["token_id"]), opt_time(row["last_used_at"]), _account(row, "a_")
+
+
+async def stamp_token(tx: Tx, token_id: int, now: datetime) -> None:
+    await tx.execute("UPDATE staff_tokens SET last_used_at = ? WHERE id = ?", (to_db_time(now), token_id))
 
 
 async def add_session(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections import deque
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -86,7 +87,7 @@ async def test_sessions_expire_and_end(accounts: AccountService, clock: Clock) -
 
 
 async def test_tokens_are_shown_once_stored_hashed_and_revocable(
-    db: Database, accounts: AccountService
+    db: Database, accounts: AccountService, clock: Clock
 ) -> None:
     await accounts.add("Alice", "correct horse battery")
     token = await accounts.new_token("Alice")
@@ -99,6 +100,12 @@ async def test_tokens_are_shown_once_stored_hashed_and_revocable(
     assert await accounts.check_token("Bearer nonsense") is None
     listed = await accounts.list()
     assert [(a.name, a.tokens, a.last_token_use) for a in listed] == [("Alice", 1, NOW)]
+    clock.now = NOW + timedelta(seconds=30)  # stamped at most once a minute
+    assert await accounts.check_token(token) is not None
+    assert [a.last_token_use for a in await accounts.list()] == [NOW]
+    clock.now = NOW + timedelta(minutes=1)
+    assert await accounts.check_token(token) is not None
+    assert [a.last_token_use for a in await accounts.list()] == [NOW + timedelta(minutes=1)]
     assert await accounts.revoke_tokens("Alice") == 1
     assert await accounts.check_token(token) is None
 
@@ -133,12 +140,12 @@ def test_throttle_counts_failures_per_account_and_per_address() -> None:
     throttle = LoginThrottle(clock=clock, per_account=3, per_address=5)
     for _ in range(3):
         assert throttle.blocked("Alice", "10.0.0.1") is None
-        throttle.failed("Alice", "10.0.0.1")
+        throttle.attempt("Alice", "10.0.0.1")
     message = throttle.blocked("alice", "10.0.0.2")
     assert message == "Too many failed logins for this account. Try again in 15 minutes."
     assert throttle.blocked("Bob", "10.0.0.1") is None
-    throttle.failed("Bob", "10.0.0.1")
-    throttle.failed("Carl", "10.0.0.1")
+    throttle.attempt("Bob", "10.0.0.1")
+    throttle.attempt("Carl", "10.0.0.1")
     assert throttle.blocked("Dora", "10.0.0.1") == (
         "Too many failed logins for your address. Try again in 15 minutes."
     )
@@ -150,9 +157,22 @@ def test_throttle_counts_failures_per_account_and_per_address() -> None:
     assert throttle.blocked("Alice", "10.0.0.1") is None
 
 
-def test_throttle_forgets_an_account_after_a_success() -> None:
-    throttle = LoginThrottle(clock=Clock(), per_account=2)
-    throttle.failed("Alice", "a")
-    throttle.succeeded("alice")
-    throttle.failed("Alice", "a")
+def test_throttle_forgets_an_account_after_a_success_and_takes_the_attempt_back() -> None:
+    clock = Clock()
+    throttle = LoginThrottle(clock=clock, per_account=2, per_address=3)
+    throttle.attempt("Alice", "a")
+    clock.now += timedelta(seconds=1)
+    throttle.succeeded("alice", "a", throttle.attempt("Alice", "a"))
+    throttle.attempt("Alice", "a")
     assert throttle.blocked("Alice", "a") is None
+    assert throttle._failures["addr:a"] == deque([NOW, NOW + timedelta(seconds=1)])
+
+
+def test_attempts_in_flight_count_so_parallel_guesses_cannot_slip_through() -> None:
+    throttle = LoginThrottle(clock=Clock(), per_account=5)
+    started = 0
+    for _ in range(50):  # fifty requests arrive before any password check has finished
+        if throttle.blocked("Alice", "10.0.0.1") is None:
+            throttle.attempt("Alice", "10.0.0.1")
+            started += 1
+    assert started == 5

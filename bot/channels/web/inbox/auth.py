@@ -185,11 +185,11 @@ def login_routes(state: InboxState) -> tuple[Endpoint, Endpoint, Endpoint]:
         wait = state.throttle.blocked(name, address)
         if wait is not None:
             return refuse(429, wait, name)
+        attempt = state.throttle.attempt(name, address)
         account = await state.accounts.check_password(name, password) if name and password else None
         if account is None:
-            state.throttle.failed(name, address)
             return refuse(401, "Wrong name or password.", name)
-        state.throttle.succeeded(name)
+        state.throttle.succeeded(name, address, attempt)
         session_id, session = await state.accounts.start_session(account)
         response: Response
         if as_json:
