@@ -245,7 +245,8 @@ def test_keyboard_only(site: tuple[Server, Customers], browser: Browser) -> None
     problems: list[str] = []
     page = _page(browser, problems)
     page.goto(server.url + "/login")
-    page.keyboard.type("Bob")  # the name field has the focus
+    expect(page.get_by_label("Name")).to_be_focused()  # autofocus: no mouse needed to start
+    page.keyboard.type("Bob")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")

@@ -10,7 +10,11 @@
     selected: null,
     detail: null,
     page: 'inbox',
-    lastCustomerMessage: {},
+    source: null,
+    pending: new Set(),
+    timer: 0,
+    shownWarnings: '',
+    shownConversation: '',
   };
   const $ = (id) => document.getElementById(id);
 
@@ -38,12 +42,15 @@
       headers['Content-Type'] = 'application/json';
       if (state.me && state.me.csrf_token) headers['X-CSRF-Token'] = state.me.csrf_token;
     }
-    const response = await fetch(path, {
+    const request = fetch(path, {
       method,
       headers,
       body: method === 'GET' ? undefined : JSON.stringify(body || {}),
       credentials: 'same-origin',
     });
+    state.pending.add(request);
+    request.finally(() => state.pending.delete(request)).catch(() => null);
+    const response = await request;
     if (response.status === 401) {
       window.location.assign('/login');
       throw new Error('Your session ended; please log in again.');
@@ -178,7 +185,12 @@
     $('ticket-body').hidden = false;
     const who = ticket.customer.name || `customer #${ticket.customer.id}`;
     $('ticket-heading').textContent = `#${ticket.id} · ${who}`;
-    $('warnings').replaceChildren(...warnings.map((text) => el('p', { className: 'warning', text })));
+    // Repainted only when they change: the region is role=alert, and a screen reader would read it
+    // again on every refresh.
+    if (warnings.join('\n') !== state.shownWarnings) {
+      state.shownWarnings = warnings.join('\n');
+      $('warnings').replaceChildren(...warnings.map((text) => el('p', { className: 'warning', text })));
+    }
     $('ticket-meta').replaceChildren(el('span', {},
       el('span', { className: `badge ${ticket.priority}`, text: ticket.priority }), ' ',
       ticket.overdue ? el('span', { className: 'badge overdue', text: 'first response overdue' }) : null, ' ',
@@ -194,7 +206,14 @@
       button.disabled = action === 'reopen' ? (ticket.status === 'open' && !ticket.assignee) : resolved && action !== 'block';
       if (action === 'block') button.textContent = ticket.customer.blocked ? 'Unblock customer' : 'Block customer';
     }
-    $('messages').replaceChildren(...messages.map(renderMessage));
+    // The conversation is repainted (and scrolled to its end) only when it changed, so an agent reading
+    // further up is not thrown to the bottom by the regular refresh.
+    const conversation = `${ticket.id}:${messages.map((m) => `${m.id}${m.delivered ? '+' : ''}`).join(',')}`;
+    const changed = conversation !== state.shownConversation;
+    if (changed) {
+      state.shownConversation = conversation;
+      $('messages').replaceChildren(...messages.map(renderMessage));
+    }
     const customer = ticket.customer;
     $('customer').replaceChildren(
       el('dt', { text: 'Name' }), el('dd', { text: customer.name || '–' }),
@@ -213,8 +232,7 @@
       ...events.map((e) => el('li', {}, el('time', { datetime: e.created_at, text: when(e.created_at) }),
         ` ${e.actor} ${e.kind}`, e.text ? ` (${e.text})` : '')),
     );
-    const log = $('messages');
-    log.scrollTop = log.scrollHeight;
+    if (changed) $('messages').scrollTop = $('messages').scrollHeight;
   }
 
   function renderMessage(message) {
@@ -296,6 +314,7 @@
 
   function listen() {
     const source = new EventSource('/api/events');
+    state.source = source;
     source.addEventListener('hello', () => { $('live').textContent = 'live'; });
     source.addEventListener('change', (event) => {
       $('live').textContent = 'live';
@@ -435,6 +454,10 @@
     $('stats-days').addEventListener('change', () => loadStats().catch((error) => say(error.message, true)));
     $('help-button').addEventListener('click', () => $('help').showModal());
     $('logout').addEventListener('click', async () => {
+      // Stop listening first: nothing may ask the server anything once the session is gone.
+      if (state.source) state.source.close();
+      window.clearInterval(state.timer);
+      await Promise.allSettled([...state.pending]);
       await api('POST', '/logout', {}).catch(() => null);
       window.location.assign('/login');
     });
@@ -442,7 +465,7 @@
     await loadList();
     listen();
     // Keep "who has it open" fresh for colleagues, and the waiting times honest.
-    window.setInterval(() => {
+    state.timer = window.setInterval(() => {
       if (state.selected && state.page === 'inbox' && !document.hidden) {
         openTicket(state.selected, { focus: false }).catch(() => null);
       }
