@@ -42,9 +42,8 @@ from bot.channels.web.inbox.models import (
     TicketListOut,
     TicketOut,
 )
-from bot.cli.queue import describe_analysis, describe_event, wake_due
 from bot.core.model import Priority, TicketStatus
-from bot.storage import Customer, Event, StoredMessage, Ticket
+from bot.storage import Customer, Database, Event, StoredMessage, Ticket
 from bot.storage.reports import QueueEntry, queue_entries, stats, ticket_detail, volume
 
 LIST_LIMIT = 2000
@@ -73,6 +72,29 @@ class Operation:
     @property
     def change(self) -> bool:
         return self.method != "GET"
+
+
+# --- what `python -m bot queue` prints, reused --------------------------------------------------------------
+# Imported when first called: the command line starts the web app (`python -m bot`), so importing bot.cli
+# while this module loads would be circular.
+
+
+def describe_analysis(raw: str | None) -> str:
+    from bot.cli.queue import describe_analysis as describe
+
+    return describe(raw)
+
+
+def describe_event(event: Event) -> str:
+    from bot.cli.queue import describe_event as describe
+
+    return describe(event)
+
+
+async def wake_due(db: Database, now: datetime) -> None:
+    from bot.cli.queue import wake_due as wake
+
+    await wake(db, now)
 
 
 # --- converting rows -------------------------------------------------------------------------------------
