@@ -121,9 +121,9 @@ LOGIN_PAGE = """<!doctype html>
 <form method="post" action="/login">
 {message}
 <label for="name">Name</label>
-<input id="name" name="name" autocomplete="username" required value="{name}" autofocus>
+<input id="name" name="name" autocomplete="username" required value="{name}"{focus_name}>
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
+<input id="password" name="password" type="password" autocomplete="current-password" required{focus_password}>
 <button type="submit">Log in</button>
 </form>
 <p class="hint">No account yet? An administrator runs <code>python -m bot staff add NAME</code>.</p>
@@ -135,7 +135,12 @@ LOGIN_PAGE = """<!doctype html>
 
 def login_page(message: str = "", name: str = "", status: int = 200) -> Response:
     alert = f'<p class="alert" role="alert">{html.escape(message)}</p>' if message else ""
-    page = LOGIN_PAGE.format(message=alert, name=html.escape(name, quote=True))
+    page = LOGIN_PAGE.format(
+        message=alert,
+        name=html.escape(name, quote=True),
+        focus_name="" if name else " autofocus",  # after a failed try the name is there: on to the password
+        focus_password=" autofocus" if name else "",
+    )
     return secured(Response(page, status_code=status, media_type="text/html"), page=True)
 
 

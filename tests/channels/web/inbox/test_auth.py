@@ -170,3 +170,14 @@ def test_an_allowed_origin_may_send_changes(desk: Desk) -> None:
     assert refused.status_code == 403
     allowed = client.post(f"/api/tickets/{ticket}/claim", headers={**csrf, "Origin": "https://desk.example"})
     assert allowed.status_code == 200
+
+
+def test_the_login_page_echoes_the_name_as_text_and_focuses_the_password(desk: Desk) -> None:
+    hostile = '"><script>alert(1)</script>'
+    response = desk.client.post("/login", data={"name": hostile, "password": "wrong wrong wrong"})
+    assert response.status_code == 401
+    assert "<script>alert" not in response.text
+    assert 'value="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in response.text
+    assert re.search(r'id="password"[^>]*autofocus', response.text)
+    assert not re.search(r'id="name"[^>]*autofocus', response.text)
+    assert re.search(r'id="name"[^>]*autofocus', desk.client.get("/login").text)

@@ -233,6 +233,7 @@ def test_an_agent_sees_a_ticket_arrive_live_replies_and_resolves(
     ]
 
     page.get_by_role("button", name="Stats").click()
+    expect(page.locator("#inbox-page")).to_be_hidden()
     expect(page.locator("#chart-days svg rect").first).to_be_attached()
     expect(page.locator("#stats-numbers")).to_contain_text("Median first response")
     assert not problems, problems  # no script errors, no Content-Security-Policy violations

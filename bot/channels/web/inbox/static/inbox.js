@@ -315,7 +315,11 @@
   function listen() {
     const source = new EventSource('/api/events');
     state.source = source;
-    source.addEventListener('hello', () => { $('live').textContent = 'live'; });
+    source.addEventListener('hello', () => {
+      // The stream starts from now: whatever changed since the first list was loaded comes in this reload.
+      $('live').textContent = 'live';
+      loadList().catch((error) => say(error.message, true));
+    });
     source.addEventListener('change', (event) => {
       $('live').textContent = 'live';
       const data = JSON.parse(event.data);
