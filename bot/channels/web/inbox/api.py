@@ -306,6 +306,8 @@ def operations(state: InboxState) -> list[Operation]:
         )
 
     async def current(ticket_id: int, agent: Agent, message: str, next_ticket: int | None = None) -> Response:
+        """The answer to every successful action: what happened and the ticket as it is now."""
+        state.deps.wake()
         now = clock()
         async with db.snapshot() as tx:
             ticket = await tx.ticket(ticket_id)

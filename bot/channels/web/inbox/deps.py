@@ -31,6 +31,8 @@ class InboxDeps:
     """Origins besides the page's own that may send changes with a session cookie (``https://desk.example``)."""
     notify_staff: bool = False
     """True when a Telegram staff group delivers the notifications (else their outbox rows would wait)."""
+    wake: Callable[[], None] = lambda: None
+    """Called after every action: the process's outbox senders deliver at once instead of at their next look."""
     hasher: PasswordHasher | None = None
     """argon2 parameters for rehashing on login; None: argon2-cffi's recommended profile."""
     poll_interval: float = 1.0
