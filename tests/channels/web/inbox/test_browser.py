@@ -194,6 +194,7 @@ def test_an_agent_sees_a_ticket_arrive_live_replies_and_resolves(
     expect(item).to_be_visible()  # no reload: the event stream brought it
     expect(page.get_by_role("status")).to_contain_text(f"New ticket: #{ticket}")
     expect(page.locator("#count-unassigned")).to_have_text("3")
+    expect(page).to_have_title("(3) Inbox · carebot")
 
     item.click()
     expect(page.locator("#ticket-heading")).to_have_text(f"#{ticket} · Kim Berger")

@@ -102,6 +102,9 @@
     if (mark !== latest.list) return;
     state.tickets = data.tickets;
     for (const name of ['mine', 'unassigned', 'all']) $(`count-${name}`).textContent = data.counts[name];
+    // The tab's title tells an agent working elsewhere that customers are waiting for someone.
+    const waiting = data.counts.unassigned;
+    document.title = `${waiting ? `(${waiting}) ` : ''}Inbox · carebot`;
     renderList();
   }
 
