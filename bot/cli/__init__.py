@@ -13,10 +13,10 @@ import os
 import sys
 from collections.abc import Sequence
 
-from bot.cli import chat, customer, db, intents, queue, run
+from bot.cli import chat, customer, db, intents, queue, run, staff
 from bot.storage import StorageError
 
-COMMANDS = (run, chat, intents, queue, db, customer)
+COMMANDS = (run, chat, intents, queue, db, customer, staff)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 

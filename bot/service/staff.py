@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.channels.base import Button, encodable
-from bot.core.agents import same_agent
+from bot.core.agents import agent_display, same_agent
 from bot.core.model import Author, TicketStatus
 from bot.service.clock import Clock, utcnow
 from bot.service.render import Renderer
@@ -54,18 +54,21 @@ class StaffService:
         source: str = "cli",
         notify_staff: bool = True,
         clock: Clock = utcnow,
+        name_source: bool = False,
     ) -> None:
         """``renderer`` is called per action so a reloaded intents folder is used at once.
 
         ``source`` travels in every staff notification, so the staff group can skip echoing an action
         that was taken in the group itself. ``notify_staff=False`` when no staff group exists to deliver
-        them (its outbox rows would wait forever).
+        them (its outbox rows would wait forever). ``name_source`` names the surface beside the agent in
+        those notifications ("Alice (inbox) replied"), for surfaces the staff group cannot see otherwise.
         """
         self.db = db
         self.renderer = renderer
         self.source = source
         self.notify_staff = notify_staff
         self.clock = clock
+        self.name_source = name_source
 
     # --- helpers -----------------------------------------------------------------------------------------
 
@@ -110,6 +113,10 @@ class StaffService:
                 f"take it over with `claim {ticket.id} --force` first"
             )
 
+    def _who(self, agent: str) -> str:
+        """The agent as the staff group reads it in a notification."""
+        return f"{agent} ({self.source})" if self.name_source else agent
+
     async def _notify(self, act: _Acting, action: str, agent: str, text: str) -> None:
         """A ``ticket_updated`` row for the staff channel; ``text`` is what the staff group shows."""
         if not self.notify_staff:
@@ -146,11 +153,11 @@ class StaffService:
             won = await act.tx.claim(ticket_id, agent, act.now, force=force)
             if won:
                 taken = (
-                    f" (taken over from {ticket.assignee})"
+                    f" (taken over from {agent_display(ticket.assignee)})"
                     if ticket.assignee is not None and not same_agent(ticket.assignee, agent)
                     else ""
                 )
-                await self._notify(act, "claimed", agent, f"✋ {agent} took the ticket{taken}")
+                await self._notify(act, "claimed", agent, f"✋ {self._who(agent)} took the ticket{taken}")
             return won
 
     async def claim_next(self, agent: str) -> Ticket | None:
@@ -160,7 +167,7 @@ class StaffService:
             ticket = await tx.claim_next(agent, now)
             if ticket is not None:
                 act = _Acting(tx, ticket, await self._customer(tx, ticket), now)
-                await self._notify(act, "claimed", agent, f"✋ {agent} took the ticket")
+                await self._notify(act, "claimed", agent, f"✋ {self._who(agent)} took the ticket")
             return ticket
 
     async def reply(self, ticket_id: int, agent: str, text: str, *, wait: bool = False) -> int:
@@ -187,7 +194,7 @@ class StaffService:
             )
             if wait:
                 await act.tx.set_waiting(ticket_id, agent, act.now)
-            await self._notify(act, "reply", agent, f"↩️ {agent} replied:\n{text}")
+            await self._notify(act, "reply", agent, f"↩️ {self._who(agent)} replied:\n{text}")
             return outbox_id
 
     async def note(self, ticket_id: int, agent: str, text: str) -> int:
@@ -198,7 +205,7 @@ class StaffService:
             ticket = await self._ticket(tx, ticket_id)
             message_id = await tx.add_note(ticket_id, agent, text, now)
             act = _Acting(tx, ticket, await self._customer(tx, ticket), now)
-            await self._notify(act, "note", agent, f"📝 {agent} noted:\n{text}")
+            await self._notify(act, "note", agent, f"📝 {self._who(agent)} noted:\n{text}")
             return message_id
 
     async def snooze(self, ticket_id: int, agent: str, until: datetime) -> None:
@@ -216,7 +223,7 @@ class StaffService:
         async with self._acting(ticket_id, agent) as act:
             await act.tx.snooze(ticket_id, agent, until, act.now)
             await self._notify(
-                act, "snoozed", agent, f"💤 {agent} snoozed it until {until:%Y-%m-%d %H:%M} UTC"
+                act, "snoozed", agent, f"💤 {self._who(agent)} snoozed it until {until:%Y-%m-%d %H:%M} UTC"
             )
 
     async def resolve(self, ticket_id: int, agent: str) -> None:
@@ -229,7 +236,7 @@ class StaffService:
                 await self._tell(act, renderer.message("resolved", act.customer.language))
                 rate = renderer.message("rate", act.customer.language)
                 await self._tell(act, rate, renderer.rating_buttons(ticket_id))
-            await self._notify(act, "resolved", agent, f"✅ {agent} resolved the ticket")
+            await self._notify(act, "resolved", agent, f"✅ {self._who(agent)} resolved the ticket")
 
     async def reopen(self, ticket_id: int, agent: str) -> None:
         """Back to the queue as ``open`` with nobody assigned, whatever state it was in."""
@@ -243,7 +250,9 @@ class StaffService:
                 raise StaffError(f"customer #{customer.id} is blocked; unblock them first")
             await tx.reopen(ticket_id, agent, now)
             act = _Acting(tx, ticket, customer, now)
-            await self._notify(act, "reopened", agent, f"🔁 {agent} put the ticket back in the queue")
+            await self._notify(
+                act, "reopened", agent, f"🔁 {self._who(agent)} put the ticket back in the queue"
+            )
 
     async def handback(self, ticket_id: int, agent: str) -> None:
         """Give the conversation back to the bot: the customer is told, the ticket closes without a rating."""
@@ -253,7 +262,7 @@ class StaffService:
             )
             if not act.customer.blocked:
                 await self._tell(act, self.renderer().message("back_to_bot", act.customer.language))
-            await self._notify(act, "handed_back", agent, f"🤖 {agent} handed it back to the bot")
+            await self._notify(act, "handed_back", agent, f"🤖 {self._who(agent)} handed it back to the bot")
 
     async def block(self, customer_id: int, agent: str, *, blocked: bool = True) -> list[int]:
         """Block (or unblock) a customer; blocking closes their active tickets silently. Returns those ids."""
@@ -289,5 +298,5 @@ class StaffService:
                 ):
                     closed.append(ticket.id)
                     act = _Acting(tx, ticket, customer, now)
-                    await self._notify(act, "blocked", agent, f"⛔ {agent} blocked the customer")
+                    await self._notify(act, "blocked", agent, f"⛔ {self._who(agent)} blocked the customer")
         return closed

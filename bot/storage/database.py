@@ -1056,6 +1056,7 @@ class Database:
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[object] | None = None
         self._closed = False
+        self._undoing: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(
@@ -1092,6 +1093,8 @@ class Database:
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
+            if self._undoing is not None:  # let a cancelled caller's BEGIN be rolled back first
+                await asyncio.gather(self._undoing, return_exceptions=True)
             await self._conn.close()
 
     async def __aenter__(self) -> Database:
@@ -1106,7 +1109,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[Tx]:
         """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` when the block raises."""
         async with self._exclusive():
-            await self._conn.execute("BEGIN IMMEDIATE")
+            await self._begin("BEGIN IMMEDIATE")
             tx = Tx(self._conn, self.sla)
             try:
                 yield tx
@@ -1116,6 +1119,32 @@ class Database:
                 raise
             tx._open = False
             await self._conn.commit()
+
+    async def _begin(self, statement: str) -> None:
+        """``BEGIN``, safe against the caller being cancelled while SQLite works on it.
+
+        aiosqlite runs the statement in its thread whether or not the awaiting task is still there. A
+        transaction begun for a task cancelled meanwhile (a browser closing an event stream, a WebSocket
+        dropping) would stay open on the shared connection, and every later ``BEGIN`` would fail with
+        "cannot start a transaction within a transaction". So the cancelled BEGIN is rolled back in a task
+        of its own, and the next transaction waits for that first.
+        """
+        if self._undoing is not None:
+            await asyncio.shield(self._undoing)
+            self._undoing = None
+        started = asyncio.ensure_future(self._conn.execute(statement))
+        try:
+            await asyncio.shield(started)
+        except asyncio.CancelledError:
+            self._undoing = asyncio.ensure_future(self._undo(started))
+            raise
+
+    async def _undo(self, started: asyncio.Future[aiosqlite.Cursor]) -> None:
+        try:
+            await started
+        except Exception:
+            return  # the BEGIN itself failed: no transaction to end
+        await self._conn.rollback()
 
     @asynccontextmanager
     async def _exclusive(self) -> AsyncIterator[None]:
@@ -1159,7 +1188,7 @@ class Database:
     async def snapshot(self) -> AsyncIterator[Tx]:
         """A read-only transaction: one consistent view that never blocks (or waits for) writers."""
         async with self._exclusive():
-            await self._conn.execute("BEGIN")
+            await self._begin("BEGIN")
             tx = Tx(self._conn, self.sla)
             try:
                 yield tx

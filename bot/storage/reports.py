@@ -404,3 +404,38 @@ async def _forget_in_staff_channels(tx: Tx, customer_id: int, now: datetime) -> 
 
 def status_label(status: TicketStatus, assignee: str | None) -> str:
     return f"{status.value} ({assignee})" if assignee else status.value
+
+
+@dataclass(frozen=True, slots=True)
+class Volume:
+    """How much arrived, for the inbox's charts: per UTC day and per UTC hour of the day."""
+
+    days: list[tuple[str, int, int]]
+    """``(YYYY-MM-DD, customer messages, new tickets)`` for every day of the period, oldest first."""
+    hours: list[tuple[int, int]]
+    """``(customer messages, new tickets)`` per hour of the day 0-23, summed over the period."""
+
+
+async def volume(tx: Tx, now: datetime, *, days: int = 30) -> Volume:
+    start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    since = to_db_time(start)
+    per_day: dict[str, list[int]] = {
+        (start + timedelta(days=n)).strftime("%Y-%m-%d"): [0, 0] for n in range(days)
+    }
+    per_hour = [[0, 0] for _ in range(24)]
+    for column, sql in enumerate(
+        (
+            "SELECT substr(created_at, 1, 10) AS day, CAST(substr(created_at, 12, 2) AS INTEGER) AS hour,"
+            " count(*) AS n FROM messages WHERE author = 'customer' AND created_at >= ? GROUP BY 1, 2",
+            "SELECT substr(created_at, 1, 10) AS day, CAST(substr(created_at, 12, 2) AS INTEGER) AS hour,"
+            " count(*) AS n FROM tickets WHERE created_at >= ? GROUP BY 1, 2",
+        )
+    ):
+        for row in await tx.fetch_all(sql, (since,)):
+            if row["day"] in per_day:
+                per_day[row["day"]][column] += int(row["n"])
+            per_hour[int(row["hour"])][column] += int(row["n"])
+    return Volume(
+        days=[(day, counts[0], counts[1]) for day, counts in per_day.items()],
+        hours=[(counts[0], counts[1]) for counts in per_hour],
+    )

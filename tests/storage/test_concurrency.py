@@ -75,3 +75,24 @@ async def test_every_ticket_is_claimed_exactly_once(tmp_path: Path) -> None:
     # An agent that won nothing (possible on a loaded machine) has no row in the GROUP BY.
     assert by_agent == {f"agent{n}": len(results[n][0]) for n in range(AGENTS) if results[n][0]}
     assert claims is not None and claims[0] == TICKETS
+
+
+async def test_a_caller_cancelled_during_begin_leaves_the_connection_usable(db: Database) -> None:
+    """A browser closing an event stream cancels its task, perhaps while BEGIN runs in aiosqlite's thread.
+
+    Before the fix every later transaction on the shared connection failed with "cannot start a
+    transaction within a transaction" (200 of 200 tries)."""
+    for attempt in range(60):
+        writer = attempt % 2 == 0
+
+        async def work(write: bool = writer) -> None:
+            async with db.transaction() if write else db.snapshot() as tx:
+                await tx.fetch_one("SELECT count(*) FROM tickets")
+
+        task = asyncio.create_task(work())
+        for _ in range(attempt % 3):  # cancel before, during or after BEGIN was handed to the thread
+            await asyncio.sleep(0)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        customer = await db.upsert_customer("test", f"u{attempt}", "", None)
+        assert await db.customer(customer.id) == customer
