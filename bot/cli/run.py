@@ -16,13 +16,18 @@ import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import config as shared
 from bot.channels.telegram.config import ConfigError, TelegramConfig
 from bot.channels.telegram.config import load as load_telegram
 from bot.channels.web.config import WebConfig, WebConfigError
 from bot.channels.web.config import load as load_web
+
+if TYPE_CHECKING:
+    from bot.channels.web.runtime import WebServer
+    from bot.content.loader import LoadResult
+    from bot.storage import Database
 
 SNOOZE_CHECK_SECONDS = 30.0
 
@@ -86,7 +91,9 @@ async def _serve(telegram: TelegramConfig | None, web: WebConfig) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except InvalidToken:
-        print("error: TELEGRAM_BOT_TOKEN: Telegram rejected the token (revoked or mistyped?)", file=sys.stderr)
+        print(
+            "error: TELEGRAM_BOT_TOKEN: Telegram rejected the token (revoked or mistyped?)", file=sys.stderr
+        )
         return 2
     except TelegramError as error:
         message = str(error).replace(telegram.token, "<token>") if telegram else str(error)
@@ -103,7 +110,7 @@ def _announce(url: str, has_inbox: bool) -> None:
 
 
 async def _serve_with_telegram(
-    db: Any, loaded: Any, telegram: TelegramConfig, web_config: WebConfig, stop: asyncio.Event
+    db: Database, loaded: LoadResult, telegram: TelegramConfig, web_config: WebConfig, stop: asyncio.Event
 ) -> None:
     from bot.channels.telegram.app import protect_logs
     from bot.channels.telegram.runtime import TelegramBot
@@ -122,21 +129,25 @@ async def _serve_with_telegram(
 
 
 async def _serve_without_telegram(
-    db: Any, loaded: Any, intents: Path, web_config: WebConfig, stop: asyncio.Event
+    db: Database, loaded: LoadResult, intents: Path, web_config: WebConfig, stop: asyncio.Event
 ) -> None:
     from bot.channels.web.runtime import WebServer
-    from bot.content.loader import LoadResult
     from bot.content.problems import ContentError
     from bot.content.reload import ContentWatcher
     from bot.service.brain import Brain
     from bot.service.engine import ConversationService
 
-    wake: list[Any] = []
+    servers: list[WebServer] = []
+
+    def wake() -> None:
+        for server in servers:
+            server.sender.wake()
+
     conversation = ConversationService(
-        db, await asyncio.to_thread(Brain.build, loaded.content), on_enqueued=lambda: [w() for w in wake]
+        db, await asyncio.to_thread(Brain.build, loaded.content), on_enqueued=wake
     )
     web = WebServer(db, conversation, web_config)
-    wake.append(web.sender.wake)
+    servers.append(web)
     web.bind()
 
     async def reloaded(result: LoadResult) -> None:
@@ -161,7 +172,7 @@ async def _serve_without_telegram(
         await asyncio.gather(*background, return_exceptions=True)
 
 
-async def _wake_snoozed(db: Any, stop: asyncio.Event) -> None:
+async def _wake_snoozed(db: Database, stop: asyncio.Event) -> None:
     """Snoozed tickets whose time has come go back to the queue (Telegram's runtime has its own job)."""
     while not stop.is_set():
         await db.wake_snoozed(datetime.now(UTC))
@@ -169,5 +180,5 @@ async def _wake_snoozed(db: Any, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), SNOOZE_CHECK_SECONDS)
 
 
-def _has_inbox(web: Any) -> bool:
+def _has_inbox(web: WebServer) -> bool:
     return any(getattr(route, "path", None) == "/inbox" for route in web.app.routes)

@@ -14,7 +14,6 @@ from bot.channels.base import Button
 from bot.core.model import Content, Intent, Lang
 from bot.core.templates import render
 
-
 _NAMELESS = "\x00"
 _NAMELESS_SPACE = re.compile(r"[ \t]*\x00(?=[!,.?:;])|\x00[ \t]?")
 

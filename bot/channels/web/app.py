@@ -156,7 +156,8 @@ class _Widget:
         """``GET /widget/events?token=…&after=N`` (fallback): the conversation as Server-Sent Events.
 
         The event id is the sequence number, so a reconnecting ``EventSource`` resumes by itself
-        (``Last-Event-ID``).
+        (``Last-Event-ID``). ``mode=poll`` is long polling for proxies that hold streams back: the response
+        ends as soon as it carried new messages, or after 15 quiet seconds.
         """
         if not self._origin_ok(request):
             return self._refused()
@@ -169,22 +170,30 @@ class _Widget:
             return self._error(request, FrameError("bad_frame", "'after' must be a whole number"))
         welcome = await self._welcome(session)
 
+        poll = request.query_params.get("mode") == "poll"
+
         async def stream() -> AsyncIterator[str]:
             yield f"event: welcome\ndata: {json.dumps(welcome)}\n\n"
             with self.visitors.channel.listen(session.visitor.id) as event:
-                cursor, status = after, None
+                cursor, status, waited = after, None, False
                 while True:
                     event.clear()
-                    for frame in await self.visitors.since(session, cursor):
+                    frames = await self.visitors.since(session, cursor)
+                    for frame in frames:
                         cursor = int(str(frame["seq"]))
                         yield f"id: {cursor}\nevent: message\ndata: {json.dumps(frame, ensure_ascii=False)}\n\n"
                     current = await self.visitors.status(session)
                     if current != status:
                         status = current
                         yield f"event: status\ndata: {json.dumps(current, ensure_ascii=False)}\n\n"
+                    if poll and (frames or waited):
+                        return  # long polling: one answer per request
+                    waited = True
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(event.wait(), SSE_KEEPALIVE)
                         continue
+                    if poll:
+                        return
                     yield ": keep-alive\n\n"
 
         headers = {**self._cors(request), "Cache-Control": "no-store", "X-Accel-Buffering": "no"}

@@ -139,9 +139,7 @@ def test_each_message_has_the_next_number_in_its_conversation(stack: Stack) -> N
         ("http://testserver.evil.example", False),
     ],
 )
-def test_only_allowed_origins_may_connect(
-    make_stack: Callable[..., Any], origin: str, allowed: bool
-) -> None:
+def test_only_allowed_origins_may_connect(make_stack: Callable[..., Any], origin: str, allowed: bool) -> None:
     with make_stack(origins=("https://shop.example",)) as stack:
         token_response = stack.client.post("/widget/token", headers={"Origin": origin})
         assert token_response.status_code == (200 if allowed else 403)
@@ -318,7 +316,9 @@ def test_identify_with_the_right_hash_opens_the_persons_own_conversation(
         with stack.client.websocket_connect("/widget/ws") as ws:
             hello(ws, token)
             receive_until(ws, is_status)
-            ws.send_json({"type": "identify", "user_id": "42", "name": "Kim", "email": "k@x.example", "hash": "00"})
+            ws.send_json(
+                {"type": "identify", "user_id": "42", "name": "Kim", "email": "k@x.example", "hash": "00"}
+            )
             wrong = receive_until(ws, lambda f: f["type"] == "error")[-1]
             assert wrong["code"] == "identity_rejected"
             good = tokens.identity_hash(secret, "42")
@@ -349,7 +349,9 @@ def test_the_fallback_sends_by_post_and_reads_an_event_stream(stack: Stack) -> N
     assert frames[0]["type"] == "ack" and frames[0]["seq"] == 2
     again = stack.client.post("/widget/send", content=body, headers=auth).json()
     assert again[0] == {**frames[0], "duplicate": True}
-    with stack.client.stream("GET", f"/widget/events?token={token}", headers={"Last-Event-ID": "1"}) as events:
+    with stack.client.stream(
+        "GET", f"/widget/events?token={token}&mode=poll", headers={"Last-Event-ID": "1"}
+    ) as events:
         seen: list[dict[str, Any]] = []
         for line in events.iter_lines():
             if line.startswith("data: "):

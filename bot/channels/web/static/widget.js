@@ -30,13 +30,14 @@
   }
 
   var CSS = [
-    ":host{all:initial}",
-    "*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}",
+    ":host{all:initial;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}",
+    "*{box-sizing:border-box;font-family:inherit}",
     "button{font:inherit;cursor:pointer}",
     ":focus-visible{outline:3px solid #f5a623;outline-offset:2px}",
     ".launcher{position:fixed;bottom:20px;z-index:2147483000;border:0;border-radius:28px;padding:14px 20px;" +
       "background:#0b5cab;color:#fff;font-size:16px;font-weight:600;box-shadow:0 4px 14px rgba(0,0,0,.3)}",
     ".launcher:hover{background:#084a8a}",
+    ".launcher{display:flex;align-items:center;gap:8px}.launcher svg{width:20px;height:20px}",
     ".right{right:20px}.left{left:20px}",
     ".panel{position:fixed;bottom:84px;z-index:2147483001;width:380px;max-width:calc(100vw - 24px);" +
       "height:580px;max-height:calc(100vh - 104px);display:flex;flex-direction:column;background:#fff;color:#1a1a1a;" +
@@ -87,7 +88,16 @@
     root.appendChild(el("style", {}, CSS));
   }
   var launcher = el("button", { type: "button", class: "launcher " + side, "aria-label": t("launcher"),
-    "aria-expanded": "false", "aria-controls": "carebot-panel" }, "💬 Chat");
+    "aria-expanded": "false", "aria-controls": "carebot-panel" });
+  var icon = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  icon.setAttribute("viewBox", "0 0 24 24");
+  icon.setAttribute("aria-hidden", "true");
+  var path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+  path.setAttribute("fill", "currentColor");
+  icon.appendChild(path);
+  launcher.appendChild(icon);
+  launcher.appendChild(el("span", {}, "Chat"));
   var panel = el("div", { id: "carebot-panel", class: "panel " + side, role: "dialog", "aria-labelledby": "carebot-title" });
   panel.hidden = true;
   var header = el("header");
@@ -280,7 +290,10 @@
   function connect() {
     clearTimeout(retryTimer);
     if (socket || source || !navigator.onLine) return;
-    getToken().then(fallback ? openStream : openSocket, retry);
+    // A failed token request while the browser is online: the bot refused this site or is down.
+    getToken().then(function () { if (fallback) openStream(); else openSocket(); }, function () {
+      retry(navigator.onLine ? "refused" : null);
+    });
   }
   function openSocket() {
     var url = base.origin.replace(/^http/, "ws") + "/widget/ws";
