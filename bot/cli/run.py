@@ -25,8 +25,13 @@ from bot.channels.web.config import WebConfig, WebConfigError
 from bot.channels.web.config import load as load_web
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from starlette.routing import BaseRoute
+
     from bot.channels.web.runtime import WebServer
     from bot.content.loader import LoadResult
+    from bot.service.engine import ConversationService
     from bot.storage import Database
 
 SNOOZE_CHECK_SECONDS = 30.0
@@ -118,7 +123,7 @@ async def _serve_with_telegram(
 
     protect_logs(telegram.token)
     bot = TelegramBot(telegram, db, loaded)
-    web = WebServer(db, bot.conversation, web_config)
+    web = WebServer(db, bot.conversation, web_config, extra_routes=_extra_routes(db, bot.conversation))
     web.bind()
     mode = f"webhook {telegram.webhook.url}" if telegram.webhook else "polling"
     _say(f"starting on Telegram ({mode}); staff chat {telegram.staff_chat_id}")
@@ -146,7 +151,7 @@ async def _serve_without_telegram(
     conversation = ConversationService(
         db, await asyncio.to_thread(Brain.build, loaded.content), on_enqueued=wake
     )
-    web = WebServer(db, conversation, web_config)
+    web = WebServer(db, conversation, web_config, extra_routes=_extra_routes(db, conversation))
     servers.append(web)
     web.bind()
 
@@ -178,6 +183,11 @@ async def _wake_snoozed(db: Database, stop: asyncio.Event) -> None:
         await db.wake_snoozed(datetime.now(UTC))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), SNOOZE_CHECK_SECONDS)
+
+
+def _extra_routes(db: Database, conversation: ConversationService) -> Sequence[BaseRoute]:
+    """Other web surfaces served beside the widget on the same port (the staff inbox plugs in here)."""
+    return ()
 
 
 def _has_inbox(web: WebServer) -> bool:
