@@ -91,9 +91,9 @@ class Visitor:
     unanswered: int = 0
 
 
-async def _until(ws: Any, visitor: Visitor, wanted: Any, timeout: float = 60.0) -> dict[str, Any]:
+async def _until(ws: Any, visitor: Visitor, wanted: Any) -> dict[str, Any]:
     while True:
-        frame: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        frame: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 60.0))
         if frame["type"] == "message":
             visitor.seen.append(int(frame["seq"]))
         if wanted(frame):
@@ -121,7 +121,9 @@ async def _visit(
                 json.dumps({"type": "message", "id": client_id, "text": QUESTIONS[n % len(QUESTIONS)]})
             )
             ack = await _until(
-                ws, visitor, lambda f: f["type"] in ("ack", "error") and f.get("id") == client_id
+                ws,
+                visitor,
+                lambda f, wanted=client_id: f["type"] in ("ack", "error") and f.get("id") == wanted,
             )
             if ack["type"] == "error":
                 visitor.unanswered += 1
@@ -130,7 +132,9 @@ async def _visit(
                 await _until(
                     ws,
                     visitor,
-                    lambda f: f["type"] == "message" and f["author"] == "bot" and f["seq"] > ack["seq"],
+                    lambda f, after=ack["seq"]: (
+                        f["type"] == "message" and f["author"] == "bot" and f["seq"] > after
+                    ),
                 )
             except TimeoutError:
                 visitor.unanswered += 1
