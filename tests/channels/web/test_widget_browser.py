@@ -45,6 +45,7 @@ ARGS = [
 ]
 ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOT = ROOT / "docs" / "web-widget.png"
+"""Refreshed by the main journey test when CAREBOT_UPDATE_SCREENSHOT is set (a normal run leaves docs/ alone)."""
 WAIT = 15_000  # ms: generous for a loaded 2-core machine; nothing here is a timing assertion
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -127,7 +128,7 @@ async def write(page: Any, text: str) -> None:
     await page.get_by_role("button", name="Senden").click()
 
 
-async def test_a_customer_is_answered_hands_over_and_rates(site: Site, browser: Any) -> None:
+async def test_a_customer_is_answered_hands_over_and_rates(site: Site, browser: Any, tmp_path: Path) -> None:
     context = await browser.new_context(locale="de-DE", viewport={"width": 1100, "height": 760})
     page = await context.new_page()
     await page.goto(site.url + "/")
@@ -152,7 +153,8 @@ async def test_a_customer_is_answered_hands_over_and_rates(site: Site, browser: 
     await expect(reply).to_contain_text("Ich kümmere mich darum.", timeout=WAIT)
     await expect(reply).to_contain_text("Alice aus dem Team")
     await log.evaluate("node => { node.scrollTop = node.scrollHeight; }")
-    await page.screenshot(path=str(SCREENSHOT))
+    shot = SCREENSHOT if os.environ.get("CAREBOT_UPDATE_SCREENSHOT") else tmp_path / "web-widget.png"
+    await page.screenshot(path=str(shot))
 
     await site.staff.resolve(ticket, "Alice")
     site.server.sender.wake()
