@@ -182,7 +182,9 @@ class _Widget:
                     for frame in frames:
                         cursor = int(str(frame["seq"]))
                         yield f"id: {cursor}\nevent: message\ndata: {json.dumps(frame, ensure_ascii=False)}\n\n"
-                    current = await self.visitors.status(session)
+                    # Every change of a ticket the customer should notice comes with a message (hand-over,
+                    # reply, resolution): the bar is read again only then, not on every wake-up.
+                    current = await self.visitors.status(session) if frames or status is None else status
                     if current != status:
                         status = current
                         yield f"event: status\ndata: {json.dumps(current, ensure_ascii=False)}\n\n"
@@ -266,7 +268,8 @@ class _Widget:
                 for frame in frames:
                     cursor = int(str(frame["seq"]))
                     await send(frame)
-                current = await self.visitors.status(session)
+                # The bar changes with a message (hand-over, reply, resolution): read it only then.
+                current = await self.visitors.status(session) if frames or status is None else status
                 if current != status:
                     status = current
                     await send(current)
