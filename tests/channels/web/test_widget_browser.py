@@ -304,3 +304,40 @@ async def test_a_page_on_another_origin(
             row = await tx.fetch_one("SELECT count(*) AS n FROM customers")
         assert row is not None and row["n"] == 0
     await context.close()
+
+
+async def test_identify_and_reset_from_the_page(
+    make_site: Callable[..., Awaitable[Site]], browser: Any
+) -> None:
+    from bot.channels.web.tokens import identity_hash
+
+    secret = "identity-secret-for-tests"
+    site = await make_site(identity_secret=secret)
+    context = await browser.new_context(locale="de-DE")
+    page = await context.new_page()
+    await page.goto(site.url + "/")
+    await open_widget(page)
+    log = page.get_by_role("log")
+    anonymous = await page.evaluate("Object.keys(localStorage).filter(k => k.endsWith(':token')).length")
+    assert anonymous == 1  # stored only now that the chat is open
+
+    await page.evaluate(
+        "([id, hash]) => carebot.identify({id, name: 'Kim Berger', email: 'kim@example.com', hash})",
+        ["4711", "0" * 64],
+    )
+    await write(page, "Tarif wechseln")
+    await expect(log.locator(".msg.bot")).to_have_count(2, timeout=WAIT)
+    await expect(log).not_to_contain_text("Kim Berger")  # a wrong hash is ignored
+
+    await page.evaluate(
+        "([id, hash]) => carebot.identify({id, name: 'Kim Berger', email: '', hash})",
+        ["4711", identity_hash(secret, "4711")],
+    )
+    await expect(log).to_contain_text("Hallo Kim Berger!", timeout=WAIT)  # the person's own conversation
+    await expect(log).not_to_contain_text("Tarif wechseln")
+
+    await page.evaluate("carebot.reset()")
+    await expect(log).not_to_contain_text("Kim Berger", timeout=WAIT)
+    await expect(log.locator(".msg")).to_have_count(1, timeout=WAIT)  # a new, anonymous greeting
+    await expect(log).to_contain_text("Hallo!")
+    await context.close()
