@@ -262,40 +262,51 @@ class _Widget:
         async def pump(event: asyncio.Event) -> None:
             nonlocal cursor
             status: dict[str, object] | None = None
-            while True:
-                event.clear()
-                frames = await self.visitors.since(session, cursor)
-                for frame in frames:
-                    cursor = int(str(frame["seq"]))
-                    await send(frame)
-                # The bar changes with a message (hand-over, reply, resolution): read it only then.
-                current = await self.visitors.status(session) if frames or status is None else status
-                if current != status:
-                    status = current
-                    await send(current)
-                if len(frames) < 200:
-                    await event.wait()
+            try:
+                while True:
+                    event.clear()
+                    frames = await self.visitors.since(session, cursor)
+                    for frame in frames:
+                        cursor = int(str(frame["seq"]))
+                        await send(frame)
+                    # The bar changes with a message (hand-over, reply, resolution): read it only then.
+                    current = await self.visitors.status(session) if frames or status is None else status
+                    if current != status:
+                        status = current
+                        await send(current)
+                    if len(frames) < 200:
+                        await event.wait()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The client went away mid-send, or storage failed: close, and the widget reconnects and
+                # replays from the last number it has shown. Never go silent on an open connection.
+                log.debug("pump for visitor %s stopped", session.visitor.id[:8], exc_info=True)
+                with contextlib.suppress(Exception):
+                    await websocket.close(code=1011)
 
         with self.visitors.channel.listen(session.visitor.id) as event:
             pumping = asyncio.create_task(pump(event), name=f"web-pump-{session.visitor.id[:8]}")
             try:
                 while True:
                     raw = await self._receive(websocket)
-                    if pumping.done():
-                        pumping.result()  # a storage failure: close rather than go silent
                     if raw is not None and len(raw) > MAX_FRAME:
                         await send(
                             FrameError("frame_too_big", f"a frame may be at most {MAX_FRAME} bytes").frame()
                         )
                         await websocket.close(code=1009)
                         return
-                    await self._dispatch(session, raw or "", send)
+                    if not await self._dispatch(session, raw or "", send):
+                        await websocket.close(code=1011)
+                        return
             finally:
                 pumping.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await pumping
 
-    async def _dispatch(self, session: Session, raw: str | bytes, send: _SendFrame) -> None:
+    async def _dispatch(self, session: Session, raw: str | bytes, send: _SendFrame) -> bool:
+        """Handle one client frame; False when the server failed (the caller closes the connection, the
+        client reconnects and sends its unacknowledged messages again, which de-duplication makes safe)."""
         try:
             frame = parse(raw)
             if isinstance(frame, Say):
@@ -312,6 +323,12 @@ class _Widget:
                 raise FrameError("bad_frame", "'hello' only once, as the first frame")
         except FrameError as error:
             await send(error.frame())
+        except WebSocketDisconnect:
+            raise
+        except Exception:
+            log.exception("a web visitor's frame failed; closing so the widget reconnects and resends")
+            return False
+        return True
 
 
 def create_app(visitors: WebVisitors, *, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
