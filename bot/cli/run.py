@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from bot.storage import Database
 
 SNOOZE_CHECK_SECONDS = 30.0
+HEARTBEAT_SECONDS = 20.0
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -170,6 +172,9 @@ async def _serve_without_telegram(
         asyncio.create_task(watcher.run(stop), name="content-watcher"),
         asyncio.create_task(_wake_snoozed(db, stop), name="snooze"),
     ]
+    heartbeat = os.environ.get("BOT_HEARTBEAT", "").strip()
+    if heartbeat:
+        background.append(asyncio.create_task(_heartbeat(Path(heartbeat), web, stop), name="heartbeat"))
     try:
         await web.serve(stop)
     finally:
@@ -183,6 +188,18 @@ async def _wake_snoozed(db: Database, stop: asyncio.Event) -> None:
         await db.wake_snoozed(datetime.now(UTC))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), SNOOZE_CHECK_SECONDS)
+
+
+async def _heartbeat(path: Path, web: WebServer, stop: asyncio.Event) -> None:
+    """Touch ``BOT_HEARTBEAT`` while the web server runs (the container's health check reads it; with
+    Telegram, its runtime touches the file instead)."""
+    touched = False
+    while not stop.is_set():
+        if web.running:
+            await asyncio.to_thread(path.touch)
+            touched = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), HEARTBEAT_SECONDS if touched else 0.5)
 
 
 def _extra_routes(db: Database, conversation: ConversationService) -> Sequence[BaseRoute]:

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def _lines_until(process: subprocess.Popen[str], needle: str) -> list[str]:
 
 
 def test_the_first_command_serves_the_page_and_stops_on_sigterm(tmp_path: Path) -> None:
-    process = _start(tmp_path)
+    process = _start(tmp_path, BOT_HEARTBEAT=str(tmp_path / "heartbeat"))
     try:
         lines = _lines_until(process, "Ctrl+C stops")
         text = "".join(lines)
@@ -56,6 +57,11 @@ def test_the_first_command_serves_the_page_and_stops_on_sigterm(tmp_path: Path) 
         assert '<script src="/widget.js" defer' in body
         with urllib.request.urlopen(url + "widget.js", timeout=30) as script:
             assert b'"send": "Senden"' in script.read()
+        for _ in range(100):  # the container's health check reads this file
+            if (tmp_path / "heartbeat").exists():
+                break
+            time.sleep(0.1)
+        assert (tmp_path / "heartbeat").exists()
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=60)
     finally:

@@ -48,6 +48,12 @@ class WebServer:
         self.visitors = WebVisitors(db, conversation, self.channel, config, wake=self.sender.wake)
         self.app = create_app(self.visitors, extra_routes=extra_routes)
         self._socket: socket.socket | None = None
+        self._server: uvicorn.Server | None = None
+
+    @property
+    def running(self) -> bool:
+        """The server accepts connections (for health checks)."""
+        return self._server is not None and self._server.started and not self._server.should_exit
 
     def bind(self) -> socket.socket:
         """Bind the listening socket now; :class:`WebConfigError` names the variable when that fails."""
@@ -81,7 +87,7 @@ class WebServer:
     async def serve(self, stop: asyncio.Event) -> None:
         """Serve until ``stop`` is set; open connections are closed, the outbox round finishes."""
         sock = self._socket or self.bind()
-        server = _Server(
+        server = self._server = _Server(
             uvicorn.Config(
                 self.app,
                 log_level=logging.getLevelName(max(logging.getLogger().level, logging.WARNING)).lower(),
