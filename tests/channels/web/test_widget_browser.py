@@ -230,22 +230,37 @@ async def test_the_widget_works_with_the_keyboard_alone(site: Site, browser: Any
     await context.close()
 
 
-async def test_the_fallback_transport_delivers_live_replies(site: Site, browser: Any) -> None:
-    """Where WebSockets are blocked the widget uses Server-Sent Events and POST, with the same guarantees."""
+async def test_the_fallback_transport_on_an_english_page(site: Site, browser: Any) -> None:
+    """Where WebSockets are blocked the widget uses Server-Sent Events and POST, with the same guarantees;
+    the page's lang picks the widget's language (the browser here prefers German)."""
     context = await browser.new_context(locale="de-DE")
     page = await context.new_page()
-    html = f'<!doctype html><html lang="de"><body><script src="{site.url}/widget.js" data-transport="sse"></script>'
+    html = f'<!doctype html><html lang="en"><body><script src="{site.url}/widget.js" data-transport="sse"></script>'
     await page.route(site.url + "/fallback", lambda route: route.fulfill(body=html, content_type="text/html"))
     await page.goto(site.url + "/fallback")
-    await open_widget(page)
-    await write(page, "Ich möchte mit einem Mitarbeiter sprechen")
-    await expect(page.get_by_role("status")).to_contain_text("Vorgang", timeout=WAIT)
+    await page.get_by_role("button", name=re.compile("Chat")).click()
+    box = page.get_by_role("textbox", name="Message")
+    await expect(box).to_be_focused(timeout=WAIT)
+    await box.fill("I want to talk to a human")
+    await page.get_by_role("button", name="Send").click()
+    await expect(page.get_by_role("status")).to_contain_text("Reference", timeout=WAIT)
     ticket = await site.ticket_of_latest_customer()
-    await site.staff.reply(ticket, "Bob", "Per Fallback zugestellt")
+    await site.staff.reply(ticket, "Bob", "Delivered over the fallback")
     site.server.sender.wake()
-    await expect(page.get_by_role("log").get_by_text("Per Fallback zugestellt")).to_have_count(
-        1, timeout=WAIT
+    log = page.get_by_role("log")
+    await expect(log.get_by_text("Delivered over the fallback")).to_have_count(1, timeout=WAIT)
+    await expect(log.locator(".msg.agent")).to_contain_text("Bob from the team")
+
+    # A picture pasted into the chat: the widget says honestly that it cannot be received yet.
+    await page.evaluate(
+        """() => {
+            const box = document.querySelector("#carebot-widget").shadowRoot.querySelector("textarea");
+            const data = new DataTransfer();
+            data.items.add(new File(["x"], "router.png", {type: "image/png"}));
+            box.dispatchEvent(new ClipboardEvent("paste", {clipboardData: data, bubbles: true, cancelable: true}));
+        }"""
     )
+    await expect(page.get_by_role("alert")).to_contain_text("can't receive files or pictures")
     await context.close()
 
 
