@@ -90,3 +90,69 @@ def test_a_malformed_origin_is_refused_at_start(tmp_path: Path) -> None:
     assert (
         err.strip() == "error: BOT_WEB_ORIGINS: 'shop.example' is not an origin like https://www.example.com"
     )
+
+
+def test_a_cli_reply_from_another_process_reaches_the_widget_live(tmp_path: Path) -> None:
+    """``python -m bot queue reply`` beside the running bot: the bot's web outbox picks the reply up."""
+    import asyncio
+    import json
+
+    import websockets
+
+    process = _start(tmp_path)
+    try:
+        lines = _lines_until(process, "Ctrl+C stops")
+        url = next(line.split("page: ")[1].split()[0] for line in lines if "sample page: " in line).rstrip(
+            "/"
+        )
+        request = urllib.request.Request(url + "/widget/token", method="POST", data=b"")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            token = json.loads(response.read())["token"]
+
+        async def visit() -> str:
+            async with websockets.connect(url.replace("http", "ws") + "/widget/ws") as ws:
+
+                async def until(wanted: object) -> dict[str, object]:
+                    while True:
+                        frame: dict[str, object] = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                        if callable(wanted) and wanted(frame):
+                            return frame
+
+                await ws.send(json.dumps({"type": "hello", "token": token, "last_seq": 0, "lang": "de"}))
+                await ws.send(json.dumps({"type": "message", "id": "c1", "text": "/human"}))
+                status = await until(lambda f: f["type"] == "status" and f["ticket"] is not None)
+                ticket = status["ticket"]
+                assert isinstance(ticket, dict)
+                reply = await asyncio.to_thread(
+                    subprocess.run,
+                    [
+                        sys.executable,
+                        "-m",
+                        "bot",
+                        "queue",
+                        "reply",
+                        str(ticket["id"]),
+                        "Hallo vom CLI",
+                        "--as",
+                        "alice",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    cwd=tmp_path,
+                    env={
+                        **os.environ,
+                        "BOT_DATABASE": str(tmp_path / "bot.db"),
+                        "BOT_INTENTS": str(ROOT / "intents"),
+                    },
+                    timeout=120,
+                )
+                assert reply.returncode == 0, reply.stderr
+                frame = await until(lambda f: f["type"] == "message" and f["author"] == "agent")
+                return str(frame["text"])
+
+        assert "Hallo vom CLI" in asyncio.run(visit())
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
