@@ -7,10 +7,13 @@ they read (their numbered conversation from a sequence number on).
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, ParamSpec, TypeVar
 
 from bot.channels.base import Inbound
 from bot.channels.web import tokens
@@ -46,6 +49,23 @@ LABELS = (
 """The catalogue messages the widget shows itself; placeholders such as $seconds stay for the widget."""
 
 Send = Callable[[dict[str, object]], Awaitable[None]]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _shielded(method: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """Database work that finishes even when the caller is cancelled.
+
+    Connections end by cancellation (a browser closes an event stream, a widget's reader stops its pump);
+    a transaction cut off between ``BEGIN`` and ``COMMIT`` would stay open on the shared connection and
+    break every later one, and a turn cut off halfway would wait for the next start to be answered.
+    """
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        return await asyncio.shield(method(*args, **kwargs))
+
+    return wrapper
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +98,7 @@ class WebVisitors:
         self._per_address = RateLimiter(config.limits.address)
         self._new_visitors = RateLimiter(config.limits.new_visitor)
 
+    @_shielded
     async def secret(self) -> str:
         if self._secret is None:
             async with self.db.transaction() as tx:
@@ -86,6 +107,7 @@ class WebVisitors:
 
     # --- who ---------------------------------------------------------------------------------------------
 
+    @_shielded
     async def new_token(self, address: str) -> str:
         """A token for a new visitor (no database row yet: that comes with the first connection)."""
         wait = self._new_visitors.take(address)
@@ -101,6 +123,7 @@ class WebVisitors:
         except tokens.TokenError as error:
             raise FrameError("bad_token", str(error)) from None
 
+    @_shielded
     async def open(self, visitor: tokens.Visitor, language: str | None, address: str) -> Session:
         """The visitor's customer row (created on first contact) and the greeting, once per conversation."""
         hint = language.split("-")[0].lower() if language else None
@@ -115,6 +138,7 @@ class WebVisitors:
         """A fresh token for the same visitor: an active visitor's token never expires."""
         return tokens.issue(await self.secret(), session.visitor.id)
 
+    @_shielded
     async def identify(self, session: Session, frame: Identify) -> str:
         """A token for the identified person's own conversation, or :class:`FrameError` for a wrong hash.
 
@@ -141,6 +165,7 @@ class WebVisitors:
                 retry_after=_secs(wait),
             )
 
+    @_shielded
     async def say(self, session: Session, frame: Say, on_stored: Send) -> None:
         """Store, acknowledge (after the commit), then run the turn. A retried id is acknowledged again
         with its first number and never stored or answered twice."""
@@ -156,9 +181,12 @@ class WebVisitors:
         async def stored(recorded: RecordedMessage) -> None:
             async with self.db.snapshot() as tx:
                 seq = await message_seq(tx, recorded.id)
-            await on_stored(
-                {"type": "ack", "id": frame.client_id, "seq": seq, "duplicate": recorded.duplicate}
-            )
+            try:
+                await on_stored(
+                    {"type": "ack", "id": frame.client_id, "seq": seq, "duplicate": recorded.duplicate}
+                )
+            except Exception:  # the client went away: the turn still runs; a retry gets the ack
+                log.debug("could not acknowledge %s", frame.client_id, exc_info=True)
 
         inbound = Inbound(
             channel=NAME,
@@ -173,15 +201,18 @@ class WebVisitors:
 
     # --- what they read ----------------------------------------------------------------------------------
 
+    @_shielded
     async def since(self, session: Session, after: int) -> list[dict[str, object]]:
         async with self.db.snapshot() as tx:
             messages = await messages_after(tx, session.customer.id, after)
         return [message_frame(m) for m in messages]
 
+    @_shielded
     async def last_seq(self, session: Session) -> int:
         async with self.db.snapshot() as tx:
             return await last_seq(tx, session.customer.id)
 
+    @_shielded
     async def status(self, session: Session) -> dict[str, object]:
         """The hand-over bar: the open ticket's number, state and an honest wait estimate, or none."""
         brain = self.conversation.brain
