@@ -73,6 +73,17 @@ class Site:
     staff: StaffService
     server: WebServer
 
+    async def delivered(self) -> None:
+        """Wait until the outbox has no web reply left to hand on (polls the database, no fixed sleep)."""
+        for _ in range(600):
+            async with self.db.snapshot() as tx:
+                row = await tx.fetch_one("SELECT count(*) AS n FROM outbox WHERE status = 'pending'")
+            if row is not None and row["n"] == 0:
+                return
+            self.server.sender.wake()
+            await asyncio.sleep(0.05)
+        raise AssertionError("the outbox never delivered")
+
     async def ticket_of_latest_customer(self) -> int:
         async with self.db.snapshot() as tx:
             row = await tx.fetch_one("SELECT max(id) AS id FROM tickets")
@@ -190,7 +201,7 @@ async def test_a_reply_made_while_offline_shows_exactly_once_after_reconnecting(
     site.server.sender.wake()
     await write(page, "Geschrieben ohne Netz")  # queued in the browser, sent on reconnect
     await expect(log.locator(".pending")).to_have_count(1)
-    await asyncio.sleep(1.5)  # let the outbox mark the reply delivered while the browser is away
+    await site.delivered()  # the outbox has handed the reply on while the browser is away
     await context.set_offline(False)
 
     await expect(log.locator(".msg.agent")).to_have_count(1, timeout=WAIT)
