@@ -74,4 +74,7 @@ MESSAGES: dict[str, MessageSpec] = {
         "Web widget: a file or picture was dropped or pasted; say honestly that it cannot be received yet."
     ),
     "web_unavailable": MessageSpec("Web widget: the chat cannot connect at all (refused or server down)."),
+    "web_unread": MessageSpec(
+        "Web widget: on the closed launcher when a reply arrived (a person's reply, say)."
+    ),
 }

@@ -45,6 +45,7 @@ LABELS = (
     "web_too_long",
     "web_attachments",
     "web_unavailable",
+    "web_unread",
 )
 """The catalogue messages the widget shows itself; placeholders such as $seconds stay for the widget."""
 

@@ -158,8 +158,13 @@ async def test_a_customer_is_answered_hands_over_and_rates(site: Site, browser: 
     await expect(page.get_by_role("status")).to_contain_text(re.compile(r"Vorgang \d+"), timeout=WAIT)
     ticket = await site.ticket_of_latest_customer()
     await expect(log).to_contain_text(f"Vorgangsnummer: {ticket}", timeout=WAIT)
+    await page.keyboard.press("Escape")  # the customer closes the chat while waiting for a person
     await site.staff.reply(ticket, "Alice", "Ich kümmere mich darum.")
     site.server.sender.wake()
+    launcher = page.get_by_role("button", name=re.compile("Chat mit"))
+    await expect(launcher).to_have_accessible_name(re.compile("Neue Nachricht"), timeout=WAIT)
+    await launcher.click()
+    await expect(launcher).not_to_have_accessible_name(re.compile("Neue Nachricht"))
     reply = log.locator(".msg.agent")
     await expect(reply).to_contain_text("Ich kümmere mich darum.", timeout=WAIT)
     await expect(reply).to_contain_text("Alice aus dem Team")

@@ -38,6 +38,7 @@
       "background:#0b5cab;color:#fff;font-size:16px;font-weight:600;box-shadow:0 4px 14px rgba(0,0,0,.3)}",
     ".launcher:hover{background:#084a8a}",
     ".launcher{display:flex;align-items:center;gap:8px}.launcher svg{width:20px;height:20px}",
+    ".badge{background:#fff;color:#0b5cab;border-radius:10px;padding:1px 8px;font-size:13px}",
     ".right{right:20px}.left{left:20px}",
     ".panel{position:fixed;bottom:84px;z-index:2147483001;width:380px;max-width:calc(100vw - 24px);" +
       "height:580px;max-height:calc(100vh - 104px);display:flex;flex-direction:column;background:#fff;color:#1a1a1a;" +
@@ -98,6 +99,9 @@
   icon.appendChild(path);
   launcher.appendChild(icon);
   launcher.appendChild(el("span", {}, "Chat"));
+  var badge = el("span", { class: "badge" }, t("unread"));
+  badge.hidden = true;
+  launcher.appendChild(badge);
   var panel = el("div", { id: "carebot-panel", class: "panel " + side, role: "dialog", "aria-labelledby": "carebot-title" });
   panel.hidden = true;
   var header = el("header");
@@ -131,6 +135,7 @@
   var retryTimer = null, attempts = 0, failures = 0;
   var fallback = data.transport === "sse";
   var identity = null, limit = 4000;
+  var live = false;        // false while a (re)connect replays what is already known to the visitor
 
   function storage() { try { return window.localStorage; } catch (e) { return null; } }
   function save() {
@@ -185,6 +190,10 @@
     }
     log.appendChild(node);
     scroll();
+    if (panel.hidden && frame.author !== "customer" && live) {
+      badge.hidden = false;
+      launcher.setAttribute("aria-label", t("launcher") + " – " + t("unread"));
+    }
   }
   function pending(item) {
     var node = bubble("customer", null, item.text);
@@ -221,6 +230,7 @@
   function handle(frame) {
     switch (frame.type) {
       case "welcome":
+        live = lastSeq > 0;  // a reconnect: what it replays was missed while away, so it counts as new
         token = frame.token; limit = (frame.limits && frame.limits.text) || limit;
         connected = true; attempts = 0; failures = 0; save(); say("");
         if (identity) { transmit(identity); identity = null; }
@@ -230,6 +240,7 @@
       case "ack": if (frame.seq) shown[frame.seq] = true; confirm(frame.id); break;
       case "typing": typing.textContent = t("typing"); typing.hidden = !frame.on; break;
       case "status":
+        live = true;  // the replay on connect ends with the status frame
         bar.hidden = !frame.ticket;
         bar.textContent = frame.ticket ? frame.ticket.text : "";
         break;
@@ -343,6 +354,8 @@
   // --- opening, closing, keyboard ------------------------------------------------------------------------
   function open() {
     panel.hidden = false;
+    badge.hidden = true;
+    launcher.setAttribute("aria-label", t("launcher"));
     launcher.setAttribute("aria-expanded", "true");
     if (!started) { started = true; load(); queue.forEach(pending); connect(); }
     box.focus();
