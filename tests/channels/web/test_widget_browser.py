@@ -142,9 +142,12 @@ async def write(page: Any, text: str) -> None:
 async def test_a_customer_is_answered_hands_over_and_rates(site: Site, browser: Any, tmp_path: Path) -> None:
     context = await browser.new_context(locale="de-DE", viewport={"width": 1100, "height": 760})
     page = await context.new_page()
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
     await page.goto(site.url + "/")
     assert await page.evaluate("localStorage.length") == 0  # nothing stored before the chat is opened
     await open_widget(page)
+    assert await context.cookies() == []  # and never a cookie
     log = page.get_by_role("log")
 
     await write(page, "Wie lade ich meine Rechnung herunter?")
@@ -180,6 +183,7 @@ async def test_a_customer_is_answered_hands_over_and_rates(site: Site, browser: 
         row = await tx.fetch_one("SELECT rating FROM ratings WHERE ticket_id = ?", (ticket,))
     assert row is not None and row["rating"] == 5
 
+    assert not [line for line in console if "Content Security Policy" in line]  # the strict CSP holds
     shown = await log.locator(".msg").count()
     await page.reload()
     await open_widget(page)
