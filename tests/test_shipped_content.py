@@ -72,3 +72,16 @@ def test_handoff_carries_ticket_and_eta(brain: Brain, language: str) -> None:
     eta = brain.renderer.eta(None, language)
     text = brain.renderer.message("handoff", language, {"ticket_id": "4711", "eta": eta})
     assert "4711" in text and eta in text
+
+
+def test_the_widget_labels_keep_their_accessible_names(content: Content) -> None:
+    """Screen-reader users and the browser tests find the widget by these names, in every language."""
+    from bot.service.render import Renderer
+
+    renderer = Renderer(content)
+    names = {"de": ("Nachricht", "Senden"), "en": ("Message", "Send")}
+    for language in content.settings.languages:
+        assert "Chat" in renderer.message("web_launcher", language)
+        assert (renderer.message("web_message", language), renderer.message("web_send", language)) == names[
+            language
+        ]

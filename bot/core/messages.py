@@ -72,4 +72,40 @@ MESSAGES: dict[str, MessageSpec] = {
         "understood (a 'talk to a person' button follows)."
     ),
     "button_withdraw": MessageSpec("Label of the button under the hand-over message that withdraws it."),
+    # The web widget's own labels (bot/channels/web/static/widget.js); sent to the page, never stored.
+    "web_title": MessageSpec("Web widget: the title in its header."),
+    "web_intro": MessageSpec(
+        "Web widget: the line under the title. Must say it is the company's automated assistant and that a "
+        "person from the team takes over when needed."
+    ),
+    "web_launcher": MessageSpec("Web widget: the button that opens the chat. Must contain the word 'Chat'."),
+    "web_close": MessageSpec("Web widget: the button that closes the chat."),
+    "web_message": MessageSpec("Web widget: the name of the text box (screen readers read it)."),
+    "web_send": MessageSpec("Web widget: the send button."),
+    "web_typing": MessageSpec("Web widget: shown while the assistant works on an answer."),
+    "web_label_bot": MessageSpec("Web widget: the label above the automated assistant's messages."),
+    "web_label_team": MessageSpec(
+        "Web widget: the label above a reply from a person of the team.", frozenset({"agent"})
+    ),
+    "web_label_you": MessageSpec("Web widget: the label above the customer's own messages."),
+    "web_ticket": MessageSpec(
+        "Web widget: the hand-over bar while a ticket is open ($ticket_id, and $eta: the honest estimate)."
+    ),
+    "web_offline": MessageSpec("Web widget: no connection; messages typed now are sent when it is back."),
+    "web_pending": MessageSpec("Web widget: under a message that is not yet confirmed by the server."),
+    "web_rate_limited": MessageSpec(
+        "Web widget: the customer writes too fast; the message is sent automatically after $seconds.",
+        frozenset({"seconds"}),
+    ),
+    "web_too_long": MessageSpec(
+        "Web widget: a message is longer than $limit characters ($length now); nothing is sent.",
+        frozenset({"limit", "length"}),
+    ),
+    "web_attachments": MessageSpec(
+        "Web widget: a file or picture was dropped or pasted; say honestly that it cannot be received yet."
+    ),
+    "web_unavailable": MessageSpec("Web widget: the chat cannot connect at all (refused or server down)."),
+    "web_unread": MessageSpec(
+        "Web widget: on the closed launcher when a reply arrived (a person's reply, say)."
+    ),
 }

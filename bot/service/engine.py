@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -39,7 +39,7 @@ from bot.core.policy import (
 )
 from bot.service.brain import Brain
 from bot.service.clock import Clock, utcnow
-from bot.storage import Customer, Database, Tx
+from bot.storage import Customer, Database, RecordedMessage, Tx
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +139,17 @@ class ConversationService:
                 inbound.channel, inbound.user_id, inbound.display_name, inbound.language_hint
             )
 
-    async def handle(self, inbound: Inbound) -> TurnReport:
-        """Store ``inbound`` durably, then run the turn. Redelivered updates are recognised and skipped."""
+    async def handle(
+        self,
+        inbound: Inbound,
+        *,
+        on_stored: Callable[[RecordedMessage], Awaitable[None]] | None = None,
+    ) -> TurnReport:
+        """Store ``inbound`` durably, then run the turn. Redelivered updates are recognised and skipped.
+
+        ``on_stored`` runs after the message is committed and before the turn (also for a duplicate): a
+        channel that acknowledges messages (the web widget) acknowledges exactly then, never earlier.
+        """
         customer = await self._customer(inbound)
         recorded = await self.db.record_inbound(
             customer.id,
@@ -150,6 +159,8 @@ class ConversationService:
             channel_message_id=inbound.message_id,
             received_at=inbound.received_at,
         )
+        if on_stored is not None:
+            await on_stored(recorded)
         if recorded.duplicate:
             return TurnReport(recorded.id, "duplicate", "already stored", duplicate=True)
         return await self._safe_turn(customer, recorded.id, inbound)

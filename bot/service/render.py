@@ -7,12 +7,23 @@ policy-free plumbing shared by the conversation engine, staff actions and every 
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping
 
 from bot.channels.base import Button
 from bot.core.agents import agent_display
 from bot.core.model import Content, Intent, Lang
 from bot.core.templates import render
+
+_NAMELESS = "\x00"
+_NAMELESS_SPACE = re.compile(r"[ \t]*\x00(?=[!,.?:;])|\x00[ \t]?")
+
+
+def _without_empty_name(text: str, values: Mapping[str, str]) -> str:
+    """A customer without a name (a web visitor) is greeted "Hallo!", not "Hallo !"."""
+    if values.get("customer_name", "x").strip():
+        return render(text, values)
+    return _NAMELESS_SPACE.sub("", render(text, {**values, "customer_name": _NAMELESS}))
 
 
 class Renderer:
@@ -36,12 +47,12 @@ class Renderer:
         lang = self.language(language)
         texts = self.content.messages[name]
         text = texts.get(lang) or texts[self.content.settings.default_language]
-        return render(text, self._values(lang, values or {}))
+        return _without_empty_name(text, self._values(lang, values or {}))
 
     def answer(self, intent: Intent, language: Lang | None, values: Mapping[str, str] | None = None) -> str:
         lang = self.language(language)
         variations = intent.answers.get(lang) or intent.answers[self.content.settings.default_language]
-        return render(self._rng.choice(variations), self._values(lang, values or {}))
+        return _without_empty_name(self._rng.choice(variations), self._values(lang, values or {}))
 
     def title(self, intent: Intent, language: Lang | None) -> str:
         lang = self.language(language)

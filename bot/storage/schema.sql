@@ -218,3 +218,25 @@ CREATE TABLE staff_sessions (
 ) STRICT;
 
 CREATE INDEX staff_sessions_account ON staff_sessions (account_id);
+-- The web channel (migration web_channel): message_seq (a number per visible message in its conversation,
+-- set by the trigger message_seq_number) and web_keys (the visitor-token secret).
+
+CREATE TABLE message_seq (
+    message_id INTEGER PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
+    customer_id INTEGER NOT NULL REFERENCES customers (id),
+    seq INTEGER NOT NULL CHECK (seq > 0),
+    UNIQUE (customer_id, seq)
+) STRICT;
+
+CREATE TRIGGER message_seq_number AFTER INSERT ON messages WHEN NEW.private = 0
+BEGIN
+    INSERT INTO message_seq (message_id, customer_id, seq)
+        VALUES (NEW.id, NEW.customer_id,
+                (SELECT coalesce(max(seq), 0) + 1 FROM message_seq WHERE customer_id = NEW.customer_id));
+END;
+
+CREATE TABLE web_keys (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL CHECK (length(value) >= 32),
+    created_at TEXT NOT NULL
+) STRICT;

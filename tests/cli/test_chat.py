@@ -56,13 +56,6 @@ def test_the_issue_acceptance_conversation(tmp_path: Path) -> None:
     assert str(ticket_id) in out.split("· escalate")[-1]
 
 
-def test_main_command_without_token_falls_back_to_the_terminal_chat(tmp_path: Path) -> None:
-    result = _bot(tmp_path, [], ["Rechnung herunterladen"])
-    assert result.returncode == 0, result.stderr
-    assert "bot>" in result.stdout
-    assert (tmp_path / "bot.db").exists()
-
-
 def test_broken_folder_is_reported_with_lines_and_exit_1(tmp_path: Path) -> None:
     folder = tmp_path / "broken"
     folder.mkdir()

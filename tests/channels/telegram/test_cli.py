@@ -1,4 +1,4 @@
-"""``python -m bot run``: configuration errors, the terminal fallback, logs without the token."""
+"""``python -m bot run``: configuration errors, the terminal chat beside it, logs without the token."""
 
 from __future__ import annotations
 
@@ -62,9 +62,11 @@ def test_an_unusable_database_path_is_a_configuration_error(tmp_path: Path) -> N
     assert result.stderr.strip().splitlines()[-1].startswith("error: BOT_DATABASE: cannot open")
 
 
-def test_without_a_token_the_terminal_chat_runs(tmp_path: Path) -> None:
+def test_without_a_token_the_terminal_chat_is_its_own_command(tmp_path: Path) -> None:
+    """``python -m bot`` serves the web chat now (tests/cli/test_run.py); the terminal chat is ``chat``."""
     intents = Path(__file__).parent / "fixtures" / "intents"
-    result = _run({"BOT_DATABASE": str(tmp_path / "bot.db"), "BOT_INTENTS": str(intents)}, stdin="/quit\n")
+    env = {"BOT_DATABASE": str(tmp_path / "bot.db"), "BOT_INTENTS": str(intents)}
+    result = _run(env, "chat", stdin="/quit\n")
     assert result.returncode == 0, result.stderr
     assert "assist" in result.stdout.lower()
 

@@ -85,7 +85,7 @@ async def test_sigterm_while_the_intents_folder_loads_stops_at_once(tmp_path: Pa
         )
         assert process.stderr is not None
         first = await asyncio.wait_for(process.stderr.readline(), timeout=60)
-        assert b"starting on Telegram" in first  # printed just before the folder starts loading
+        assert b"loading the intents folder" in first  # printed just before the folder starts loading
         process.send_signal(signal.SIGTERM)
         try:
             _, rest = await asyncio.wait_for(process.communicate(), timeout=60)  # a guard, not a measure

@@ -14,7 +14,11 @@ ACTIONS = ("reply", "note", "claim", "resolve", "resolve-and-next", "snooze", "h
 FIELDS = ("text", "wait", "force", "minutes", "until", "undo")
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=8,
 )
