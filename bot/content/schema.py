@@ -205,6 +205,14 @@ class SettingsModel(_Strict):
         default=_DEFAULTS.suggest_band,
         description="A message missing every threshold by less than this gets 'did you mean' (still a miss).",
     )
+    lead_margin: Score = Field(
+        default=_DEFAULTS.lead_margin,
+        description="Answer the best intent below its threshold when it leads the runner-up by this much "
+        "(100: never).",
+    )
+    lead_min_score: Score = Field(
+        default=_DEFAULTS.lead_min_score, description="The lowest score the lead_margin rule answers at."
+    )
 
 
 class ToneModel(_Strict):

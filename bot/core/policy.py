@@ -15,7 +15,9 @@ The rules, in order of precedence:
 6. A clear match is answered (and handed over as well when the intent says ``escalate: true``); close
    candidates get one clarifying question, a second ambiguity goes to a human; a near miss (within
    ``suggest_band`` of a threshold) gets the same "did you mean", any other miss asks to rephrase and offers a
-   human; ``max_misses`` misses in a row go to a human.
+   human; ``max_misses`` misses in a row go to a human. Below the threshold, a best intent at least
+   ``lead_margin`` ahead of the runner-up (and at ``lead_min_score`` or more) counts as a clear match; a
+   message the matcher marks ``out_of_scope`` is never answered.
 """
 
 from __future__ import annotations
@@ -317,12 +319,20 @@ def _passing(candidates: tuple[Candidate, ...], rules: _Rules, slack: float = 0.
 
 def _match(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
     settings = rules.settings
-    candidates = turn.analysis.match.candidates if turn.analysis else ()
+    match = turn.analysis.match if turn.analysis else None
+    candidates = match.candidates if match else ()
     passing = _passing(candidates, rules)
+    if match is not None and match.out_of_scope:
+        passing = []  # a look-alike of something the folder does not cover: never a confident answer
+    elif not passing and match and match.best and match.best.score >= settings.lead_min_score:
+        # Clearly ahead of every other intent, though below the threshold (long or indirect messages).
+        passing = [match.best] if match.lead >= settings.lead_margin else []
     if not passing:
         misses = state.misses + 1
         best = candidates[0] if candidates else None
         why = f"best {best.intent_id} {best.score:.1f}" if best else "no candidate"
+        if match is not None and match.out_of_scope:
+            why += f"; out of scope: {match.out_of_scope}"
         if misses >= settings.max_misses:
             return _escalate(state, Reason.UNMATCHED, Priority.NORMAL, f"{misses} misses in a row ({why})")
         near = _passing(candidates, rules, slack=settings.suggest_band)[:3]
