@@ -666,6 +666,7 @@ class IntentIndex:
             n_support = max(1, min(config.support, available))
             support = sum(s for s, _, _ in items[:n_support]) / n_support
             best_similarity, best_entry, fuzzy = items[0]
+            meant_similarity, meant_entry = self._nearest_in_meaning(intent, vector)
             probability = float(probabilities[intent])
             vote = votes.get(intent, 0.0)
             gate = min(1.0, best_similarity / config.relative_full_similarity) ** config.relative_gate
@@ -680,7 +681,6 @@ class IntentIndex:
             )
             near_copy = 100.0 * best_similarity**config.near_copy_power if config.near_copy_power > 0 else 0.0
             score = max(combined, near_copy)
-            meant_similarity, meant_entry = self._nearest_in_meaning(intent, vector)
             evidence.append(
                 _Evidence(
                     intent=intent,

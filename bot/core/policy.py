@@ -17,7 +17,7 @@ The rules, in order of precedence:
    ``suggest_band`` of a threshold) gets the same "did you mean", any other miss asks to rephrase and offers a
    human; ``max_misses`` misses in a row go to a human. Below the threshold, a best intent at least
    ``lead_margin`` ahead of the runner-up (and at ``lead_min_score`` or more) counts as a clear match; a
-   message the matcher marks ``out_of_scope`` is never answered.
+   message the matcher marks ``out_of_scope`` is never answered and gets no "did you mean".
 """
 
 from __future__ import annotations
@@ -336,6 +336,8 @@ def _match(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
         if misses >= settings.max_misses:
             return _escalate(state, Reason.UNMATCHED, Priority.NORMAL, f"{misses} misses in a row ({why})")
         near = _passing(candidates, rules, slack=settings.suggest_band)[:3]
+        if match is not None and match.out_of_scope:
+            near = []  # offering the look-alike intents would suggest the bot covers the topic after all
         if near and state.clarifications < settings.max_clarifications:
             # Close to a threshold: offering the candidates beats "please rephrase". Still a miss, so
             # max_misses bounds the conversation exactly as before.
