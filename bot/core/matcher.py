@@ -154,6 +154,12 @@ class MatcherConfig:
     """Intents with this tag describe what the folder does *not* cover (look-alikes such as "do you also
     sell car insurance?"). They are matched like any intent but never returned: when one of them is the best
     candidate, the result is marked ``out_of_scope`` and the policy does not answer."""
+    out_of_scope_min_score: float = 35.0
+    out_of_scope_margin: float = 10.0
+    """An out-of-scope intent marks the message only when it scores at least ``out_of_scope_min_score`` and
+    leads the best answerable intent by ``out_of_scope_margin``: a long in-scope message scores low
+    everywhere, and a catch-all of unrelated topics must not win it by a hair (realistic dev set: 7 in-scope
+    messages lost that way, all below 35 or within 10 points)."""
     none_meaning: float = 0.0
     """"None of these" from the meaning model: when the best candidate's nearest example in meaning has a
     cosine below this and its best example's lexical similarity is below ``none_similarity``, the result is
@@ -705,9 +711,18 @@ class IntentIndex:
         blocked = self._blocked(query, ids, tfidf, evidence, language)
         kept = [e for e in evidence if e.intent not in blocked]
         reason = ""
+        answerable = [e for e in kept if e.intent not in self._out_of_scope]
         if kept and kept[0].intent in self._out_of_scope:
-            reason = f"nearest to {self.intent_ids[kept[0].intent]!r} ({config.out_of_scope_tag})"
-        kept = [e for e in kept if e.intent not in self._out_of_scope]
+            leader, inside = kept[0], answerable[0].score if answerable else 0.0
+            if (
+                leader.score >= config.out_of_scope_min_score
+                and leader.score - inside >= config.out_of_scope_margin
+            ):
+                reason = (
+                    f"nearest to {self.intent_ids[leader.intent]!r} ({config.out_of_scope_tag}, "
+                    f"{leader.score:.1f}, {leader.score - inside:.1f} ahead)"
+                )
+        kept = answerable
         if (
             not reason
             and kept
