@@ -14,18 +14,20 @@ worked examples for editors in ``docs/matching.md``):
 * **intent model** (weight ``model_weight``): the probability of the intent under a mix of a multinomial
   naive Bayes model and a multinomial logistic regression (``bot.core.matching_linear``), both fitted at
   load time on all examples' features. They learn which words and letter pieces are typical of an intent
-  across all its examples, which single-example similarity cannot see. With an embedder (the optional
-  ``semantic`` extra), a *meaning* model (``bot.core.matching_semantic``: a regression on static word
-  vectors) takes 70% of this weight for English messages; it is the one piece that needs no shared
-  spelling, so the similarity gate (``relative_gate``) does not damp it.
+  across all its examples, which single-example similarity cannot see. With an embedder (the default
+  install's multilingual sentence encoder), a *meaning* model (``bot.core.matching_semantic``: a regression
+  on sentence vectors) takes 70% of this weight for German and English messages; it is the one piece that
+  needs no shared spelling, so the similarity gate (``relative_gate``) does not damp it.
 
 Before any of this, words no example uses are repaired to the example word one edit away
 (``bot.core.spelling``: "contrakt" -> "contract"); ``explain`` lists each repair.
 
 A message that is (nearly) one of the examples scores at least ``100 * similarity ** near_copy_power``, so
 the scale stays readable for editors. Every :class:`~bot.core.model.Candidate` names the example behind the
-first piece; :meth:`IntentIndex.explain` prints all parts. Thresholds (``min_score``, ``ambiguity_margin``) are
-the dialogue policy's business.
+first piece; :meth:`IntentIndex.explain` prints all parts, the nearest example in meaning and the runner-up.
+Thresholds (``min_score``, ``ambiguity_margin``, ``lead_margin``) are the dialogue policy's business; the
+matcher reports the evidence it needs: the lead over the runner-up (``MatchResult.lead``) and whether the
+message looks out of scope (``MatchResult.out_of_scope``: nearest to an intent tagged ``out_of_scope``).
 """
 
 from __future__ import annotations
