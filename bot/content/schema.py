@@ -211,7 +211,8 @@ class SettingsModel(_Strict):
         "(100: never).",
     )
     lead_min_score: Score = Field(
-        default=_DEFAULTS.lead_min_score, description="The lowest score the lead_margin rule answers at."
+        default=_DEFAULTS.lead_min_score,
+        description="Below this score, lead_margin grows by one point per point of score missing.",
     )
 
 

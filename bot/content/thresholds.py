@@ -1,8 +1,8 @@
 """Recommended decision settings for a folder, chosen with a safety margin instead of at the data's edge.
 
 The policy answers the best intent when (a) its score reaches ``min_score`` and it leads the runner-up by
-``ambiguity_margin``, or (b) it scores at least ``lead_min_score`` and leads by ``lead_margin`` (a modest but
-clear winner: long and indirect messages); never when the matcher marks the message out of scope. Which
+``ambiguity_margin``, or (b) it leads the runner-up by ``lead_margin``, one point more for every point its
+score is below ``lead_min_score`` (a modest but clear winner: long and indirect messages); never when the matcher marks the message out of scope. Which
 numbers suit a folder depends on its examples, so ``intents test`` (and ``benchmarks.realistic --tune``)
 search them on labelled messages: held-out examples and test cases, each with the intent it should get or
 ``oos`` when nothing should be answered.
@@ -95,10 +95,11 @@ def answered(
 ) -> Flags:
     """Whether the policy answers the best candidate, from its score and the runner-up's (folder-wide
     thresholds): above ``min_score`` unless the runner-up also passes within ``ambiguity_margin``; below it,
-    from ``lead_min_score`` with a lead of ``lead_margin``; never when blocked (out of scope)."""
+    with a lead of ``lead_margin``, one point more for every point below ``lead_min_score``; never when
+    blocked (out of scope)."""
     lead = score - runner
     confident = (score >= min_score) & ((runner < min_score) | (lead >= ambiguity_margin))
-    clear = (score < min_score) & (score >= lead_min_score) & (lead >= lead_margin)
+    clear = (score < min_score) & (lead >= lead_margin + np.maximum(0.0, lead_min_score - score))
     result: Flags = ~blocked & (confident | clear)
     return result
 

@@ -67,10 +67,11 @@ class Settings:
     with the near misses instead of a flat "not understood" (it still counts as a miss)."""
     lead_margin: float = 100.0
     """The best intent is answered below its threshold when it leads the runner-up by at least this many
-    points (and scores at least ``lead_min_score``): long and indirect messages score modestly but clearly.
-    100 (the default) turns the rule off; ``intents test`` recommends a value for a folder."""
+    points: long and indirect messages score modestly but clearly. 100 (the default) turns the rule off;
+    ``intents test`` recommends a value for a folder."""
     lead_min_score: float = 100.0
-    """The lowest score the lead rule (``lead_margin``) answers at."""
+    """Below this score the lead rule asks for one point more lead per point of score missing (a best
+    intent at 40 with ``lead_min_score`` 45 needs ``lead_margin`` + 5)."""
 
     @property
     def default_language(self) -> Lang:
