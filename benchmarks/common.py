@@ -107,8 +107,8 @@ def write_intents_folder(
 
 def load_index(folder: Path, semantic: bool = True) -> tuple[Content, IntentIndex, float]:
     """Load the folder with the product loader and build the matcher as the bot does (with the meaning
-    model when the ``semantic`` extra is installed, unless ``semantic`` is false); returns the seconds all
-    took, including the first load of the word vectors in this process."""
+    model, unless ``semantic`` is false); returns the seconds all took, including the first load of the
+    sentence encoder in this process and embedding the examples not yet in the vector cache."""
     from bot.content.embeddings import default_embedder
     from bot.content.loader import load_folder
 

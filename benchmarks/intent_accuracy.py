@@ -253,8 +253,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-semantic",
         action="store_true",
-        help="purely lexical matcher, as without the 'semantic' extra (default: the meaning model when "
-        "installed)",
+        help="purely lexical matcher, as with CAREBOT_SEMANTIC=off (default: with the meaning model)",
     )
     parser.add_argument(
         "--typos",
