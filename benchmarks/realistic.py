@@ -10,7 +10,7 @@ toned and decided by the product's own policy (``Brain.analyze`` + ``bot.core.po
 * out-of-scope answered anyway (a confident wrong answer);
 * angry messages and requests for a person caught (escalated).
 
-``--set name=value`` overrides a setting of the folder (e.g. ``--set lead_margin=20``) for what-if runs;
+``--set name=value`` overrides a setting of the folder (e.g. ``--set lead_ratio=0.5``) for what-if runs;
 ``--tune`` searches the decision settings on these rows (see ``bot.content.thresholds``) and prints the
 recommendation with its bootstrap margin. Run ``python -m benchmarks.realistic --help``; the last printed
 line is one JSON object.
@@ -203,7 +203,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--tune",
         action="store_true",
-        help="recommend min_score / ambiguity_margin / lead_margin / lead_min_score on these rows "
+        help="recommend min_score / ambiguity_margin / lead_ratio / lead_min_score on these rows "
         "(bootstrap, bot.content.thresholds) and score the rows with it",
     )
     return parser.parse_args(argv)
@@ -238,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     settings,
                     min_score=found.min_score,
                     ambiguity_margin=found.ambiguity_margin,
-                    lead_margin=found.lead_margin,
+                    lead_ratio=found.lead_ratio,
                     lead_min_score=found.lead_min_score,
                 )
         results = outcomes(brain, messages, analyses, settings)

@@ -1,8 +1,8 @@
 """Recommended decision settings for a folder, chosen with a safety margin instead of at the data's edge.
 
 The policy answers the best intent when (a) its score reaches ``min_score`` and it leads the runner-up by
-``ambiguity_margin``, or (b) it leads the runner-up by ``lead_margin``, one point more for every point its
-score is below ``lead_min_score`` (a modest but clear winner: long and indirect messages); never when the matcher marks the message out of scope. Which
+``ambiguity_margin``, or (b) it scores at least ``lead_min_score`` and the runner-up at most ``lead_ratio`` of
+its score (a modest but clear winner: long and indirect messages); never when the matcher marks the message out of scope. Which
 numbers suit a folder depends on its examples, so ``intents test`` (and ``benchmarks.realistic --tune``)
 search them on labelled messages: held-out examples and test cases, each with the intent it should get or
 ``oos`` when nothing should be answered.
@@ -33,8 +33,8 @@ OOS = "oos"
 
 MIN_SCORES = (50.0, 55.0, 60.0, 65.0, 70.0, 75.0, 80.0)
 AMBIGUITY_MARGINS = (4.0, 6.0, 8.0, 10.0)
-LEAD_MARGINS = (10.0, 12.0, 15.0, 18.0, 20.0, 25.0, 30.0, 100.0)
-LEAD_MIN_SCORES = (20.0, 25.0, 30.0, 35.0, 40.0, 45.0, 50.0)
+LEAD_RATIOS = (0.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+LEAD_MIN_SCORES = (20.0, 25.0, 30.0, 35.0, 40.0, 45.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,7 @@ class Labelled:
 class Recommendation:
     min_score: float
     ambiguity_margin: float
-    lead_margin: float
+    lead_ratio: float
     lead_min_score: float
     right: float
     """Share of in-scope messages answered right, on the messages themselves."""
@@ -67,7 +67,7 @@ class Recommendation:
     def settings_yaml(self) -> str:
         return (
             f"  min_score: {self.min_score:g}\n  ambiguity_margin: {self.ambiguity_margin:g}\n"
-            f"  lead_margin: {self.lead_margin:g}\n  lead_min_score: {self.lead_min_score:g}"
+            f"  lead_ratio: {self.lead_ratio:g}\n  lead_min_score: {self.lead_min_score:g}"
         )
 
 
@@ -90,16 +90,18 @@ def answered(
     blocked: Flags,
     min_score: float,
     ambiguity_margin: float,
-    lead_margin: float,
+    lead_ratio: float,
     lead_min_score: float,
 ) -> Flags:
     """Whether the policy answers the best candidate, from its score and the runner-up's (folder-wide
     thresholds): above ``min_score`` unless the runner-up also passes within ``ambiguity_margin``; below it,
-    with a lead of ``lead_margin``, one point more for every point below ``lead_min_score``; never when
+    from ``lead_min_score`` when the runner-up scores at most ``lead_ratio`` of the best (0: never); never when
     blocked (out of scope)."""
     lead = score - runner
     confident = (score >= min_score) & ((runner < min_score) | (lead >= ambiguity_margin))
-    clear = (score < min_score) & (lead >= lead_margin + np.maximum(0.0, lead_min_score - score))
+    clear = (
+        (score < min_score) & (score >= lead_min_score) & (runner <= lead_ratio * score) & (lead_ratio > 0)
+    )
     result: Flags = ~blocked & (confident | clear)
     return result
 
@@ -129,12 +131,14 @@ def recommend(
     draws_out = rng.choice(outside, size=(resamples, len(outside)), replace=True) if len(outside) else None
     draws_all = np.concatenate([draws_in, draws_out], axis=1) if draws_out is not None else draws_in
     best: tuple[tuple[float, ...], Recommendation] | None = None
-    for min_score, margin, lead_margin, lead_min in product(
-        MIN_SCORES, AMBIGUITY_MARGINS, LEAD_MARGINS, LEAD_MIN_SCORES
+    for min_score, margin, lead_ratio, lead_min in product(
+        MIN_SCORES, AMBIGUITY_MARGINS, LEAD_RATIOS, LEAD_MIN_SCORES
     ):
-        if lead_min >= min_score and lead_margin < 100:
-            continue
-        yes = answered(score, runner, blocked, min_score, margin, lead_margin, lead_min)
+        if lead_ratio == 0 and lead_min != LEAD_MIN_SCORES[0]:
+            continue  # the rule is off: one combination stands for all floors
+        if lead_ratio > 0 and lead_min >= min_score:
+            continue  # the rule could never fire: the same as off
+        yes = answered(score, runner, blocked, min_score, margin, lead_ratio, lead_min)
         good = (yes & right).astype(np.float64)
         bad = (yes & ~right).astype(np.float64)
         right_b = good[draws_in].mean(axis=1)
@@ -152,15 +156,15 @@ def recommend(
         worth = np.where(in_scope, good - cost * bad, -cost * yes.astype(np.float64))
         low = float(np.percentile(worth[draws_all].mean(axis=1), 10))
         # Ties: the stricter setting (higher thresholds and margins) is the safer one.
-        key = (round(low, 6), min_score, lead_margin, lead_min, margin)
+        key = (round(low, 6), min_score, -lead_ratio, lead_min, margin)
         if best is None or key > best[0]:
             best = (
                 key,
                 Recommendation(
                     min_score=min_score,
                     ambiguity_margin=margin,
-                    lead_margin=lead_margin,
-                    lead_min_score=lead_min if lead_margin < 100 else 100.0,
+                    lead_ratio=lead_ratio,
+                    lead_min_score=lead_min if lead_ratio > 0 else 100.0,
                     right=float(good[inside].mean()),
                     right_low=float(np.percentile(right_b, 10)),
                     wrong=float(bad[inside].mean()),

@@ -25,7 +25,7 @@ Before any of this, words no example uses are repaired to the example word one e
 A message that is (nearly) one of the examples scores at least ``100 * similarity ** near_copy_power``, so
 the scale stays readable for editors. Every :class:`~bot.core.model.Candidate` names the example behind the
 first piece; :meth:`IntentIndex.explain` prints all parts, the nearest example in meaning and the runner-up.
-Thresholds (``min_score``, ``ambiguity_margin``, ``lead_margin``) are the dialogue policy's business; the
+Thresholds (``min_score``, ``ambiguity_margin``, ``lead_ratio``) are the dialogue policy's business; the
 matcher reports the evidence it needs: the lead over the runner-up (``MatchResult.lead``) and whether the
 message looks out of scope (``MatchResult.out_of_scope``: nearest to an intent tagged ``out_of_scope``).
 """

@@ -65,13 +65,12 @@ class Settings:
     suggest_band: float = 15.0
     """A message that misses every threshold by less than this many points gets "did you mean …?"
     with the near misses instead of a flat "not understood" (it still counts as a miss)."""
-    lead_margin: float = 100.0
-    """The best intent is answered below its threshold when it leads the runner-up by at least this many
-    points: long and indirect messages score modestly but clearly. 100 (the default) turns the rule off;
-    ``intents test`` recommends a value for a folder."""
+    lead_ratio: float = 0.0
+    """The best intent is answered below its threshold when the runner-up scores at most this fraction of
+    its score (and it scores at least ``lead_min_score``): long and indirect messages score modestly but
+    clearly ahead. 0 (the default) turns the rule off; ``intents test`` recommends a value for a folder."""
     lead_min_score: float = 100.0
-    """Below this score the lead rule asks for one point more lead per point of score missing (a best
-    intent at 40 with ``lead_min_score`` 45 needs ``lead_margin`` + 5)."""
+    """The lowest score the lead rule (``lead_ratio``) answers at."""
 
     @property
     def default_language(self) -> Lang:

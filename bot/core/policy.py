@@ -15,9 +15,9 @@ The rules, in order of precedence:
 6. A clear match is answered (and handed over as well when the intent says ``escalate: true``); close
    candidates get one clarifying question, a second ambiguity goes to a human; a near miss (within
    ``suggest_band`` of a threshold) gets the same "did you mean", any other miss asks to rephrase and offers a
-   human; ``max_misses`` misses in a row go to a human. Below the threshold, a best intent at least
-   ``lead_margin`` ahead of the runner-up counts as a clear match (one point more lead for every point its
-   score is below ``lead_min_score``); a
+   human; ``max_misses`` misses in a row go to a human. Below the threshold, a best intent whose runner-up
+   scores at most ``lead_ratio`` of its score (and which scores ``lead_min_score`` or more) counts as a clear
+   match; a
    message the matcher marks ``out_of_scope`` is never answered and gets no "did you mean".
 """
 
@@ -325,11 +325,11 @@ def _match(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
     passing = _passing(candidates, rules)
     if match is not None and match.out_of_scope:
         passing = []  # a look-alike of something the folder does not cover: never a confident answer
-    elif not passing and match and match.best:
-        # Clearly ahead of every other intent, though below the threshold (long or indirect messages); the
-        # lower the score, the clearer the lead must be: one point more for every point below lead_min_score.
-        shortfall = max(0.0, settings.lead_min_score - match.best.score)
-        passing = [match.best] if match.lead >= settings.lead_margin + shortfall else []
+    elif not passing and match and match.best and settings.lead_ratio > 0:
+        # Clearly ahead of every other intent, though below the threshold (long or indirect messages).
+        leader, second = match.best, match.runner_up
+        clear = second is None or second.score <= settings.lead_ratio * leader.score
+        passing = [leader] if clear and leader.score >= settings.lead_min_score else []
     if not passing:
         misses = state.misses + 1
         best = candidates[0] if candidates else None

@@ -31,7 +31,7 @@ def test_clear_but_modest_winners_make_the_lead_rule_worth_it() -> None:
     rows += [Labelled(_match(30, 25, "a"), "oos") for _ in range(20)]  # out of scope, low
     found = recommend(rows)
     assert found is not None
-    assert found.lead_margin <= 30 and found.lead_min_score <= 40
+    assert found.lead_ratio >= 0.3 and found.lead_min_score <= 40
     assert found.right == 0.75 and found.wrong == 0.0 and found.oos_answered == 0.0
 
 
@@ -50,11 +50,11 @@ def test_nothing_to_recommend_without_in_scope_messages() -> None:
 def test_the_vectorised_rule_agrees_with_the_policy_on_the_shipped_test_cases() -> None:
     content = load_folder(SHIPPED).content
     brain = Brain.build(content)
-    settings = replace(content.settings, min_score=55, ambiguity_margin=10, lead_margin=25, lead_min_score=35)
+    settings = replace(content.settings, min_score=55, ambiguity_margin=10, lead_ratio=0.5, lead_min_score=30)
     texts = [case.text for case in content.tests]
     matches = [brain.analyze(text).match for text in texts]
     score, runner, blocked, _, _ = _columns([Labelled(m, "oos") for m in matches])
-    predicted = answered(score, runner, blocked, 55, 10, 25, 35)
+    predicted = answered(score, runner, blocked, 55, 10, 0.5, 30)
     now = datetime.now(UTC)
     for text, match, yes in zip(texts, matches, predicted.tolist(), strict=True):
         analysis = brain.analyze(text)
