@@ -158,14 +158,16 @@ def print_table(columns: dict[str, dict[str, float | int]]) -> None:
 
 
 def by_style(results: Sequence[Outcome]) -> dict[str, str]:
+    """In-scope messages answered right, per style and per language (``lang:de``)."""
     totals: Counter[str] = Counter()
     right: Counter[str] = Counter()
     for o in results:
         if o.message.label in (OOS, *HUMAN_LABELS):
             continue
-        totals[o.message.style] += 1
-        right[o.message.style] += o.outcome == o.message.label
-    return {style: f"{right[style]}/{totals[style]}" for style in sorted(totals)}
+        for key in (o.message.style, f"lang:{o.message.language}"):
+            totals[key] += 1
+            right[key] += o.outcome == o.message.label
+    return {key: f"{right[key]}/{totals[key]}" for key in sorted(totals)}
 
 
 def overrides(pairs: Sequence[str]) -> dict[str, float]:
@@ -262,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"\n{len(messages)} messages from {args.data}, first turn, settings {extra or 'as in the folder'}\n"
     )
     print_table(columns)
-    print("\nin-scope answered right by style: " + json.dumps(styles, ensure_ascii=False))
+    print("\nin-scope answered right by style and language: " + json.dumps(styles, ensure_ascii=False))
     print(json.dumps({"data": str(args.data), "overrides": extra, "columns": columns, "styles": styles}))
     return 0
 

