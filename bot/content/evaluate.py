@@ -290,7 +290,15 @@ def format_report(report: TestReport, top: int = 10) -> list[str]:
     others = report.other_outcomes()
     if others:
         lines.append("  instead: " + ", ".join(f"{name} {count}" for name, count in others.most_common()))
-    weakest = sorted(report.per_intent(), key=lambda s: (min(s.recall, s.precision), s.intent))[:top]
+    outside = {h.intent for h in report.held_out if h.expect == OOS}
+    if outside:
+        kept = [h for h in report.held_out if h.intent in outside]
+        lines.append(
+            f"out-of-scope intents ({', '.join(sorted(outside))}): {sum(h.passed for h in kept)}/{len(kept)} "
+            "held-out examples not answered"
+        )
+    scores = [s for s in report.per_intent() if s.intent not in outside]
+    weakest = sorted(scores, key=lambda s: (min(s.recall, s.precision), s.intent))[:top]
     if weakest:
         lines.append("weakest intents (recall: own examples found; precision: its answers that were right):")
         width = max(len(s.intent) for s in weakest)
