@@ -9,6 +9,7 @@ folder with the same examples gets in production.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import time
@@ -27,8 +28,11 @@ from bot.core.normalize import normalize
 OOS_LABEL = "oos"
 """The out-of-scope label: never an intent, a row the bot should not answer."""
 
-DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
-"""Where the public evaluation data live on the reference machine (``../shared/datasets``)."""
+DATASETS = Path(
+    os.environ.get("CAREBOT_DATASETS") or Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+)
+"""Where the public evaluation data live on the reference machine (``../shared/datasets``;
+``CAREBOT_DATASETS`` overrides it, e.g. for a git worktree one level deeper)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +107,8 @@ def write_intents_folder(
 
 def load_index(folder: Path, semantic: bool = True) -> tuple[Content, IntentIndex, float]:
     """Load the folder with the product loader and build the matcher as the bot does (with the meaning
-    model when the ``semantic`` extra is installed, unless ``semantic`` is false); returns the seconds all
-    took, including the first load of the word vectors in this process."""
+    model, unless ``semantic`` is false); returns the seconds all took, including the first load of the
+    sentence encoder in this process and embedding the examples not yet in the vector cache."""
     from bot.content.embeddings import default_embedder
     from bot.content.loader import load_folder
 

@@ -111,8 +111,8 @@ def measure(call: Callable[[str], object], queries: Sequence[str]) -> tuple[list
 
 
 def peak_memory_mb(rows: Sequence[Row], queries: Sequence[str], embedder: Embedder | None) -> float:
-    """Peak traced allocation (MB) while building the index and matching a few queries (the word vector
-    table of the meaning model, 16 MB loaded once per process, is not counted)."""
+    """Peak traced allocation (MB) while building the index and matching a few queries (the sentence
+    encoder's weights, about 80 MB loaded once per process, are not counted)."""
     tracemalloc.start()
     try:
         index = build_index(rows, embedder)

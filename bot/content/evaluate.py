@@ -24,13 +24,16 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from bot.core.model import Content, Intent, Lang, SourceRef
+from bot.content.thresholds import OOS, Labelled, Recommendation, recommend
+from bot.core.matcher import DEFAULT_CONFIG
+from bot.core.model import Content, Intent, Lang, MatchResult, SourceRef
 from bot.core.policy import OUTCOMES
 from bot.service.brain import Brain
 
 OTHER_OUTCOMES = OUTCOMES
 """Outcomes that are not an intent (``clarify``, ``not_understood``, ``escalate``, ``help``, ``acknowledged``
 …): a held-out example that ends there was missed, not confused with another intent."""
+OUT_OF_SCOPE_TAG = DEFAULT_CONFIG.out_of_scope_tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,8 @@ class CaseResult:
     top: tuple[tuple[str, float], ...] = ()
     """The matcher's best candidates (intent, score): the evidence for a failure."""
     source: SourceRef | None = None
+    match: MatchResult | None = field(default=None, compare=False, repr=False)
+    """The matcher's whole result, for the recommended settings."""
 
     @property
     def passed(self) -> bool:
@@ -59,9 +64,16 @@ class Held:
     best: tuple[str, float] | None = None
     """For a miss: the matcher's best candidate, to tell "ranked right but not sure enough" (a threshold
     matter) from "ranked wrong" (an examples matter)."""
+    match: MatchResult | None = field(default=None, compare=False, repr=False)
+    """The matcher's whole result, for the recommended settings."""
+    expect: str = ""
+    """What the example should get: its intent, or ``oos`` for an example of an out-of-scope intent."""
 
     @property
     def passed(self) -> bool:
+        """Answered with its own intent; for an example of an out-of-scope intent: not answered."""
+        if self.expect == OOS:
+            return self.outcome in ("not_understood", "clarify")
         return self.outcome == self.intent
 
     @property
@@ -105,7 +117,9 @@ class TestReport:
     seconds_cases: float = 0.0
     seconds_held_out: float = 0.0
     matcher: str = ""
-    """Which evidence the matcher used (``IntentIndex.description``): results differ with the extra."""
+    """Which evidence the matcher used (``IntentIndex.description``)."""
+    recommendation: Recommendation | None = None
+    """Decision settings recommended from the held-out examples and the test cases (``bot.content.thresholds``)."""
 
     @property
     def failed_cases(self) -> list[CaseResult]:
@@ -141,7 +155,10 @@ class TestReport:
                 "total": len(self.cases),
                 "passed": len(self.cases) - len(self.failed_cases),
                 "failed": [
-                    {**dataclasses.asdict(case), "source": str(case.source) if case.source else None}
+                    {
+                        **_fields(case, "match"),
+                        "source": str(case.source) if case.source else None,
+                    }
                     for case in self.failed_cases
                 ],
             },
@@ -159,8 +176,9 @@ class TestReport:
                 ],
                 "confusions": [dataclasses.asdict(c) for c in self.confusions()],
                 "other_outcomes": dict(self.other_outcomes()),
-                "misses": [dataclasses.asdict(h) for h in self.held_out if not h.passed],
+                "misses": [_fields(h, "match", "expect") for h in self.held_out if not h.passed],
             },
+            "recommendation": dataclasses.asdict(self.recommendation) if self.recommendation else None,
             "matcher": self.matcher,
             "seconds": {
                 "cases": round(self.seconds_cases, 2),
@@ -169,16 +187,23 @@ class TestReport:
         }
 
 
+def _fields(item: CaseResult | Held, *leave_out: str) -> dict[str, object]:
+    """A result as plain JSON-able fields, without the bulky ones."""
+    return {name: value for name, value in dataclasses.asdict(item).items() if name not in leave_out}
+
+
 def run_cases(content: Content, brain: Brain | None = None) -> list[CaseResult]:
     brain = brain or Brain.build(content)
     results: list[CaseResult] = []
     for case in content.tests:
-        outcome = brain.first_turn_outcome(case.text, case.language)
+        analysis, decision = brain.first_turn(case.text, case.language)
+        outcome = decision.outcome
         top: tuple[tuple[str, float], ...] = ()
         if outcome != case.expect:
-            analysis = brain.analyze(case.text, language=case.language)
             top = tuple((c.intent_id, c.score) for c in analysis.match.candidates[:3])
-        results.append(CaseResult(case.text, case.language, case.expect, outcome, top, case.source))
+        results.append(
+            CaseResult(case.text, case.language, case.expect, outcome, top, case.source, analysis.match)
+        )
     return results
 
 
@@ -201,13 +226,26 @@ def leave_one_out(content: Content) -> list[Held]:
             for language, texts in intent.examples.items():
                 if position < len(texts):
                     text = texts[position]
-                    outcome = brain.first_turn_outcome(text, language)
+                    analysis, decision = brain.first_turn(text, language)
+                    outcome = decision.outcome
                     best = None
                     if outcome != intent.id:
-                        candidate = brain.analyze(text, language=language).match.best
+                        candidate = analysis.match.best
                         best = (candidate.intent_id, candidate.score) if candidate else None
-                    held.append(Held(intent.id, language, text, outcome, best))
+                    expect = OOS if OUT_OF_SCOPE_TAG in intent.tags else intent.id
+                    held.append(Held(intent.id, language, text, outcome, best, analysis.match, expect))
     return held
+
+
+def recommend_settings(report: TestReport) -> Recommendation | None:
+    """Decision settings for the folder from its held-out examples and test cases (see
+    ``bot.content.thresholds``): examples of out-of-scope intents and cases expecting ``not_understood``
+    are the messages that must not be answered; cases expecting ``escalate`` are the tone's business."""
+    rows = [Labelled(h.match, h.expect) for h in report.held_out if h.match is not None and h.expect]
+    for case in report.cases:
+        if case.match is not None and case.expect != "escalate":
+            rows.append(Labelled(case.match, OOS if case.expect == "not_understood" else case.expect))
+    return recommend(rows)
 
 
 def run_tests(content: Content, *, held_out: bool = True) -> TestReport:
@@ -220,6 +258,7 @@ def run_tests(content: Content, *, held_out: bool = True) -> TestReport:
     if held_out:
         started = time.perf_counter()
         report.held_out = leave_one_out(content)
+        report.recommendation = recommend_settings(report)
         report.seconds_held_out = time.perf_counter() - started
     return report
 
@@ -254,7 +293,15 @@ def format_report(report: TestReport, top: int = 10) -> list[str]:
     others = report.other_outcomes()
     if others:
         lines.append("  instead: " + ", ".join(f"{name} {count}" for name, count in others.most_common()))
-    weakest = sorted(report.per_intent(), key=lambda s: (min(s.recall, s.precision), s.intent))[:top]
+    outside = {h.intent for h in report.held_out if h.expect == OOS}
+    if outside:
+        kept = [h for h in report.held_out if h.intent in outside]
+        lines.append(
+            f"out-of-scope intents ({', '.join(sorted(outside))}): {sum(h.passed for h in kept)}/{len(kept)} "
+            "held-out examples not answered"
+        )
+    scores = [s for s in report.per_intent() if s.intent not in outside]
+    weakest = sorted(scores, key=lambda s: (min(s.recall, s.precision), s.intent))[:top]
     if weakest:
         lines.append("weakest intents (recall: own examples found; precision: its answers that were right):")
         width = max(len(s.intent) for s in weakest)
@@ -269,4 +316,18 @@ def format_report(report: TestReport, top: int = 10) -> list[str]:
         lines.append("most confused (an example of A answered as B):")
         for c in confusions:
             lines.append(f"  {c.intent} -> {c.answered_as}: {c.count}x, e.g. {c.example!r} ({c.language})")
+    advice = report.recommendation
+    if advice is not None:
+        oos = (
+            f", out-of-scope answered {100 * (advice.oos_answered or 0):.1f}% "
+            f"(90th percentile {100 * (advice.oos_answered_high or 0):.1f}%)"
+            if advice.oos_answered is not None
+            else ", no out-of-scope messages to check against (add out_of_scope intents or not_understood cases)"
+        )
+        lines.append(
+            "recommended settings (settings.yaml; bootstrap over the held-out examples and test cases: "
+            f"right answers {100 * advice.right:.1f}%, 10th percentile {100 * advice.right_low:.1f}%, "
+            f"wrong {100 * advice.wrong:.1f}%{oos}):"
+        )
+        lines.append(advice.settings_yaml())
     return lines

@@ -137,6 +137,7 @@ Id = Annotated[str, StringConstraints(pattern=ID_PATTERN), BeforeValidator(_ID_C
 Lang = Annotated[str, StringConstraints(pattern=LANG_PATTERN), BeforeValidator(_language)]
 VariableName = Annotated[str, StringConstraints(pattern=VARIABLE_PATTERN), BeforeValidator(_VARIABLE_CHECK)]
 Score = Annotated[float, Field(ge=0, le=100), BeforeValidator(_number)]
+Fraction = Annotated[float, Field(ge=0, le=1), BeforeValidator(_number)]
 OptionalScore = Annotated[
     float | None,
     Field(ge=0, le=100),
@@ -209,6 +210,14 @@ class SettingsModel(_Strict):
     suggest_band: Score = Field(
         default=_DEFAULTS.suggest_band,
         description="A message missing every threshold by less than this gets 'did you mean' (still a miss).",
+    )
+    lead_ratio: Fraction = Field(
+        default=_DEFAULTS.lead_ratio,
+        description="Answer the best intent below its threshold when the runner-up scores at most this "
+        "fraction of its score (0: never).",
+    )
+    lead_min_score: Score = Field(
+        default=_DEFAULTS.lead_min_score, description="The lowest score the lead_ratio rule answers at."
     )
 
 

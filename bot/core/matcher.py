@@ -14,18 +14,20 @@ worked examples for editors in ``docs/matching.md``):
 * **intent model** (weight ``model_weight``): the probability of the intent under a mix of a multinomial
   naive Bayes model and a multinomial logistic regression (``bot.core.matching_linear``), both fitted at
   load time on all examples' features. They learn which words and letter pieces are typical of an intent
-  across all its examples, which single-example similarity cannot see. With an embedder (the optional
-  ``semantic`` extra), a *meaning* model (``bot.core.matching_semantic``: a regression on static word
-  vectors) takes 70% of this weight for English messages; it is the one piece that needs no shared
-  spelling, so the similarity gate (``relative_gate``) does not damp it.
+  across all its examples, which single-example similarity cannot see. With an embedder (the default
+  install's multilingual sentence encoder), a *meaning* model (``bot.core.matching_semantic``: a regression
+  on sentence vectors) takes 70% of this weight for German and English messages; it is the one piece that
+  needs no shared spelling, so the similarity gate (``relative_gate``) does not damp it.
 
 Before any of this, words no example uses are repaired to the example word one edit away
 (``bot.core.spelling``: "contrakt" -> "contract"); ``explain`` lists each repair.
 
 A message that is (nearly) one of the examples scores at least ``100 * similarity ** near_copy_power``, so
 the scale stays readable for editors. Every :class:`~bot.core.model.Candidate` names the example behind the
-first piece; :meth:`IntentIndex.explain` prints all parts. Thresholds (``min_score``, ``ambiguity_margin``) are
-the dialogue policy's business.
+first piece; :meth:`IntentIndex.explain` prints all parts, the nearest example in meaning and the runner-up.
+Thresholds (``min_score``, ``ambiguity_margin``, ``lead_ratio``) are the dialogue policy's business; the
+matcher reports the evidence it needs: the lead over the runner-up (``MatchResult.lead``) and whether the
+message looks out of scope (``MatchResult.out_of_scope``: nearest to an intent tagged ``out_of_scope``).
 """
 
 from __future__ import annotations
@@ -97,10 +99,10 @@ class MatcherConfig:
     semantic_share: float = 0.7
     """Share of the meaning model (``bot.core.matching_semantic``) in the model probability when the index
     is built with an embedder; the lexical mix above gets the rest. 0 turns it off (and skips its fit)."""
-    semantic_languages: tuple[str, ...] = ("en",)
-    """Languages whose examples train the meaning model and whose messages use it. The shipped vectors
-    (WordLlama, from an English-centric tokenizer) gave MASSIVE German nothing (82.65 -> 82.65), so German
-    messages are matched lexically and the load skips the German examples."""
+    semantic_languages: tuple[str, ...] = ("de", "en")
+    """Languages whose examples train the meaning model and whose messages use it (the multilingual sentence
+    encoder covers both; other languages' examples are skipped at load and their messages matched
+    lexically)."""
     semantic_gated: bool = False
     """Whether the meaning model's part is damped like vote and lexical model when no example is lexically
     similar (``relative_gate``). Off: a paraphrase that shares no words can still win on meaning."""
@@ -150,6 +152,21 @@ class MatcherConfig:
     (0 turns this off)."""
     cross_language_factor: float = 0.9
     """Examples in another language than the message still count, discounted by this factor."""
+    out_of_scope_tag: str = "out_of_scope"
+    """Intents with this tag describe what the folder does *not* cover (look-alikes such as "do you also
+    sell car insurance?"). They are matched like any intent but never returned: when one of them is the best
+    candidate, the result is marked ``out_of_scope`` and the policy does not answer."""
+    out_of_scope_min_score: float = 35.0
+    out_of_scope_margin: float = 10.0
+    """An out-of-scope intent marks the message only when it scores at least ``out_of_scope_min_score`` and
+    leads the best answerable intent by ``out_of_scope_margin``: a long in-scope message scores low
+    everywhere, and a catch-all of unrelated topics must not win it by a hair (realistic dev set: 7 in-scope
+    messages lost that way, all below 35 or within 10 points)."""
+    none_meaning: float = 0.0
+    """"None of these" from the meaning model: when the best candidate's nearest example in meaning has a
+    cosine below this and its best example's lexical similarity is below ``none_similarity``, the result is
+    marked ``out_of_scope`` (0 turns this off)."""
+    none_similarity: float = 0.0
 
 
 DEFAULT_CONFIG = MatcherConfig()
@@ -374,6 +391,10 @@ class _Evidence:
     """Linear model probability (0 when the linear model is off)."""
     meaning: float
     """Meaning model probability (0 when the index has no embedder)."""
+    meant_similarity: float
+    """Cosine of the message's sentence vector with the intent's nearest example in meaning (0 without)."""
+    meant_entry: int
+    """That example (index into ``entries``; -1 without a meaning model)."""
     gate: float
     """Factor on vote and model (1 when the best example is similar enough)."""
     combined: float
@@ -391,8 +412,12 @@ class IntentIndex:
         settings: Settings,
         config: MatcherConfig = DEFAULT_CONFIG,
         embedder: Embedder | None = None,
+        out_of_scope: Iterable[int] = (),
     ) -> None:
+        """``out_of_scope``: positions (in ``intent_ids``) of the intents that describe what the folder does
+        not cover (see ``MatcherConfig.out_of_scope_tag``)."""
         self.intent_ids: tuple[str, ...] = tuple(intent_ids)
+        self._out_of_scope = frozenset(out_of_scope)
         self.settings = settings
         self.config = config
         # Entries sorted by intent: each intent's examples are one contiguous slice.
@@ -453,9 +478,16 @@ class IntentIndex:
         )
         self._meaning_spelling: SpellingRepair | None = None
         meaningful = [i for i, e in enumerate(self.entries) if e.language in config.semantic_languages]
+        self._meaning_entries = np.array(meaningful, dtype=np.int64)
+        self._meaning_vectors: FloatArray = np.zeros((0, 0), dtype=np.float32)
+        self._meaning_bounds = np.zeros(n_intents + 1, dtype=np.int64)
         if self.embedder is not None and meaningful:
+            self._meaning_vectors = self.embedder.embed([self.entries[i].text for i in meaningful])
+            self._meaning_bounds = np.searchsorted(entry_intent[meaningful], np.arange(n_intents + 1)).astype(
+                np.int64
+            )
             self._semantic = SemanticIntentModel(
-                self.embedder.embed([self.entries[i].text for i in meaningful]),
+                self._meaning_vectors,
                 entry_intent[meaningful],
                 n_intents,
                 scale=config.semantic_scale,
@@ -505,6 +537,7 @@ class IntentIndex:
         intent_ids: list[str] = []
         entries: list[_Entry] = []
         not_entries: list[_Entry] = []
+        out_of_scope: list[int] = []
         for intent in intents:
             if not intent.enabled:
                 continue
@@ -512,7 +545,9 @@ class IntentIndex:
             intent_ids.append(intent.id)
             entries.extend(_entries(position, intent.examples.items()))
             not_entries.extend(_entries(position, intent.not_examples.items()))
-        return cls(intent_ids, entries, not_entries, settings, config, embedder)
+            if config.out_of_scope_tag in intent.tags:
+                out_of_scope.append(position)
+        return cls(intent_ids, entries, not_entries, settings, config, embedder, out_of_scope)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -562,11 +597,12 @@ class IntentIndex:
         rows = np.repeat(np.arange(len(entries)), lengths)
         return np.bincount(rows, weights=products, minlength=len(entries)).astype(np.float32)
 
-    def _rank(self, text: str, language: Lang | None, limit: int) -> tuple[list[_Evidence], list[int]]:
-        """Evidence for the best ``limit`` intents (best first) and the intents blocked by not_examples."""
+    def _rank(self, text: str, language: Lang | None, limit: int) -> tuple[list[_Evidence], list[int], str]:
+        """Evidence for the best ``limit`` intents (best first), the intents blocked by not_examples, and
+        why the message looks out of scope ("" when it does not)."""
         query = normalize(text)
         if not query or not self.entries:
-            return [], []
+            return [], [], ""
         config = self.config
         if self._spelling is not None:
             query = self._spelling.repair(query)
@@ -585,13 +621,12 @@ class IntentIndex:
             linear = np.zeros_like(bayes)
             probabilities = bayes
         share = self._meaning_share(language)
+        vector: FloatArray | None = None
         if share and self._semantic is not None and self.embedder is not None:
-            meaning = self._semantic.probabilities(
-                self.embedder.embed(
-                    [self._meaning_spelling.repair(text) if self._meaning_spelling else text]
-                )[0],
-                config.semantic_temperature,
-            )
+            vector = self.embedder.embed(
+                [self._meaning_spelling.repair(text) if self._meaning_spelling else text]
+            )[0]
+            meaning = self._semantic.probabilities(vector, config.semantic_temperature)
             probabilities = (1.0 - share) * probabilities + share * meaning
         else:
             meaning = np.zeros_like(bayes)
@@ -639,6 +674,7 @@ class IntentIndex:
             n_support = max(1, min(config.support, available))
             support = sum(s for s, _, _ in items[:n_support]) / n_support
             best_similarity, best_entry, fuzzy = items[0]
+            meant_similarity, meant_entry = self._nearest_in_meaning(intent, vector)
             probability = float(probabilities[intent])
             vote = votes.get(intent, 0.0)
             gate = min(1.0, best_similarity / config.relative_full_similarity) ** config.relative_gate
@@ -667,6 +703,8 @@ class IntentIndex:
                     bayes=float(bayes[intent]),
                     linear=float(linear[intent]),
                     meaning=float(meaning[intent]),
+                    meant_similarity=meant_similarity,
+                    meant_entry=meant_entry,
                     gate=gate,
                     combined=combined,
                 )
@@ -674,7 +712,43 @@ class IntentIndex:
         evidence.sort(key=lambda e: (-e.score, e.intent))
         blocked = self._blocked(query, ids, tfidf, evidence, language)
         kept = [e for e in evidence if e.intent not in blocked]
-        return kept[: max(0, limit)], sorted(blocked)
+        reason = ""
+        answerable = [e for e in kept if e.intent not in self._out_of_scope]
+        if kept and kept[0].intent in self._out_of_scope:
+            leader, inside = kept[0], answerable[0].score if answerable else 0.0
+            if (
+                leader.score >= config.out_of_scope_min_score
+                and leader.score - inside >= config.out_of_scope_margin
+            ):
+                reason = (
+                    f"nearest to {self.intent_ids[leader.intent]!r} ({config.out_of_scope_tag}, "
+                    f"{leader.score:.1f}, {leader.score - inside:.1f} ahead)"
+                )
+        kept = answerable
+        if (
+            not reason
+            and kept
+            and vector is not None
+            and kept[0].meant_similarity < config.none_meaning
+            and kept[0].similarity < config.none_similarity
+        ):
+            reason = (
+                f"no example near in meaning (cosine {100 * kept[0].meant_similarity:.0f} < "
+                f"{100 * config.none_meaning:g}) nor in wording ({100 * kept[0].similarity:.0f} < "
+                f"{100 * config.none_similarity:g})"
+            )
+        return kept[: max(0, limit)], sorted(blocked), reason
+
+    def _nearest_in_meaning(self, intent: int, vector: FloatArray | None) -> tuple[float, int]:
+        """(cosine, entry) of the intent's example nearest to the message's sentence vector ((0, -1) without)."""
+        if vector is None:
+            return 0.0, -1
+        start, end = int(self._meaning_bounds[intent]), int(self._meaning_bounds[intent + 1])
+        if end <= start:
+            return 0.0, -1
+        cosines = self._meaning_vectors[start:end] @ vector
+        best = int(np.argmax(cosines))
+        return float(cosines[best]), int(self._meaning_entries[start + best])
 
     def _blocked(
         self,
@@ -707,7 +781,7 @@ class IntentIndex:
         ``language`` prefers that language's examples (others count, discounted by
         ``cross_language_factor``); ``None`` treats every language alike.
         """
-        evidence, blocked = self._rank(text, language, limit)
+        evidence, blocked, out_of_scope = self._rank(text, language, limit)
         candidates = tuple(
             Candidate(
                 intent_id=self.intent_ids[e.intent],
@@ -718,7 +792,10 @@ class IntentIndex:
             for e in evidence
         )
         return MatchResult(
-            candidates=candidates, language=language, blocked=tuple(self.intent_ids[i] for i in blocked)
+            candidates=candidates,
+            language=language,
+            blocked=tuple(self.intent_ids[i] for i in blocked),
+            out_of_scope=out_of_scope,
         )
 
     def explain(self, text: str, language: Lang | None = None, limit: int = 3) -> str:
@@ -733,7 +810,7 @@ class IntentIndex:
                 "  spelling repaired to the examples' words: "
                 + ", ".join(f"{written!r} -> {repaired!r}" for written, repaired in repairs)
             )
-        evidence, blocked = self._rank(text, language, limit)
+        evidence, blocked, out_of_scope = self._rank(text, language, limit)
         if not evidence:
             lines.append("  no candidate: the message shares no word or letter sequence with any example")
         for place, e in enumerate(evidence, start=1):
@@ -765,15 +842,28 @@ class IntentIndex:
                 )
             if meaning:
                 relative += f" + {meaning}"
+            meant = ""
+            if e.meant_entry >= 0:
+                meant = (
+                    f"\n     nearest in meaning {self.entries[e.meant_entry].text!r}: "
+                    f"cosine {100 * e.meant_similarity:.0f}"
+                )
             lines.append(
                 f"  {place}. {self.intent_ids[e.intent]}: {e.score:.1f}{floor}\n"
                 f"     = {c.example_weight:g} x example {100 * e.similarity:.0f} "
                 f"+ {c.support_weight:g} x support {100 * e.support:.0f} + {relative}\n"
                 f"     best example {entry.text!r} ({entry.language}): "
-                f"cosine {100 * e.cosine:.0f}, rapidfuzz {e.fuzzy:.0f}{discount}"
+                f"cosine {100 * e.cosine:.0f}, rapidfuzz {e.fuzzy:.0f}{discount}{meant}"
             )
         if len(evidence) >= 2:
-            lines.append(f"  margin to runner-up: {evidence[0].score - evidence[1].score:.1f}")
+            lines.append(
+                f"  margin to runner-up: {evidence[0].score - evidence[1].score:.1f} "
+                f"({evidence[0].score:.1f} - {evidence[1].score:.1f}, {self.intent_ids[evidence[1].intent]})"
+            )
+        elif evidence:
+            lines.append("  runner-up: none (margin = the whole score)")
+        if out_of_scope:
+            lines.append(f"  out of scope: {out_of_scope}; the bot does not answer")
         for intent in blocked:
             lines.append(
                 f"  blocked: {self.intent_ids[intent]} (the message is closer to one of its not_examples)"

@@ -1,17 +1,17 @@
 """A meaning model beside the lexical ones: softmax regression over sentence vectors, fitted at load time.
 
 The lexical evidence (letter pieces, words, rapidfuzz) only sees shared spelling, so "my card hasn't shown
-up" and "where is the card I ordered" look unrelated. Word vectors learned on large corpora place such
-phrasings near each other. A sentence vector here is the mean of its tokens' static vectors (no network,
-no transformer at run time: a table lookup and an average, a few microseconds), supplied by an
-:class:`Embedder` that the content layer loads from a package file (``bot.content.embeddings``). The core
-never reads files: it receives the embedder as a pure function.
+up" and "where is the card I ordered" look unrelated. A sentence encoder trained on large corpora places
+such phrasings near each other, across languages (the default install's Universal Sentence Encoder
+multilingual v3, pure numpy, about 2 ms a message), supplied by an :class:`Embedder` that the content layer
+loads from a package (``bot.content.embeddings``). The core never reads files: it receives the embedder as a
+pure function.
 
 Mean vectors alone are a weak classifier; a multinomial logistic regression fitted on the examples' vectors
 learns which directions tell *this folder's* intents apart (BANKING77 with 10 examples per intent: nearest
-example 73.5 %, this model 78.6 %, both alone; numbers in ``docs/benchmarks.md#matching``). The fit is
-mini-batch Adam with a budget of example updates, so 15,000 examples cost about 0.2 s; it is deterministic
-(fixed seed).
+example 73.5 %, this model 78.6 %, both alone, with the earlier static word vectors; numbers in
+``docs/benchmarks.md#matching``). The fit is mini-batch Adam with a budget of example updates, so 15,000
+examples cost about 0.2 s; it is deterministic (fixed seed).
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ def _one_blas_thread() -> Iterator[None]:
 
     OpenBLAS splits every product over all cores; for matrices this small the threads mostly wait for each
     other, and on a busy 2-core machine the fit took 9.6 s instead of 0.2 s (``docs/benchmarks.md``).
-    ``threadpoolctl`` comes with the ``semantic`` extra; without it the fit runs as numpy is configured.
+    ``threadpoolctl`` is a default dependency; without it the fit runs as numpy is configured.
     """
     try:
         from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - the extra installs it
+    except ImportError:  # pragma: no cover - a default dependency
         yield
         return
     with threadpool_limits(1, user_api="blas"):
@@ -49,7 +49,7 @@ class Embedder(Protocol):
 
     @property
     def name(self) -> str:
-        """What the vectors are, for ``intents explain`` and logs (e.g. ``wordllama l2_supercat 256``)."""
+        """What the vectors are, for ``intents explain`` and logs (e.g. ``use-multilingual-v3 (...)``)."""
         ...
 
     def embed(self, texts: Sequence[str]) -> FloatArray: ...

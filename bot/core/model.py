@@ -67,6 +67,12 @@ class Settings:
     suggest_band: float = 15.0
     """A message that misses every threshold by less than this many points gets "did you mean …?"
     with the near misses instead of a flat "not understood" (it still counts as a miss)."""
+    lead_ratio: float = 0.0
+    """The best intent is answered below its threshold when the runner-up scores at most this fraction of
+    its score (and it scores at least ``lead_min_score``): long and indirect messages score modestly but
+    clearly ahead. 0 (the default) turns the rule off; ``intents test`` recommends a value for a folder."""
+    lead_min_score: float = 100.0
+    """The lowest score the lead rule (``lead_ratio``) answers at."""
 
     @property
     def default_language(self) -> Lang:
@@ -151,6 +157,18 @@ class MatchResult:
     language: Lang | None = None
     blocked: tuple[str, ...] = ()
     """Intents suppressed because the message matched one of their ``not_examples``."""
+    out_of_scope: str = ""
+    """Why the matcher thinks the message is about something the folder does not cover (empty: no such
+    evidence): it is nearest to an intent tagged ``out_of_scope``, or nothing it means is near any example.
+    The policy never answers such a message."""
+
+    @property
+    def lead(self) -> float:
+        """How far the best candidate is ahead of the runner-up (its whole score when it is alone)."""
+        if not self.candidates:
+            return 0.0
+        runner_up = self.runner_up
+        return self.candidates[0].score - (runner_up.score if runner_up is not None else 0.0)
 
     @property
     def best(self) -> Candidate | None:

@@ -21,7 +21,10 @@ The rules, in order of precedence (docs/architecture.md lists them for readers):
    intent's ``priority``); several questions in one message are answered one by one. Close candidates get
    one clarifying question, a second ambiguity goes to a human. An acknowledgement ("ok", 👍) is answered
    politely. A near miss with a clear lead asks "did you mean" whatever came before; any other miss asks
-   to rephrase and offers a human; ``max_misses`` misses in a row go to a human.
+   to rephrase and offers a human; ``max_misses`` misses in a row go to a human. Below its threshold, a
+   best intent whose runner-up scores at most ``lead_ratio`` of its score (and which scores
+   ``lead_min_score`` or more) counts as a clear match; a message the matcher marks ``out_of_scope`` is
+   never answered and gets no "did you mean".
 """
 
 from __future__ import annotations
@@ -454,11 +457,11 @@ def _short_reply(state: ConversationState, turn: Turn, rules: _Rules, reply: Rep
         return Decision(
             (SendMessage("declined"),), state.reset_dialogue(), "declined", "no to the offer of a human"
         )
-    if reply in (Reply.ACK, Reply.WITHDRAW, Reply.YES) and not _passing(_candidates(turn), rules):
+    if reply in (Reply.ACK, Reply.WITHDRAW, Reply.YES) and not _answerable_turn(turn, rules):
         # Not a question, so not a miss: a polite close, and the conversation stays as it was. A yes to
         # nothing the bot asked ("ja", after an answer) is agreement, the same thing.
         return Decision((SendMessage("acknowledged"),), _quiet(state), "acknowledged", f"{reply.value}")
-    if reply is Reply.NO and not _passing(_candidates(turn), rules):
+    if reply is Reply.NO and not _answerable_turn(turn, rules):
         # A no to nothing the bot asked (perhaps: "that did not help"): say what it can do and how to
         # reach a person, rather than count a miss.
         return Decision((SendMessage("help"),), _quiet(state), "help", "no without a question")
@@ -519,9 +522,33 @@ def _passing(candidates: tuple[Candidate, ...], rules: _Rules, slack: float = 0.
     return passing
 
 
+def _answerable(match: MatchResult, rules: _Rules) -> list[Candidate]:
+    """The candidates that count as a match: those past their threshold or, when none is, a best intent
+    clearly ahead of every other one (long or indirect messages score low but leave no doubt): its
+    runner-up scores at most ``lead_ratio`` of its score and it scores ``lead_min_score`` or more. None for
+    a message the matcher marks out of scope: a look-alike of something the folder does not cover never
+    gets a confident answer."""
+    if match.out_of_scope:
+        return []
+    passing = _passing(match.candidates, rules)
+    settings = rules.settings
+    leader, second = match.best, match.runner_up
+    if passing or leader is None or settings.lead_ratio <= 0:
+        return passing
+    intent = rules.intents.get(leader.intent_id)
+    clear = second is None or second.score <= settings.lead_ratio * leader.score
+    if intent is not None and intent.enabled and clear and leader.score >= settings.lead_min_score:
+        return [leader]
+    return []
+
+
+def _answerable_turn(turn: Turn, rules: _Rules) -> list[Candidate]:
+    return _answerable(turn.analysis.match, rules) if turn.analysis else []
+
+
 def _clear(match: MatchResult, rules: _Rules) -> Candidate | None:
     """The match's intent when it passes its threshold and no other passing one is close behind."""
-    passing = _passing(match.candidates, rules)
+    passing = _answerable(match, rules)
     if not passing:
         return None
     if len(passing) > 1 and passing[0].score - passing[1].score < rules.settings.ambiguity_margin:
@@ -570,7 +597,7 @@ def _match(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
     if parts is not None and len(parts[0]) >= 2:
         intents = tuple(rules.intents[i] for i in parts[0])
         return _answers(state, intents, f"several questions: {parts[1]}", anger, settings)
-    passing = _passing(candidates, rules)
+    passing = _answerable_turn(turn, rules)
     if not passing and parts is not None and not parts[2]:
         # One question clear, the rest not: answer what is clear and say honestly what was not.
         intent = rules.intents[parts[0][0]]
@@ -603,6 +630,10 @@ def _miss(state: ConversationState, turn: Turn, rules: _Rules, candidates: tuple
     best = candidates[0] if candidates else None
     why = f"best {best.intent_id} {best.score:.1f}" if best else "no candidate"
     near = _passing(candidates, rules, slack=settings.suggest_band)[:3]
+    out_of_scope = turn.analysis.match.out_of_scope if turn.analysis else None
+    if out_of_scope:
+        why += f"; out of scope: {out_of_scope}"
+        near = []  # offering the look-alike intents would suggest the bot covers the topic after all
     lead = _clear_lead(near, candidates, settings)
     if lead is not None and misses <= settings.max_misses:
         # A near miss far ahead of everything else is worth one question whatever came before: "how do I

@@ -73,16 +73,20 @@ class Brain:
     def decide(self, state: ConversationState, turn: Turn, situation: Situation) -> Decision:
         return decide(state, turn, situation, self.content.settings, self.intents)
 
-    def first_turn_outcome(self, text: str, language: Lang | None = None) -> str:
-        """What a brand-new conversation does with ``text``: the semantics of the editors' ``tests:``.
-
-        Returns an intent id, ``clarify``, ``not_understood``, ``escalate`` or another of
-        :data:`bot.core.policy.OUTCOMES` (``help``, ``acknowledged`` …).
-        """
+    def first_turn(self, text: str, language: Lang | None = None) -> tuple[Analysis, Decision]:
+        """The analysis of ``text`` and what a brand-new conversation does with it."""
         analysis = self.analyze(text, language=language)
         decision = self.decide(
             ConversationState(language=analysis.language),
             Turn(now=datetime.now(UTC), text=text, analysis=analysis),
             Situation(),
         )
-        return decision.outcome
+        return analysis, decision
+
+    def first_turn_outcome(self, text: str, language: Lang | None = None) -> str:
+        """What a brand-new conversation does with ``text``: the semantics of the editors' ``tests:``.
+
+        Returns an intent id, ``clarify``, ``not_understood``, ``escalate`` or another of
+        :data:`bot.core.policy.OUTCOMES` (``help``, ``acknowledged`` …).
+        """
+        return self.first_turn(text, language)[1].outcome

@@ -85,3 +85,13 @@ def test_run_tests_without_leave_one_out(make_folder: MakeFolder) -> None:
     report = run_tests(content, held_out=False)
     assert report.held_out == [] and len(report.cases) == 4 and not report.failed_cases
     assert format_report(report)[-1].startswith("test cases: 4/4 passed")
+
+
+def test_leave_one_out_recommends_decision_settings(make_folder: MakeFolder) -> None:
+    content = load_folder(make_folder(files={"intents/zz.yaml": LOO_FOLDER}), defaults=DEFAULTS).content
+    report = run_tests(content)
+    advice = report.recommendation
+    assert advice is not None and 0.0 <= advice.right_low <= advice.right <= 1.0
+    text = "\n".join(format_report(report))
+    assert "recommended settings" in text and f"min_score: {advice.min_score:g}" in text
+    assert report.as_dict()["recommendation"] is not None

@@ -82,16 +82,50 @@ def test_explain_shows_the_meaning_part_and_the_lexical_mix() -> None:
 
 
 def test_meaning_applies_only_to_its_languages() -> None:
-    """German is matched lexically (the shipped vectors did not help German), and identically so."""
+    """German and English go through the meaning model by default; a language outside
+    ``semantic_languages`` is matched lexically, and identically so."""
     lexical = IntentIndex.build(INTENTS, SETTINGS)
     meaning = IntentIndex.build(INTENTS, SETTINGS, embedder=ConceptEmbedder())
-    for text in ("Vertrag kuendigen bitte", "Wann kommt meine Karte?"):
-        assert meaning.match(text, "de") == lexical.match(text, "de")
-        assert "x meaning" not in meaning.explain(text, "de")
     assert "x meaning" in meaning.explain("quit my membership", "en")
-    german_everywhere = replace(DEFAULT_CONFIG, semantic_languages=("de", "en"))
-    both = IntentIndex.build(INTENTS, SETTINGS, german_everywhere, embedder=ConceptEmbedder())
-    assert "x meaning" in both.explain("Vertrag kuendigen bitte", "de")
+    assert "x meaning" in meaning.explain("Vertrag kuendigen bitte", "de")
+    english_only = replace(DEFAULT_CONFIG, semantic_languages=("en",))
+    only = IntentIndex.build(INTENTS, SETTINGS, english_only, embedder=ConceptEmbedder())
+    for text in ("Vertrag kuendigen bitte", "Wann kommt meine Karte?"):
+        assert only.match(text, "de") == lexical.match(text, "de")
+        assert "x meaning" not in only.explain(text, "de")
+
+
+def test_explain_names_the_nearest_example_in_meaning_and_the_runner_up() -> None:
+    index = IntentIndex.build(INTENTS, SETTINGS, embedder=ConceptEmbedder())
+    text = index.explain("quit my membership", "en")
+    assert "nearest in meaning 'cancel my contract'" in text or "nearest in meaning 'terminate" in text
+    assert "margin to runner-up:" in text
+
+
+def test_out_of_scope_intents_are_never_returned_and_mark_the_result() -> None:
+    look_alike = Intent(
+        id="other_insurance",
+        title={"en": "other insurance"},
+        examples={"en": ("do you also sell car insurance", "I need travel insurance")},
+        answers={"en": ("-",)},
+        tags=("out_of_scope",),
+    )
+    index = IntentIndex.build([*INTENTS, look_alike], SETTINGS, embedder=ConceptEmbedder())
+    result = index.match("do you sell car insurance", "en")
+    assert result.out_of_scope and "other_insurance" in result.out_of_scope
+    assert all(c.intent_id != "other_insurance" for c in result.candidates)
+    assert "out of scope" in index.explain("do you sell car insurance", "en")
+    assert not index.match("cancel my contract", "en").out_of_scope
+
+
+def test_none_of_these_from_the_meaning_model() -> None:
+    strict = replace(DEFAULT_CONFIG, none_meaning=0.5, none_similarity=0.6)
+    index = IntentIndex.build(INTENTS, SETTINGS, strict, embedder=ConceptEmbedder())
+    # Means none of the concepts and shares little wording: nothing near in meaning or wording.
+    assert index.match("my hamster has a cold", "en").out_of_scope.startswith("no example near")
+    assert not index.match("still waiting for the plastic", "en").out_of_scope
+    off = IntentIndex.build(INTENTS, SETTINGS, embedder=ConceptEmbedder())
+    assert not off.match("my hamster has a cold", "en").out_of_scope
 
 
 def test_share_zero_switches_the_meaning_model_off() -> None:

@@ -153,9 +153,9 @@ async def test_a_customer_is_answered_hands_over_and_rates(site: Site, browser: 
     await write(page, "Wie lade ich meine Rechnung herunter?")
     await expect(log).to_contain_text("Kundencenter", timeout=WAIT)
 
-    await write(page, "Kann ich meinen Router auf die Fritzbox vom Nachbarn umstellen?")
-    await page.get_by_role("button", name="Router einrichten").click()
-    await expect(log.locator(".msg.bot").last).to_contain_text("Router", timeout=WAIT)
+    await write(page, "Karte")  # a near miss: "did you mean" with a button per candidate
+    await page.get_by_role("button", name="SIM & eSIM").click()
+    await expect(log.locator(".msg.bot").last).to_contain_text("SIM", timeout=WAIT)
 
     await write(page, "Ich möchte mit einem Mitarbeiter sprechen")
     await expect(page.get_by_role("status")).to_contain_text(re.compile(r"Vorgang \d+"), timeout=WAIT)
@@ -237,13 +237,13 @@ async def test_the_widget_works_with_the_keyboard_alone(site: Site, browser: Any
     await page.keyboard.press("Enter")
     box = page.get_by_role("textbox", name="Nachricht")
     await expect(box).to_be_focused(timeout=WAIT)
-    await page.keyboard.type("Kann ich meinen Router auf die Fritzbox vom Nachbarn umstellen?")
+    await page.keyboard.type("Karte")  # a near miss: "did you mean" with a button per candidate
     await page.keyboard.press("Enter")
-    choice = page.get_by_role("button", name="Router einrichten")
+    choice = page.get_by_role("button", name="SIM & eSIM")
     await expect(choice).to_be_visible(timeout=WAIT)
     await choice.focus()
     await page.keyboard.press("Enter")
-    await expect(page.get_by_role("log").locator(".msg.bot").last).to_contain_text("Router", timeout=WAIT)
+    await expect(page.get_by_role("log").locator(".msg.bot").last).to_contain_text("SIM", timeout=WAIT)
     await page.keyboard.press("Escape")
     await expect(page.get_by_role("dialog")).to_be_hidden()
     assert await launcher.evaluate("b => b.getRootNode().activeElement === b")
