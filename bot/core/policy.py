@@ -10,7 +10,8 @@ The rules, in order of precedence (docs/architecture.md lists them for readers):
 2. While a ticket is open, "never mind" (or the button on the hand-over message) withdraws it. Until a
    person has claimed the ticket or written to the customer, clear matches are still answered (and
    recorded on the ticket); anything else, and everything once a person owns it, joins the ticket and the
-   customer gets ``handoff_ack`` at most once per quiet period.
+   customer gets ``handoff_ack`` at most once per quiet period. While nobody owns it, anger or an urgent
+   escalating intent raises its priority (never lowers it), by the same rule as for a new ticket.
 3. An attachment the bot cannot read goes to a human, with an honest reply.
 4. Anger at or above ``anger_threshold`` escalates at once with high priority and ``handoff_angry``.
 5. A handoff phrase, ``/human``, the "talk to a human" button, or a yes to the bot's offer escalates.
@@ -144,6 +145,8 @@ class Situation:
     ticket_owned: bool = True
     """A person has claimed the active ticket or written to the customer. Until then the bot keeps
     answering clear questions (the default is the cautious one: a human owns it)."""
+    ticket_priority: Priority | None = None
+    """The active ticket's priority, so that anger or an urgent question only ever raises it."""
 
 
 # --- actions ----------------------------------------------------------------------------------------
@@ -200,12 +203,24 @@ class Withdraw:
 
 
 @dataclass(frozen=True, slots=True)
+class RaisePriority:
+    """The waiting ticket moves up the queue: the customer got angry, or asked something urgent."""
+
+    ticket_id: int
+    priority: Priority
+    cause: str
+    """For the event and the staff note: ``anger 85`` or the urgent intent's id (``sim_block``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class RecordRating:
     ticket_id: int
     rating: int
 
 
-Action = SendMessage | SendAnswer | Clarify | Escalate | ForwardToTicket | Withdraw | RecordRating
+Action = (
+    SendMessage | SendAnswer | Clarify | Escalate | ForwardToTicket | Withdraw | RaisePriority | RecordRating
+)
 
 OUTCOMES = (
     "clarify",
@@ -273,17 +288,12 @@ def decide(
         )
 
     anger = turn.analysis.tone.anger if turn.analysis else 0.0
-    if anger >= settings.anger_threshold:
-        priority = Priority.URGENT if anger >= URGENT_ANGER else Priority.HIGH
-        # Anger raises priority, it never lowers what the intent asks for (an angry stolen-phone message).
-        clear = _clear_answers(turn, rules)
-        for intent in (rules.intents[i] for i in (clear[0] if clear else ())):
-            if intent.escalate and intent.priority and intent.priority.rank > priority.rank:
-                priority = intent.priority
+    angry = _angry_priority(turn, rules)
+    if angry is not None:
         return _escalate(
             state,
             Reason.ANGRY,
-            priority,
+            angry,
             f"anger {anger:.1f} >= {settings.anger_threshold:g}",
             message="handoff_angry",
         )
@@ -341,41 +351,99 @@ def _with_ticket(
             follow_up = rules.intents[intent_id].follow_up
             actions += (SendAnswer(intent_id, tuple(INTENT_PREFIX + f for f in follow_up)),)
         return Decision(actions, state.reset_dialogue(), "withdrawn", f"customer withdrew #{ticket_id}")
+    if situation.ticket_owned:
+        return _forward(state, turn, ticket_id, rules.settings, owned=True)
     # Nobody has picked the ticket up yet: waiting hours for an answer the bot has helps no one.
     answered = (
         _clear_answers(turn, rules)
-        if not situation.ticket_owned
-        and turn.attachment is None
-        and command(turn.text) is None
-        and not _wants_human(turn)
+        if turn.attachment is None and command(turn.text) is None and not _wants_human(turn)
         else None
     )
+    # ... and the queue should know when the wait has become urgent: anger, or an urgent question.
+    raised = _raise_priority(turn, rules, situation, answered[0] if answered else ())
     if answered:
         ids, why = answered
         sends = tuple(
             SendAnswer(i, tuple(INTENT_PREFIX + f for f in rules.intents[i].follow_up)) for i in ids
         )
         return Decision(
-            (ForwardToTicket(ticket_id), *sends),
+            (ForwardToTicket(ticket_id), *raised, *sends),
             state.reset_dialogue(),
             ids[0],
-            f"#{ticket_id} is not picked up yet; {why}",
+            f"#{ticket_id} is not picked up yet; {why}{_raised(raised)}",
         )
-    if not situation.ticket_owned and turn.payload and turn.payload.startswith(INTENT_PREFIX):
+    if turn.payload and turn.payload.startswith(INTENT_PREFIX):
         intent = rules.intents.get(turn.payload.removeprefix(INTENT_PREFIX))
         if intent is not None and intent.enabled:
             choices = tuple(INTENT_PREFIX + f for f in intent.follow_up)
+            raised = _raise_priority(turn, rules, situation, (intent.id,))
             return Decision(
-                (ForwardToTicket(ticket_id), SendAnswer(intent.id, choices)),
+                (ForwardToTicket(ticket_id), *raised, SendAnswer(intent.id, choices)),
                 state.reset_dialogue(),
                 intent.id,
                 f"button for {intent.id}; #{ticket_id} is not picked up yet",
             )
-    return _forward(state, turn, ticket_id, rules.settings, situation.ticket_owned)
+    decision = _forward(state, turn, ticket_id, rules.settings, owned=False)
+    if not raised:
+        return decision
+    forward, *rest = decision.actions
+    return replace(
+        decision,
+        actions=(forward, *raised, *rest),
+        explanation=f"{decision.explanation}{_raised(raised)}",
+    )
+
+
+def _raise_priority(
+    turn: Turn, rules: _Rules, situation: Situation, answered: tuple[str, ...]
+) -> tuple[RaisePriority, ...]:
+    """Raise the waiting ticket to what this message asks for, if that is more than it has.
+
+    The same rules as for a new ticket: anger as :func:`_angry_priority` decides, an escalating intent
+    the bot answers by its ``priority`` (a stolen phone reported while waiting for a person about
+    something else). Never lowers a priority.
+    """
+    ticket_id = situation.active_ticket_id
+    assert ticket_id is not None
+    wanted: list[tuple[Priority, str]] = []
+    angry = _angry_priority(turn, rules)
+    if angry is not None:
+        wanted.append((angry, f"anger {_anger(turn):.0f}"))
+    for intent in (rules.intents[i] for i in answered if i in rules.intents):
+        if intent.escalate and intent.priority is not None:
+            wanted.append((intent.priority, intent.id))
+    if not wanted:
+        return ()
+    priority, cause = max(wanted, key=lambda w: w[0].rank)
+    current = situation.ticket_priority
+    if current is not None and priority.rank <= current.rank:
+        return ()
+    return (RaisePriority(ticket_id, priority, cause),)
+
+
+def _raised(raised: tuple[RaisePriority, ...]) -> str:
+    return "".join(f"; priority raised to {r.priority.value} ({r.cause})" for r in raised)
+
+
+def _angry_priority(turn: Turn, rules: _Rules) -> Priority | None:
+    """The one rule for priority from anger; ``None`` below ``anger_threshold``.
+
+    High at the threshold, urgent from :data:`URGENT_ANGER`. Anger raises priority, it never lowers what
+    an escalating intent the message clearly asks for wants (an angry stolen-phone message is urgent).
+    """
+    anger = _anger(turn)
+    if anger < rules.settings.anger_threshold:
+        return None
+    priority = Priority.URGENT if anger >= URGENT_ANGER else Priority.HIGH
+    clear = _clear_answers(turn, rules)
+    for intent in (rules.intents[i] for i in (clear[0] if clear else ())):
+        if intent.escalate and intent.priority and intent.priority.rank > priority.rank:
+            priority = intent.priority
+    return priority
 
 
 def _forward(
-    state: ConversationState, turn: Turn, ticket_id: int, settings: Settings, owned: bool
+    state: ConversationState, turn: Turn, ticket_id: int, settings: Settings, *, owned: bool
 ) -> Decision:
     quiet = timedelta(minutes=settings.handoff_ack_quiet_minutes)
     fresh_ticket = state.ack_ticket_id != ticket_id
