@@ -19,7 +19,8 @@ The rules, in order of precedence (docs/architecture.md lists them for readers):
 7. Short replies in context: after "… or shall I pass you on?" a no declines politely; after "did you
    mean" a yes takes the suggestion and a no (or "none of these") asks once to rephrase before a human.
 8. A clear match is answered (and handed over as well when the intent says ``escalate: true``, with the
-   intent's ``priority``); several questions in one message are answered one by one. Close candidates get
+   intent's ``priority``); several questions in one message are answered one by one, leaving out
+   greetings, thanks and goodbyes next to a real question. Close candidates get
    one clarifying question, a second ambiguity goes to a human. An acknowledgement ("ok", 👍) is answered
    politely. A near miss with a clear lead asks "did you mean" whatever came before; any other miss asks
    to rephrase and offers a human; ``max_misses`` misses in a row go to a human.
@@ -32,7 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.core.model import Analysis, Candidate, Intent, Lang, MatchResult, Priority, Reason, Settings
-from bot.core.replies import HELP_COMMANDS, HUMAN_COMMANDS, Reply, classify, command
+from bot.core.replies import HELP_COMMANDS, HUMAN_COMMANDS, Reply, classify, command, is_pleasantry
 
 HUMAN = "human"
 NONE = "none"
@@ -598,28 +599,52 @@ def _clear(match: MatchResult, rules: _Rules) -> Candidate | None:
 
 
 def _clear_answers(turn: Turn, rules: _Rules) -> tuple[tuple[str, ...], str] | None:
-    """The intents a message clearly asks for: the whole message's, or two or more of its questions'."""
+    """The intents a message clearly asks for: the whole message's, or its questions' one by one."""
     if turn.analysis is None:
         return None
-    several = _clear_parts(turn.analysis, rules)
-    if several and len(several[0]) >= 2:
-        return several[0], several[1]
+    parts = _clear_parts(turn.analysis, rules)
+    if parts is not None and parts.answered_by_parts:
+        return parts.intents, parts.why
     whole = _clear(turn.analysis.match, rules)
     if whole is not None:
         return (whole.intent_id,), f"{whole.score:.1f} against {whole.example!r}"
     return None
 
 
-def _clear_parts(analysis: Analysis, rules: _Rules) -> tuple[tuple[str, ...], str, bool] | None:
-    """``(intents, why, all parts clear)`` for a message of several questions, in message order."""
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """What the questions of a message of several parts clearly ask for, in message order."""
+
+    intents: tuple[str, ...]
+    """Pleasantries ("Hallo, ich habe eine Frage") are left out when a real question is among them."""
+    why: str
+    all_clear: bool
+    """Every part matched clearly (a pleasantry counts as clear)."""
+    substantive: bool
+    """``intents`` holds a real question, not only pleasantries."""
+    dropped: bool
+    """A pleasantry was left out."""
+
+    @property
+    def answered_by_parts(self) -> bool:
+        """Two or more real questions, or one real question (or greeting) with only pleasantries around."""
+        if self.substantive and len(self.intents) >= 2:
+            return True
+        return self.all_clear and (self.dropped or not self.substantive)
+
+
+def _clear_parts(analysis: Analysis, rules: _Rules) -> _Parts | None:
     if len(analysis.parts) < 2:
         return None
     found: list[str] = []
     notes: list[str] = []
-    unclear = False
+    unclear = polite = False
     for part in analysis.parts:
         best = _clear(part.match, rules)
-        if best is None:
+        if best is None and is_pleasantry(part.text):
+            polite = True  # "Danke im Voraus!": nothing to answer, nothing misunderstood
+            notes.append(f"{part.text!r}: a pleasantry")
+        elif best is None:
             unclear = True
             notes.append(f"{part.text!r}: unclear")
         elif best.intent_id not in found:
@@ -627,7 +652,21 @@ def _clear_parts(analysis: Analysis, rules: _Rules) -> tuple[tuple[str, ...], st
             notes.append(f"{part.text!r}: {best.intent_id} {best.score:.1f}")
     if not found:
         return None
-    return tuple(found), "; ".join(notes), not unclear
+    real = tuple(i for i in found if not _pleasantry(rules.intents[i]))
+    # Only pleasantries ("Guten Morgen. Vielen Dank im Voraus!"): one polite answer, the first.
+    intents = real or tuple(found[:1])
+    dropped = polite or len(intents) < len(found)
+    why = "; ".join(notes) + ("; pleasantries left out" if dropped else "")
+    return _Parts(intents, why, not unclear, bool(real), dropped)
+
+
+def _pleasantry(intent: Intent) -> bool:
+    """An intent most of whose examples are greetings, thanks or goodbyes (``bot/core/replies.py``).
+
+    Read from the examples rather than a list of ids, so an editor's own greeting intent counts too.
+    """
+    examples = [e for texts in intent.examples.values() for e in texts]
+    return bool(examples) and 2 * sum(map(is_pleasantry, examples)) > len(examples)
 
 
 def _match(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
@@ -635,14 +674,20 @@ def _match(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
     candidates = _candidates(turn)
     anger = _anger(turn)
     parts = _clear_parts(turn.analysis, rules) if turn.analysis else None
-    if parts is not None and len(parts[0]) >= 2:
-        intents = tuple(rules.intents[i] for i in parts[0])
-        return _answers(state, intents, f"several questions: {parts[1]}", anger, settings)
+    if parts is not None and parts.answered_by_parts:
+        intents = tuple(rules.intents[i] for i in parts.intents)
+        return _answers(state, intents, f"several questions: {parts.why}", anger, settings)
     passing = _passing(candidates, rules)
-    if not passing and parts is not None and not parts[2]:
+    if parts is not None and (parts.substantive or not parts.all_clear):
+        # The message asks more than a greeting: greeting back would drop the question silently.
+        passing = [c for c in passing if not _pleasantry(rules.intents[c.intent_id])]
+        if not passing and not parts.substantive:
+            real = tuple(c for c in candidates if not _pleasantry(rules.intents[c.intent_id]))
+            return _miss(state, turn, rules, real)
+    if not passing and parts is not None and not parts.all_clear:
         # One question clear, the rest not: answer what is clear and say honestly what was not.
-        intent = rules.intents[parts[0][0]]
-        return _answers(state, (intent,), f"part of the message: {parts[1]}", anger, settings, partly=True)
+        intent = rules.intents[parts.intents[0]]
+        return _answers(state, (intent,), f"part of the message: {parts.why}", anger, settings, partly=True)
     if not passing:
         return _miss(state, turn, rules, candidates)
 

@@ -67,6 +67,8 @@ _POLITE = frozenset(
         "thx",
         "dank",
         "sehr",
+        "gut",
+        "very",
         "much",
         "vielen",
         "lieber",
@@ -234,6 +236,226 @@ def classify(text: str) -> Reply | None:
     if joined in _ACK_PHRASES or all(w in _ACK for w in content):
         return Reply.ACK
     return None
+
+
+_PLEASANTRY_WORDS = frozenset(
+    [
+        # greetings
+        "hallo",
+        "hallöchen",
+        "hallochen",
+        "hi",
+        "hey",
+        "hiya",
+        "hello",
+        "helo",
+        "moin",
+        "servus",
+        "grüß",
+        "grüss",
+        "gruß",
+        "gruss",
+        "grüezi",
+        "gott",
+        "guten",
+        "gute",
+        "tag",
+        "morgen",
+        "abend",
+        "zusammen",
+        "good",
+        "morning",
+        "afternoon",
+        "evening",
+        "day",
+        "greetings",
+        "there",
+        "everyone",
+        # thanks
+        "danke",
+        "dankeschön",
+        "dank",
+        "vielen",
+        "herzlichen",
+        "merci",
+        "dir",
+        "thanks",
+        "thank",
+        "thx",
+        "cheers",
+        "many",
+        "lot",
+        "a",
+        # goodbyes
+        "tschüss",
+        "tschüs",
+        "tschau",
+        "ciao",
+        "bye",
+        "goodbye",
+        "wiedersehen",
+        "auf",
+        "bis",
+        "dann",
+        "später",
+        "bald",
+        "see",
+        "ya",
+        "later",
+        "und",
+        "and",
+        # colour: "super, danke", "great, thanks"
+        "great",
+        "brilliant",
+        "sehr",
+        "gut",
+        "very",
+        "much",
+        "you",
+        "bitte",
+        "please",
+        "ok",
+        "okay",
+        "alles",
+        "klar",
+        "alright",
+        "super",
+        "prima",
+        "perfekt",
+        "perfect",
+        "top",
+        "👋",
+        "🙏",
+        "👍",
+        "🙂",
+        "😊",
+    ]
+)
+_PLEASANTRY_PHRASES = (
+    # openers that announce a question without asking one
+    "ich habe eine frage",
+    "ich hätte eine frage",
+    "ich habe ein anliegen",
+    "kurze frage",
+    "ich brauche hilfe",
+    "können sie mir helfen",
+    "kannst du mir helfen",
+    "ist da jemand",
+    "i have a question",
+    "i have a request",
+    "quick question",
+    "i need help",
+    "can you help me",
+    "is anyone there",
+    "anyone there",
+    # closers
+    "das hat geholfen",
+    "das war hilfreich",
+    "das war alles",
+    "das war's",
+    "das passt so",
+    "klingt gut",
+    "nicht schlecht",
+    "für die hilfe",
+    "im voraus",
+    "schon mal",
+    "vorab",
+    "schönen tag noch",
+    "einen schönen tag",
+    "schönes wochenende",
+    "schönen abend",
+    "mach's gut",
+    "ich muss los",
+    "ich melde mich später wieder",
+    "bis zum nächsten mal",
+    "that helped",
+    "that was helpful",
+    "that's all",
+    "that's great",
+    "sounds good",
+    "not bad",
+    "much appreciated",
+    "for the help",
+    "in advance",
+    "have a nice day",
+    "have a good day",
+    "have a nice evening",
+    "have a good weekend",
+    "take care",
+    "talk to you later",
+    "gotta go",
+    "i'll come back later",
+    "for now",
+)
+
+
+_PLEASANTRY_CORE = frozenset(
+    [
+        "hallo",
+        "hallöchen",
+        "hallochen",
+        "hi",
+        "hey",
+        "hiya",
+        "hello",
+        "helo",
+        "moin",
+        "servus",
+        "grüezi",
+        "greetings",
+        "danke",
+        "dankeschön",
+        "dank",
+        "merci",
+        "thanks",
+        "thank",
+        "thx",
+        "cheers",
+        "tschüss",
+        "tschüs",
+        "tschau",
+        "ciao",
+        "bye",
+        "goodbye",
+        "wiedersehen",
+        "👋",
+        "🙏",
+    ]
+)
+"""At least one of these (or a phrase) makes a pleasantry: "a", "top" or "bis dann" alone do not."""
+_GREETING_PHRASES = (
+    "guten tag",
+    "guten morgen",
+    "guten abend",
+    "grüss gott",
+    "gruss gott",
+    "good morning",
+    "good afternoon",
+    "good evening",
+    "good day",
+    "see you",
+    "see ya",
+    "bis dann",
+    "bis später",
+    "bis bald",
+)
+
+
+def is_pleasantry(text: str) -> bool:
+    """A greeting, thanks or goodbye, or an opener that asks nothing yet ("Hallo, ich habe eine Frage").
+
+    The policy leaves such parts out of a message that also asks something real: "Hallo, … Die Rechnung
+    ist zu hoch" deserves the answer about the bill, not "Hallo! Worum geht es?" before it.
+    """
+    joined = " ".join(_words(_normal(text)))
+    found = False
+    for phrase in (*_PLEASANTRY_PHRASES, *_GREETING_PHRASES):
+        joined, count = re.subn(rf"(?<!\w){re.escape(phrase)}(?!\w)", " ", joined)
+        found = found or count > 0
+    words = joined.split()
+    if not all(w in _PLEASANTRY_WORDS for w in words):
+        return False
+    return found or any(w in _PLEASANTRY_CORE for w in words)
 
 
 HUMAN_COMMANDS = ("/human", "/agent", "/mensch", "/mitarbeiter")

@@ -24,6 +24,7 @@ from bot.core.policy import (
     Decision,
     Escalate,
     ForwardToTicket,
+    RaisePriority,
     RecordRating,
     SendAnswer,
     SendMessage,
@@ -422,3 +423,90 @@ def test_a_question_after_never_mind_is_answered_as_well() -> None:
         SendMessage("withdrawn", values=(("ticket_id", "7"),)),
         SendAnswer("payment_methods"),
     )
+
+
+def test_anger_on_an_unclaimed_ticket_raises_it_by_the_new_ticket_rule() -> None:
+    waiting = Situation(active_ticket_id=7, ticket_owned=False, ticket_priority=Priority.NORMAL)
+    high = _decide(_analysis(("nothing", 10), anger=70), situation=waiting)
+    assert high.outcome == "forward"
+    assert RaisePriority(7, Priority.HIGH, "anger 70") in high.actions
+    urgent = _decide(_analysis(("nothing", 10), anger=95), situation=waiting)
+    assert RaisePriority(7, Priority.URGENT, "anger 95") in urgent.actions
+    # Never lower, never sideways; no raise below the threshold or once a person owns the ticket.
+    already = replace(waiting, ticket_priority=Priority.URGENT)
+    assert not [
+        a for a in _decide(_analysis(anger=95), situation=already).actions if isinstance(a, RaisePriority)
+    ]
+    calm = _decide(_analysis(("nothing", 10), anger=40), situation=waiting)
+    assert not [a for a in calm.actions if isinstance(a, RaisePriority)]
+    owned = replace(waiting, ticket_owned=True)
+    assert not [
+        a for a in _decide(_analysis(anger=95), situation=owned).actions if isinstance(a, RaisePriority)
+    ]
+
+
+def test_an_urgent_intent_answered_while_waiting_raises_the_ticket() -> None:
+    intents = {**INTENTS, "fault_report": _intent("fault_report", escalate=True, priority=Priority.URGENT)}
+    waiting = Situation(active_ticket_id=7, ticket_owned=False, ticket_priority=Priority.NORMAL)
+    turn = Turn(now=NOW, text="x", analysis=_analysis(("fault_report", 92)))
+    decision = decide(ConversationState(), turn, waiting, SETTINGS, intents)
+    assert decision.actions == (
+        ForwardToTicket(7),
+        RaisePriority(7, Priority.URGENT, "fault_report"),
+        SendAnswer("fault_report"),
+    )
+
+
+PLEASANT = {
+    **INTENTS,
+    "hello": Intent(
+        id="hello",
+        title={"de": "Hallo", "en": "Hello"},
+        examples={"de": ("Hallo", "Guten Tag", "Hallo, ich habe eine Frage"), "en": ("hello", "hi there")},
+        answers={"de": ("Hallo!",), "en": ("Hello!",)},
+    ),
+}
+
+
+def test_a_greeting_part_is_not_answered_next_to_a_real_question() -> None:
+    """ "Hallo, ich habe eine Frage zu meiner Rechnung. Die ist viel zu hoch." gets the bill, not "Hallo!"."""
+    analysis = replace(
+        _analysis(("invoice_copy", 70), ("hello", 30)),
+        parts=_parts(
+            ("Hallo, ich habe eine Frage zu meiner Rechnung.", ("hello", 80)), ("b", ("invoice_copy", 90))
+        ),
+    )
+    turn = Turn(now=NOW, text="x", analysis=analysis)
+    decision = decide(ConversationState(), turn, Situation(), SETTINGS, PLEASANT)
+    assert decision.actions == (SendAnswer("invoice_copy", ("intent:payment_methods",)),)
+    # With two real questions, both are answered and the greeting still is not.
+    three = replace(analysis, parts=(*analysis.parts, *_parts(("c", ("payment_methods", 90)))))
+    decision = decide(
+        ConversationState(), Turn(now=NOW, text="x", analysis=three), Situation(), SETTINGS, PLEASANT
+    )
+    assert decision.answered == ("invoice_copy", "payment_methods")
+
+
+def test_a_greeting_alone_or_with_only_pleasantries_is_still_answered() -> None:
+    alone = Turn(now=NOW, text="Hallo", analysis=_analysis(("hello", 95)))
+    assert decide(ConversationState(), alone, Situation(), SETTINGS, PLEASANT).answered == ("hello",)
+    polite = replace(
+        _analysis(("hello", 40)),
+        parts=_parts(("Guten Morgen zusammen.", ("hello", 80)), ("Danke im Voraus!", ("x", 0))),
+    )
+    turn = Turn(now=NOW, text="x", analysis=polite)
+    assert decide(ConversationState(), turn, Situation(), SETTINGS, PLEASANT).answered == ("hello",)
+
+
+def test_a_greeting_next_to_an_unclear_question_is_a_miss_not_a_greeting() -> None:
+    analysis = replace(
+        _analysis(("hello", 80), ("invoice_copy", 20)),
+        parts=_parts(
+            ("Hallo, ich habe eine Frage.", ("hello", 85)),
+            ("Wie wird das Wetter auf dem Mars?", ("invoice_copy", 20)),
+        ),
+    )
+    decision = decide(
+        ConversationState(), Turn(now=NOW, text="x", analysis=analysis), Situation(), SETTINGS, PLEASANT
+    )
+    assert decision.outcome == "not_understood" and decision.answered == ()

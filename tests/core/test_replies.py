@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.replies import Reply, classify, command
+from bot.core.replies import Reply, classify, command, is_pleasantry
 
 
 @pytest.mark.parametrize(
@@ -80,3 +80,53 @@ def test_commands_are_read_without_the_bot_name_and_case() -> None:
     assert command("/resolve 12") == "/resolve"
     assert command("help") is None
     assert command("/") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hallo",
+        "Guten Morgen zusammen!",
+        "Grüß Gott",
+        "Hallo, ich habe eine Frage",
+        "Vielen Dank im Voraus!",
+        "Danke, schönen Tag noch",
+        "Tschüss und schönen Abend",
+        "hi there, quick question",
+        "Thanks and bye!",
+        "thank you very much 🙏",
+    ],
+)
+def test_pleasantries(text: str) -> None:
+    assert is_pleasantry(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hallo, ich habe eine Frage zu meiner Rechnung",
+        "Die ist viel zu hoch.",
+        "Bist du ein Bot?",
+        "Danke, wie kann ich bezahlen?",
+        "hello, my internet is down",
+        "",
+        "👎",
+    ],
+)
+def test_questions_are_not_pleasantries(text: str) -> None:
+    assert not is_pleasantry(text)
+
+
+def test_the_shipped_greeting_thanks_and_goodbye_intents_are_pleasantries_and_no_other() -> None:
+    """The policy reads "pleasantry" from an intent's examples; pin that on the shipped folder."""
+    from pathlib import Path
+
+    from bot.content.loader import load_folder
+
+    content = load_folder(Path(__file__).resolve().parents[2] / "intents").content
+    share = {
+        i.id: sum(map(is_pleasantry, ex := [e for texts in i.examples.values() for e in texts])) / len(ex)
+        for i in content.intents
+    }
+    assert {i for i, s in share.items() if s > 0.5} == {"hello", "thanks", "goodbye"}
+    assert max(s for i, s in share.items() if i not in {"hello", "thanks", "goodbye"}) == 0
