@@ -360,6 +360,9 @@ def _with_ticket(
         if turn.attachment is None and command(turn.text) is None and not _wants_human(turn)
         else None
     )
+    if answered and all(_pleasantry(rules.intents[i]) for i in answered[0]):
+        # "Hallo??" while waiting is "is anyone there?": the team has it, not "Hello! What is it about?".
+        answered = None
     # ... and the queue should know when the wait has become urgent: anger, or an urgent question.
     raised = _raise_priority(turn, rules, situation, answered[0] if answered else ())
     if answered:
@@ -407,14 +410,15 @@ def _raise_priority(
     ticket_id = situation.active_ticket_id
     assert ticket_id is not None
     wanted: list[tuple[Priority, str]] = []
-    angry = _angry_priority(turn, rules)
-    if angry is not None:
-        wanted.append((angry, f"anger {_anger(turn):.0f}"))
     for intent in (rules.intents[i] for i in answered if i in rules.intents):
         if intent.escalate and intent.priority is not None:
             wanted.append((intent.priority, intent.id))
+    angry = _angry_priority(turn, rules)
+    if angry is not None:
+        wanted.append((angry, f"anger {_anger(turn):.0f}"))
     if not wanted:
         return ()
+    # The first of the highest names the cause: the stolen phone, rather than the anger about it.
     priority, cause = max(wanted, key=lambda w: w[0].rank)
     current = situation.ticket_priority
     if current is not None and priority.rank <= current.rank:

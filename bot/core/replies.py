@@ -89,6 +89,33 @@ _NO_PHRASES = (
     "no thanks",
     "nein danke",
 )
+_OTHER_PHRASES = (
+    "etwas anderes",
+    "was anderes",
+    "etwas ganz anderes",
+    "was ganz anderes",
+    "keins davon",
+    "keines davon",
+    "keine davon",
+    "keins",
+    "nichts davon",
+    "nichts von beidem",
+    "weder noch",
+    "nicht das",
+    "das nicht",
+    "anderes thema",
+    "something else",
+    "something different",
+    "none of these",
+    "none of those",
+    "none of them",
+    "none",
+    "neither",
+    "not that",
+    "other topic",
+)
+"""The answer to "did you mean" that the "No, something else" button gives, typed: a no (with or without
+"nein, " before it). Typing a button's label must never do less than pressing it."""
 _YES_PHRASES = (
     "ja bitte",
     "yes please",
@@ -208,6 +235,20 @@ def _withdraws(text: str) -> bool:
     )
 
 
+def _something_else(words: list[str]) -> bool:
+    """ "keins davon", "none of these fit": a phrase of :data:`_OTHER_PHRASES` and nothing but politeness."""
+    joined = " ".join(words)
+    for phrase in _OTHER_PHRASES:
+        if joined == phrase or joined.startswith(phrase + " "):
+            tail = joined[len(phrase) :].split()
+            if all(w in _POLITE or w in _OTHER_TAIL for w in tail):
+                return True
+    return False
+
+
+_OTHER_TAIL = frozenset(["fit", "fits", "passt", "davon", "stimmt", "is", "it", "right"])
+
+
 def classify(text: str) -> Reply | None:
     """What a short message means on its own terms, or ``None`` when it is more than a short reply."""
     if _withdraws(text):
@@ -223,6 +264,8 @@ def classify(text: str) -> Reply | None:
         return Reply.NO
     if any(joined == phrase or joined.startswith(phrase + " ") for phrase in _YES_PHRASES):
         return Reply.YES
+    if _something_else(words) or (len(words) > 1 and _near(words[0], _NO) and _something_else(words[1:])):
+        return Reply.NO  # "etwas anderes", "nein, etwas anderes"
     content = [w for w in words if w not in _POLITE]
     if not content:
         # Only polite words: "danke", "ok", "thanks" – an acknowledgement.

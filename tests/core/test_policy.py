@@ -510,3 +510,21 @@ def test_a_greeting_next_to_an_unclear_question_is_a_miss_not_a_greeting() -> No
         ConversationState(), Turn(now=NOW, text="x", analysis=analysis), Situation(), SETTINGS, PLEASANT
     )
     assert decision.outcome == "not_understood" and decision.answered == ()
+
+
+@pytest.mark.parametrize("typed", ["Nein, etwas anderes", "No, something else", "keins davon"])
+def test_typing_the_something_else_label_asks_to_rephrase_like_the_button(typed: str) -> None:
+    """After a near miss (already one miss), a typed "something else" opened a ticket at once."""
+    state = ConversationState(misses=1, clarify_options=("invoice_copy",))
+    decision = _decide(_analysis(("invoice_copy", 20)), state=state, text=typed)
+    assert decision.outcome == "rephrase"
+    assert decision.actions == (SendMessage("rephrase", ("human",)),)
+
+
+def test_a_greeting_while_waiting_for_a_person_is_not_answered_with_hello() -> None:
+    """ "Hallo??" on a waiting ticket means "anyone there?": the hand-over acknowledgement, not "Worum geht es?"."""
+    waiting = Situation(active_ticket_id=7, ticket_owned=False, ticket_priority=Priority.NORMAL)
+    turn = Turn(now=NOW, text="Hallo??", analysis=_analysis(("hello", 95)))
+    decision = decide(ConversationState(), turn, waiting, SETTINGS, PLEASANT)
+    assert decision.outcome == "forward"
+    assert decision.actions == (ForwardToTicket(7), SendMessage("handoff_ack"))

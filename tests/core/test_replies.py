@@ -130,3 +130,22 @@ def test_the_shipped_greeting_thanks_and_goodbye_intents_are_pleasantries_and_no
     }
     assert {i for i, s in share.items() if s > 0.5} == {"hello", "thanks", "goodbye"}
     assert max(s for i, s in share.items() if i not in {"hello", "thanks", "goodbye"}) == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nein, etwas anderes",
+        "No, something else",
+        "etwas anderes",
+        "keins davon",
+        "none of these fit",
+        "nope, not that",
+    ],
+)
+def test_typing_the_something_else_button_is_a_no(text: str) -> None:
+    assert classify(text) is Reply.NO
+
+
+def test_something_else_followed_by_a_question_is_the_question() -> None:
+    assert classify("Etwas anderes: meine Rechnung ist falsch") is None
