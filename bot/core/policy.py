@@ -33,7 +33,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.core.model import Analysis, Candidate, Intent, Lang, MatchResult, Priority, Reason, Settings
-from bot.core.replies import HELP_COMMANDS, HUMAN_COMMANDS, Reply, classify, command, is_pleasantry
+from bot.core.replies import (
+    HELP_COMMANDS,
+    HUMAN_COMMANDS,
+    Reply,
+    classify,
+    command,
+    declines_person,
+    is_pleasantry,
+    starts_with_no,
+)
 
 HUMAN = "human"
 NONE = "none"
@@ -299,7 +308,9 @@ def decide(
             message="handoff_angry",
         )
 
-    if _wants_human(turn) or (state.offer == OFFER_HUMAN and reply is Reply.YES):
+    if turn.payload is None and _declines_person(state, turn.text):
+        reply = Reply.NO  # "no, I don't want a human": the word "human" is not a request for one here
+    elif _wants_human(turn) or (state.offer == OFFER_HUMAN and reply is Reply.YES):
         return _escalate(
             state, Reason.REQUESTED, _calm_priority(anger, settings), "customer asked for a human"
         )
@@ -475,6 +486,13 @@ def _escalate(
 def _calm_priority(anger: float, settings: Settings) -> Priority:
     """Not angry enough to escalate on its own, but clearly annoyed customers still go up the queue."""
     return Priority.HIGH if anger >= settings.anger_threshold / 2 else Priority.NORMAL
+
+
+def _declines_person(state: ConversationState, text: str) -> bool:
+    """A no to a person, read as one where a no makes sense: after the bot's offer or "did you mean",
+    or when the message opens with a no ("Warum antwortet kein Mensch?" alone asks for one)."""
+    context = state.offer == OFFER_HUMAN or bool(state.clarify_options) or starts_with_no(text)
+    return context and declines_person(text)
 
 
 def _wants_human(turn: Turn) -> bool:

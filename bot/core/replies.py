@@ -260,8 +260,9 @@ def classify(text: str) -> Reply | None:
     if not words or len(words) > _MAX_WORDS:
         return None
     joined = " ".join(words)
-    if any(joined == phrase or joined.startswith(phrase + " ") for phrase in _NO_PHRASES):
-        return Reply.NO
+    after_no = " ".join(words[1:]) if len(words) > 1 and _near(words[0], _NO) else joined
+    if any(j == p or j.startswith(p + " ") for p in _NO_PHRASES for j in (joined, after_no)):
+        return Reply.NO  # "nein danke", "nee, lieber nicht"
     if any(joined == phrase or joined.startswith(phrase + " ") for phrase in _YES_PHRASES):
         return Reply.YES
     if _something_else(words) or (len(words) > 1 and _near(words[0], _NO) and _something_else(words[1:])):
@@ -499,6 +500,65 @@ def is_pleasantry(text: str) -> bool:
     if not all(w in _PLEASANTRY_WORDS for w in words):
         return False
     return found or any(w in _PLEASANTRY_CORE for w in words)
+
+
+_PERSON_WORDS = frozenset(
+    [
+        "mensch",
+        "menschen",
+        "mitarbeiter",
+        "mitarbeiterin",
+        "mitarbeitern",
+        "berater",
+        "beraterin",
+        "person",
+        "human",
+        "agent",
+        "operator",
+        "someone",
+        "somebody",
+        "jemand",
+        "jemanden",
+        "jemandem",
+    ]
+)
+_NOT_A = frozenset(["kein", "keine", "keinen", "keinem", "keiner", "no", "not", "nicht", "without", "ohne"])
+"""Right before a person word (one article may sit between): "keinen Mitarbeiter", "not a human"."""
+_DO_NOT = frozenset(["don't", "dont", "do not", "nicht", "not", "never", "nie"])
+_WANT = frozenset(
+    ["want", "need", "wish", "will", "möchte", "moechte", "brauche", "brauch", "benötige", "wollte", "mag"]
+)
+
+
+def declines_person(text: str) -> bool:
+    """ "No, I don't want a human", "nein, keinen Mitarbeiter", "Ich will mit keinem Menschen reden".
+
+    The tone analyser hears "human" and "Mitarbeiter" as a request for one; in a reply to the bot's offer
+    of a person, or after a no, the words say the opposite. Short messages only (twelve words).
+    """
+    if len(_words(_normal(text))) > 2 * _MAX_WORDS:
+        return False
+    # Clause by clause: in "Ich will nicht mehr warten, gib mir einen Menschen" the "nicht" is the waiting's.
+    return any(_declines_in(_words(_normal(clause))) for clause in re.split(r"[,.;:!?\n]+", text))
+
+
+def _declines_in(words: list[str]) -> bool:
+    for index, word in enumerate(words):
+        if word not in _PERSON_WORDS:
+            continue
+        before = words[max(0, index - 2) : index]
+        if before and (before[-1] in _NOT_A or (len(before) == 2 and before[0] in _NOT_A)):
+            return True  # "keinen Mitarbeiter", "not a human", "no human"
+        earlier = " ".join(words[:index])
+        if any(f"{d} " in f"{earlier} " for d in _DO_NOT) and any(w in _WANT for w in words[:index]):
+            return True  # "I don't want a human", "ich möchte nicht mit einem Menschen sprechen"
+    return False
+
+
+def starts_with_no(text: str) -> bool:
+    """The message opens with a no ("nein, …", "no I don't …"), whatever follows."""
+    words = _words(_normal(text))
+    return bool(words) and _near(words[0], _NO)
 
 
 HUMAN_COMMANDS = ("/human", "/agent", "/mensch", "/mitarbeiter")

@@ -528,3 +528,15 @@ def test_a_greeting_while_waiting_for_a_person_is_not_answered_with_hello() -> N
     decision = decide(ConversationState(), turn, waiting, SETTINGS, PLEASANT)
     assert decision.outcome == "forward"
     assert decision.actions == (ForwardToTicket(7), SendMessage("handoff_ack"))
+
+
+def test_no_to_the_offer_that_names_the_human_declines_it() -> None:
+    """ "no I don't want a human" after "... or shall I pass you on?" opened a ticket (the tone heard "human")."""
+    offered = ConversationState(misses=1, offer="human", rephrase_asked=True)
+    analysis = _analysis(("invoice_copy", 20), wants_human=True)
+    for text in ("no I don't want a human", "Ich will mit keinem Menschen reden"):
+        decision = _decide(analysis, state=offered, text=text)
+        assert (decision.outcome, decision.actions) == ("declined", (SendMessage("declined"),))
+    # Asked for, a person still comes at once; so does a no to anything else followed by a request.
+    assert _decide(analysis, state=offered, text="Nein, ich will einen Mitarbeiter").outcome == "escalate"
+    assert _decide(analysis, text="I want a human").outcome == "escalate"

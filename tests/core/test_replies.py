@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.replies import Reply, classify, command, is_pleasantry
+from bot.core.replies import Reply, classify, command, declines_person, is_pleasantry
 
 
 @pytest.mark.parametrize(
@@ -149,3 +149,35 @@ def test_typing_the_something_else_button_is_a_no(text: str) -> None:
 
 def test_something_else_followed_by_a_question_is_the_question() -> None:
     assert classify("Etwas anderes: meine Rechnung ist falsch") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no I don't want a human",
+        "nein, keinen Mitarbeiter bitte",
+        "Ich will mit keinem Menschen reden",
+        "no thanks, I don't need a person",
+        "Ich möchte nicht mit einem Menschen sprechen",
+        "I do not want to talk to a person",
+    ],
+)
+def test_a_no_to_a_person(text: str) -> None:
+    assert declines_person(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ich will mit einem Menschen sprechen",
+        "Nein, ich will einen Mitarbeiter",
+        "No. I want a human now",
+        "Ich will nicht mehr warten, gib mir einen Menschen",
+    ],
+)
+def test_a_request_for_a_person_is_not_a_no(text: str) -> None:
+    assert not declines_person(text)
+
+
+def test_a_no_phrase_after_a_no_word_is_a_no() -> None:
+    assert classify("Nee, lieber nicht") is Reply.NO
