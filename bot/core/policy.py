@@ -590,7 +590,11 @@ def _answers(
         priority = max(ranks, key=lambda p: p.rank)
         message = "handoff_after_answer" if not partly else "handoff"
         actions.append(Escalate(Reason.INTENT, priority, message))
-    return Decision(tuple(actions), state.reset_dialogue(), intents[0].id, why)
+    state = state.reset_dialogue()
+    if partly and not escalating:
+        # ``partly_understood`` ends "… or I can pass you on to our team": a yes or no answers that.
+        state = replace(state, offer=OFFER_HUMAN)
+    return Decision(tuple(actions), state, intents[0].id, why)
 
 
 def _candidates(turn: Turn) -> tuple[Candidate, ...]:

@@ -540,3 +540,15 @@ def test_no_to_the_offer_that_names_the_human_declines_it() -> None:
     # Asked for, a person still comes at once; so does a no to anything else followed by a request.
     assert _decide(analysis, state=offered, text="Nein, ich will einen Mitarbeiter").outcome == "escalate"
     assert _decide(analysis, text="I want a human").outcome == "escalate"
+
+
+def test_a_yes_or_no_after_partly_understood_answers_its_offer_of_a_person() -> None:
+    """ "… Or I can pass you on to our team": a yes got "You're welcome!" and no person."""
+    analysis = replace(
+        _analysis(("payment_methods", 50)),
+        parts=_parts(("a", ("invoice_copy", 30)), ("b", ("payment_methods", 90))),
+    )
+    partly = _decide(analysis)
+    assert partly.actions[-1] == SendMessage("partly_understood", ("human",))
+    assert _decide(_analysis(), state=partly.state, text="ja bitte").outcome == "escalate"
+    assert _decide(_analysis(), state=partly.state, text="nein").outcome == "declined"
