@@ -360,11 +360,18 @@ def _with_ticket(
         # "Hat sich erledigt. Wie kann ich bezahlen?": the new question is answered too.
         also = _clear_answers(turn, rules) if turn.payload is None else None
         for intent_id in also[0] if also else ():
+            if _pleasantry(rules.intents[intent_id]):
+                continue  # "Hat sich erledigt, danke": the withdrawal is the answer, not "Gern geschehen"
             follow_up = rules.intents[intent_id].follow_up
             actions += (SendAnswer(intent_id, tuple(INTENT_PREFIX + f for f in follow_up)),)
         return Decision(actions, state.reset_dialogue(), "withdrawn", f"customer withdrew #{ticket_id}")
     if situation.ticket_owned:
         return _forward(state, turn, ticket_id, rules.settings, owned=True)
+    slash = command(turn.text) if turn.payload is None else None
+    if slash is not None and slash not in HUMAN_COMMANDS:
+        # "/help" while waiting: what the bot can do, as without a ticket (staff see it on the ticket).
+        why = f"{slash} while #{ticket_id} waits for a human"
+        return Decision((ForwardToTicket(ticket_id), SendMessage("help")), _quiet(state), "help", why)
     # Nobody has picked the ticket up yet: waiting hours for an answer the bot has helps no one.
     answered = (
         _clear_answers(turn, rules)

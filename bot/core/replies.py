@@ -225,8 +225,12 @@ def _words(text: str) -> list[str]:
 
 
 def _withdraws(text: str) -> bool:
-    """ "Ah, jetzt geht es wieder. Hat sich erledigt": one short sentence of a short message says it."""
-    sentences = [_normal(s) for s in re.split(r"[.!?;\n]+", text)]
+    """ "Ah, jetzt geht es wieder. Hat sich erledigt": one short sentence of a short message says it.
+
+    Clauses count as sentences: "Hat sich schon erledigt, danke und tschüss!" is seven words, but its
+    first clause says it all.
+    """
+    sentences = [_normal(s) for s in re.split(r"[.,!?;\n]+", text)]
     if sum(len(_words(s)) for s in sentences) > 2 * _MAX_WORDS:
         return False
     return any(

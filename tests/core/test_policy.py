@@ -552,3 +552,13 @@ def test_a_yes_or_no_after_partly_understood_answers_its_offer_of_a_person() -> 
     assert partly.actions[-1] == SendMessage("partly_understood", ("human",))
     assert _decide(_analysis(), state=partly.state, text="ja bitte").outcome == "escalate"
     assert _decide(_analysis(), state=partly.state, text="nein").outcome == "declined"
+
+
+def test_help_while_waiting_for_a_person_is_the_help_and_the_owner_sees_it() -> None:
+    waiting = Situation(active_ticket_id=7, ticket_owned=False)
+    decision = _decide(None, text="/help", situation=waiting)
+    assert (decision.outcome, decision.actions) == ("help", (ForwardToTicket(7), SendMessage("help")))
+    assert _decide(None, text="/resolve", situation=waiting).outcome == "help"
+    # Once a person owns the ticket, the bot stays out of the way; /human always just joins the ticket.
+    assert _decide(None, text="/help", situation=replace(waiting, ticket_owned=True)).outcome == "forward"
+    assert _decide(None, text="/human", situation=waiting).outcome == "forward"

@@ -181,3 +181,10 @@ def test_a_request_for_a_person_is_not_a_no(text: str) -> None:
 
 def test_a_no_phrase_after_a_no_word_is_a_no() -> None:
     assert classify("Nee, lieber nicht") is Reply.NO
+
+
+@pytest.mark.parametrize(
+    "text", ["Hat sich schon erledigt, danke und tschüss!", "Never mind, it works again now, thanks a lot"]
+)
+def test_a_withdrawal_with_a_polite_tail_is_still_a_withdrawal(text: str) -> None:
+    assert classify(text) is Reply.WITHDRAW
