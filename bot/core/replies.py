@@ -224,19 +224,97 @@ def _words(text: str) -> list[str]:
     return [_squeeze(w) for w in _WORD.findall(text)]
 
 
-def _withdraws(text: str) -> bool:
-    """ "Ah, jetzt geht es wieder. Hat sich erledigt": one short sentence of a short message says it.
+_WITHDRAW_LEAD = frozenset(
+    [
+        "ach",
+        "ah",
+        "aha",
+        "oh",
+        "na",
+        "ok",
+        "okay",
+        "also",
+        "dann",
+        "ja",
+        "jo",
+        "nein",
+        "nee",
+        "das",
+        "es",
+        "alles",
+        "mein",
+        "meine",
+        "problem",
+        "sorry",
+        "ähm",
+        "hm",
+        "hmm",
+        "gut",
+        "danke",
+        "jetzt",
+        "eigentlich",
+        "ist",
+        "is",
+        "the",
+        "it",
+        "it's",
+        "its",
+        "all",
+        "my",
+        "issue",
+        "i",
+        "i've",
+        "ive",
+        "we",
+        "we've",
+        "have",
+        "so",
+        "well",
+        "yes",
+        "no",
+        "actually",
+        "oops",
+    ]
+)
+"""What may stand before a withdrawal phrase in its clause ("Das Problem hat sich erledigt", "I've sorted
+it"). Anything else makes the phrase part of another sentence: "Das geht doch nicht!" is a complaint."""
+_INTERJECTIONS = frozenset(
+    ["ach", "ah", "oh", "na", "ok", "okay", "also", "dann", "ja", "nein", "nee", "ähm"]
+)
+_OPENING_ONLY = frozenset(["doch nicht", "schon gut"])
+"""Phrases that withdraw only at the very start ("Ach, doch nicht"): "Das ist doch nicht normal!" is not."""
 
-    Clauses count as sentences: "Hat sich schon erledigt, danke und tschüss!" is seven words, but its
-    first clause says it all.
+
+def _withdraws(text: str) -> bool:
+    """ "Ah, jetzt geht es wieder. Hat sich erledigt": one short clause of a short message says it.
+
+    Clauses count, so "Hat sich schon erledigt, danke und tschüss!" (seven words) withdraws. The phrase
+    must open its clause (after a word or two such as "ach", "das Problem"), so "Das geht doch nicht!",
+    "Ich will doch nicht ewig warten" or "Das hat sich doch nicht erledigt" never close a ticket; nor does
+    the question "Ist das Problem gelöst?", which asks the team.
     """
-    sentences = [_normal(s) for s in re.split(r"[.,!?;\n]+", text)]
-    if sum(len(_words(s)) for s in sentences) > 2 * _MAX_WORDS:
+    pieces = re.split(r"([.,!?;\n]+)", text)
+    clauses = [(pieces[i], pieces[i + 1] if i + 1 < len(pieces) else "") for i in range(0, len(pieces), 2)]
+    if sum(len(_words(_normal(clause))) for clause, _ in clauses) > 2 * _MAX_WORDS:
         return False
-    return any(
-        len(_words(s)) <= _MAX_WORDS and any(p in " ".join(_words(s)) for p in _WITHDRAW_PHRASES)
-        for s in sentences
-    )
+    for clause, end in clauses:
+        words = _words(_normal(clause))
+        if not words or len(words) > _MAX_WORDS:
+            continue
+        joined = f" {' '.join(words)} "
+        for phrase in _WITHDRAW_PHRASES:
+            at = joined.find(f" {phrase} ")
+            if at < 0:
+                continue
+            before = joined[:at].split()
+            after = joined[at + len(phrase) + 2 :].split()
+            lead = _INTERJECTIONS if phrase in _OPENING_ONLY else _WITHDRAW_LEAD
+            if len(before) > 2 or any(w not in lead for w in before):
+                continue
+            if "?" in end and all(w in _POLITE for w in after):
+                continue  # "Problem gelöst?": a question to the team
+            return True
+    return False
 
 
 def _something_else(words: list[str]) -> bool:

@@ -188,3 +188,28 @@ def test_a_no_phrase_after_a_no_word_is_a_no() -> None:
 )
 def test_a_withdrawal_with_a_polite_tail_is_still_a_withdrawal(text: str) -> None:
     assert classify(text) is Reply.WITHDRAW
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Das geht doch nicht!",
+        "Ich will doch nicht ewig warten",
+        "Das hat sich doch nicht erledigt",
+        "Das ist doch nicht normal!",
+        "Ist das Problem gelöst?",
+        "Problem gelöst?",
+        "Es ist immer noch nicht erledigt",
+    ],
+)
+def test_complaints_and_questions_with_a_withdrawal_phrase_inside_do_not_withdraw(text: str) -> None:
+    """On an open ticket these closed it as withdrawn: the customer who complained lost their request."""
+    assert classify(text) is not Reply.WITHDRAW
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Das Problem hat sich erledigt", "I've sorted it", "Ach, doch nicht nötig", "Es ist schon erledigt"],
+)
+def test_a_withdrawal_may_open_with_a_word_or_two(text: str) -> None:
+    assert classify(text) is Reply.WITHDRAW
