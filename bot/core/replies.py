@@ -274,10 +274,20 @@ _WITHDRAW_LEAD = frozenset(
         "no",
         "actually",
         "oops",
+        "please",
+        "bitte",
+        "ich",
+        "möchte",
+        "will",
+        "want",
+        "to",
+        "would",
+        "like",
     ]
 )
 """What may stand before a withdrawal phrase in its clause ("Das Problem hat sich erledigt", "I've sorted
 it"). Anything else makes the phrase part of another sentence: "Das geht doch nicht!" is a complaint."""
+_WITHDRAW_TAIL = frozenset(["nötig", "noetig", "mehr", "schon", "jetzt", "wieder", "now", "again", "anymore"])
 _INTERJECTIONS = frozenset(
     ["ach", "ah", "oh", "na", "ok", "okay", "also", "dann", "ja", "nein", "nee", "ähm"]
 )
@@ -309,10 +319,14 @@ def _withdraws(text: str) -> bool:
             before = joined[:at].split()
             after = joined[at + len(phrase) + 2 :].split()
             lead = _INTERJECTIONS if phrase in _OPENING_ONLY else _WITHDRAW_LEAD
-            if len(before) > 2 or any(w not in lead for w in before):
+            if len(before) > 3 or any(w not in lead for w in before):
                 continue
             if "?" in end and all(w in _POLITE for w in after):
                 continue  # "Problem gelöst?": a question to the team
+            if any(
+                w not in _POLITE and w not in _PLEASANTRY_WORDS and w not in _WITHDRAW_TAIL for w in after
+            ):
+                continue  # "Ich will das Problem gelöst haben" demands the opposite
             return True
     return False
 

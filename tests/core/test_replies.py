@@ -200,6 +200,7 @@ def test_a_withdrawal_with_a_polite_tail_is_still_a_withdrawal(text: str) -> Non
         "Ist das Problem gelöst?",
         "Problem gelöst?",
         "Es ist immer noch nicht erledigt",
+        "Ich will das Problem gelöst haben",
     ],
 )
 def test_complaints_and_questions_with_a_withdrawal_phrase_inside_do_not_withdraw(text: str) -> None:
