@@ -37,6 +37,7 @@ from bot.core.replies import (
     HELP_COMMANDS,
     HUMAN_COMMANDS,
     Reply,
+    asks_to_be_passed_on,
     classify,
     command,
     declines_person,
@@ -310,7 +311,11 @@ def decide(
 
     if turn.payload is None and _declines_person(state, turn.text):
         reply = Reply.NO  # "no, I don't want a human": the word "human" is not a request for one here
-    elif _wants_human(turn) or (state.offer == OFFER_HUMAN and reply is Reply.YES):
+    elif (
+        _wants_human(turn)
+        or (turn.payload is None and asks_to_be_passed_on(turn.text))
+        or (state.offer == OFFER_HUMAN and reply is Reply.YES)
+    ):
         return _escalate(
             state, Reason.REQUESTED, _calm_priority(anger, settings), "customer asked for a human"
         )

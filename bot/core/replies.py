@@ -60,6 +60,8 @@ _POLITE = frozenset(
     [
         "bitte",
         "please",
+        "pls",
+        "plz",
         "danke",
         "thanks",
         "thank",
@@ -89,6 +91,23 @@ _NO_PHRASES = (
     "no thanks",
     "nein danke",
 )
+_FINE_PHRASES = (
+    "passt schon",
+    "passt so",
+    "geht schon",
+    "schon ok",
+    "schon okay",
+    "alles gut",
+    "all good",
+    "i'm good",
+    "im good",
+    "i'm fine",
+    "im fine",
+    "no worries",
+    "ich komme klar",
+    "i'll manage",
+)
+"""After a no, these only confirm it ("nö, passt schon"); alone they are an acknowledgement."""
 _OTHER_PHRASES = (
     "etwas anderes",
     "was anderes",
@@ -359,6 +378,8 @@ def classify(text: str) -> Reply | None:
     after_no = " ".join(words[1:]) if len(words) > 1 and _near(words[0], _NO) else joined
     if any(j == p or j.startswith(p + " ") for p in _NO_PHRASES for j in (joined, after_no)):
         return Reply.NO  # "nein danke", "nee, lieber nicht"
+    if after_no != joined and any(after_no == p or after_no.startswith(p + " ") for p in _FINE_PHRASES):
+        return Reply.NO  # "nö, passt schon", "no, all good"
     if any(joined == phrase or joined.startswith(phrase + " ") for phrase in _YES_PHRASES):
         return Reply.YES
     if _something_else(words) or (len(words) > 1 and _near(words[0], _NO) and _something_else(words[1:])):
@@ -649,6 +670,44 @@ def _declines_in(words: list[str]) -> bool:
         if any(f"{d} " in f"{earlier} " for d in _DO_NOT) and any(w in _WANT for w in words[:index]):
             return True  # "I don't want a human", "ich möchte nicht mit einem Menschen sprechen"
     return False
+
+
+_PASS_ON_PHRASES = (
+    "pass me on",
+    "pass me to",
+    "put me through",
+    "connect me",
+    "transfer me",
+    "to your team",
+    "to the team",
+    "to a person",
+    "weiterleiten",
+    "weiter leiten",
+    "gib mich weiter",
+    "geben sie mich weiter",
+    "leite mich weiter",
+    "leiten sie mich weiter",
+    "verbinde mich",
+    "verbinden sie mich",
+    "an das team",
+    "an ihr team",
+    "an euer team",
+    "an einen menschen",
+)
+"""The bot's own offer ("… or I can pass you on to our team", "… oder ich gebe Sie an unser Team weiter")
+echoed back: a request for a person whatever the bot asked last."""
+_NEGATIONS = frozenset(
+    ["nicht", "kein", "keine", "keinen", "not", "don't", "dont", "never", "nie", "no", "nein"]
+)
+
+
+def asks_to_be_passed_on(text: str) -> bool:
+    """ "Yes, pass me on", "bitte weiterleiten": short, and nothing in it says no."""
+    words = _words(_normal(text))
+    if not words or len(words) > _MAX_WORDS + 2 or any(w in _NEGATIONS for w in words):
+        return False
+    joined = f" {' '.join(words)} "
+    return any(f" {phrase} " in joined for phrase in _PASS_ON_PHRASES)
 
 
 def starts_with_no(text: str) -> bool:

@@ -562,3 +562,16 @@ def test_help_while_waiting_for_a_person_is_the_help_and_the_owner_sees_it() -> 
     # Once a person owns the ticket, the bot stays out of the way; /human always just joins the ticket.
     assert _decide(None, text="/help", situation=replace(waiting, ticket_owned=True)).outcome == "forward"
     assert _decide(None, text="/human", situation=waiting).outcome == "forward"
+
+
+def test_echoing_the_offer_hands_over_and_a_confirmed_no_declines() -> None:
+    """ "nö, passt schon" after the offer was a second miss and opened a ticket; "bitte weiterleiten" out
+    of context was a miss."""
+    offered = ConversationState(misses=1, offer="human", rephrase_asked=True)
+    assert (
+        _decide(_analysis(("invoice_copy", 20)), state=offered, text="nö, passt schon").outcome == "declined"
+    )
+    assert _decide(_analysis(("invoice_copy", 20)), text="bitte weiterleiten").outcome == "escalate"
+    assert (
+        _decide(_analysis(("invoice_copy", 20)), state=offered, text="yes, pass me on").outcome == "escalate"
+    )

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.replies import Reply, classify, command, declines_person, is_pleasantry
+from bot.core.replies import (
+    Reply,
+    asks_to_be_passed_on,
+    classify,
+    command,
+    declines_person,
+    is_pleasantry,
+)
 
 
 @pytest.mark.parametrize(
@@ -214,3 +221,24 @@ def test_complaints_and_questions_with_a_withdrawal_phrase_inside_do_not_withdra
 )
 def test_a_withdrawal_may_open_with_a_word_or_two(text: str) -> None:
     assert classify(text) is Reply.WITHDRAW
+
+
+@pytest.mark.parametrize("text", ["nö, passt schon", "nein, passt so", "no, all good", "Nee, alles gut"])
+def test_a_no_confirmed_by_its_tail_is_a_no(text: str) -> None:
+    assert classify(text) is Reply.NO
+
+
+def test_yes_pls_is_a_yes() -> None:
+    assert classify("yes pls") is Reply.YES
+
+
+@pytest.mark.parametrize(
+    "text", ["yes, pass me on", "bitte weiterleiten", "Ja, gib mich weiter", "okay pass me on"]
+)
+def test_echoing_the_offer_asks_for_a_person(text: str) -> None:
+    assert asks_to_be_passed_on(text)
+
+
+@pytest.mark.parametrize("text", ["bitte nicht weiterleiten", "don't pass me on", "nein, nicht an das Team"])
+def test_a_negated_pass_on_is_not_a_request(text: str) -> None:
+    assert not asks_to_be_passed_on(text)
