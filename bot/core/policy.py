@@ -586,6 +586,10 @@ def _answers(
     partly: bool = False,
 ) -> Decision:
     """Answer each intent in order; hand over once at the end if any of them escalates."""
+    if not state.greeted and all(_pleasantry(i) for i in intents) and not partly:
+        # "Hallo" as the very first message: the greeting (which says who the bot is and what it does)
+        # is the answer; the ``hello`` answer right after it would introduce the bot twice.
+        return Decision((), state.reset_dialogue(), intents[0].id, f"{why}; the greeting answers it")
     escalating = [i for i in intents if i.escalate]
     actions: list[Action] = []
     for index, intent in enumerate(intents):

@@ -488,14 +488,18 @@ def test_a_greeting_part_is_not_answered_next_to_a_real_question() -> None:
 
 
 def test_a_greeting_alone_or_with_only_pleasantries_is_still_answered() -> None:
+    greeted = ConversationState(greeted=True)
     alone = Turn(now=NOW, text="Hallo", analysis=_analysis(("hello", 95)))
-    assert decide(ConversationState(), alone, Situation(), SETTINGS, PLEASANT).answered == ("hello",)
+    assert decide(greeted, alone, Situation(), SETTINGS, PLEASANT).answered == ("hello",)
     polite = replace(
         _analysis(("hello", 40)),
         parts=_parts(("Guten Morgen zusammen.", ("hello", 80)), ("Danke im Voraus!", ("x", 0))),
     )
     turn = Turn(now=NOW, text="x", analysis=polite)
-    assert decide(ConversationState(), turn, Situation(), SETTINGS, PLEASANT).answered == ("hello",)
+    assert decide(greeted, turn, Situation(), SETTINGS, PLEASANT).answered == ("hello",)
+    # As the very first message, the greeting the engine sends first is the answer: no second introduction.
+    first = decide(ConversationState(), alone, Situation(), SETTINGS, PLEASANT)
+    assert (first.outcome, first.actions) == ("hello", ())
 
 
 def test_a_greeting_next_to_an_unclear_question_is_a_miss_not_a_greeting() -> None:
