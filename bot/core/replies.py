@@ -67,6 +67,10 @@ _POLITE = frozenset(
         "thank",
         "you",
         "thx",
+        "ty",
+        "tnx",
+        "thanx",
+        "thnx",
         "dank",
         "sehr",
         "gut",
@@ -184,6 +188,7 @@ _ACK = frozenset(
         "oki",
         "k",
         "kk",
+        "np",
         "alles",
         "klar",
         "alright",
@@ -210,7 +215,20 @@ _ACK = frozenset(
         "😊",
     ]
 )
-_ACK_PHRASES = ("alles klar", "all right", "got it", "verstanden", "ok danke", "okay thanks", "ok thanks")
+_ACK_PHRASES = (
+    "alles klar",
+    "all right",
+    "got it",
+    "verstanden",
+    "ok danke",
+    "okay thanks",
+    "ok thanks",
+    "no problem",
+    "kein problem",
+    "passt schon",
+    "alles gut",
+    "all good",
+)
 
 _MAX_WORDS = 6
 """A short reply is short: longer messages are questions, whatever words they contain."""
@@ -387,7 +405,8 @@ def classify(text: str) -> Reply | None:
     content = [w for w in words if w not in _POLITE]
     if not content:
         # Only polite words: "danke", "ok", "thanks" – an acknowledgement.
-        return Reply.ACK if joined in _ACK or set(words) & _ACK or set(words) & {"danke", "thanks"} else None
+        thanks = {"danke", "thanks", "thank", "thx", "ty", "tnx", "thanx", "thnx"}
+        return Reply.ACK if joined in _ACK or set(words) & _ACK or set(words) & thanks else None
     yes = all(_near(w, _YES) for w in content)
     no = all(_near(w, _NO) for w in content)
     if yes and not no:

@@ -60,7 +60,22 @@ def test_withdraw(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["👍", "👍🏻", "ok", "okay", "alles klar", "passt", "got it", "danke", "thanks"]
+    "text",
+    [
+        "👍",
+        "👍🏻",
+        "ok",
+        "okay",
+        "alles klar",
+        "passt",
+        "got it",
+        "danke",
+        "thanks",
+        "ty",
+        "np",
+        "kein Problem",
+        "alles gut",
+    ],
 )
 def test_acknowledgements(text: str) -> None:
     assert classify(text) is Reply.ACK
