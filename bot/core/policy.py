@@ -702,11 +702,13 @@ def _clear_parts(analysis: Analysis, rules: _Rules) -> _Parts | None:
     return _Parts(intents, why, not unclear, bool(real), dropped)
 
 
-def _pleasantry(intent: Intent) -> bool:
+def _pleasantry(intent: Intent | None) -> bool:
     """An intent most of whose examples are greetings, thanks or goodbyes (``bot/core/replies.py``).
 
     Read from the examples rather than a list of ids, so an editor's own greeting intent counts too.
     """
+    if intent is None:
+        return False
     examples = [e for texts in intent.examples.values() for e in texts]
     return bool(examples) and 2 * sum(map(is_pleasantry, examples)) > len(examples)
 
@@ -722,9 +724,9 @@ def _match(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
     passing = _passing(candidates, rules)
     if parts is not None and (parts.substantive or not parts.all_clear):
         # The message asks more than a greeting: greeting back would drop the question silently.
-        passing = [c for c in passing if not _pleasantry(rules.intents[c.intent_id])]
+        passing = [c for c in passing if not _pleasantry(rules.intents.get(c.intent_id))]
         if not passing and not parts.substantive:
-            real = tuple(c for c in candidates if not _pleasantry(rules.intents[c.intent_id]))
+            real = tuple(c for c in candidates if not _pleasantry(rules.intents.get(c.intent_id)))
             return _miss(state, turn, rules, real)
     if not passing and parts is not None and not parts.all_clear:
         # One question clear, the rest not: answer what is clear and say honestly what was not.

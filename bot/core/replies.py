@@ -10,6 +10,7 @@ question and goes to the matcher.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from enum import StrEnum
@@ -621,17 +622,23 @@ _GREETING_PHRASES = (
 )
 
 
+_PLEASANTRY_PHRASE = re.compile(
+    "|".join(
+        rf"(?<!\w){re.escape(p)}(?!\w)"
+        for p in sorted((*_PLEASANTRY_PHRASES, *_GREETING_PHRASES), key=len, reverse=True)
+    )
+)
+
+
+@functools.lru_cache(maxsize=16384)
 def is_pleasantry(text: str) -> bool:
     """A greeting, thanks or goodbye, or an opener that asks nothing yet ("Hallo, ich habe eine Frage").
 
     The policy leaves such parts out of a message that also asks something real: "Hallo, … Die Rechnung
     ist zu hoch" deserves the answer about the bill, not "Hallo! Worum geht es?" before it.
     """
-    joined = " ".join(_words(_normal(text)))
-    found = False
-    for phrase in (*_PLEASANTRY_PHRASES, *_GREETING_PHRASES):
-        joined, count = re.subn(rf"(?<!\w){re.escape(phrase)}(?!\w)", " ", joined)
-        found = found or count > 0
+    joined, count = _PLEASANTRY_PHRASE.subn(" ", " ".join(_words(_normal(text))))
+    found = count > 0
     words = joined.split()
     if not all(w in _PLEASANTRY_WORDS for w in words):
         return False
