@@ -29,6 +29,7 @@ The rules, in order of precedence (docs/architecture.md lists them for readers):
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -54,6 +55,9 @@ RATE_PREFIX = "rate:"
 
 URGENT_ANGER = 90.0
 """Anger this high (on top of crossing the threshold) makes a ticket urgent rather than high."""
+
+_RATING = re.compile(r"(?P<digit>[1-5])\s*(?:/\s*5|von 5|out of 5|of 5|sterne?|stars?|⭐)?\s*[!.]*")
+"""A bare rating with what people add to it; anything longer is a message, not a rating."""
 
 OFFER_HUMAN = "human"
 """``ConversationState.offer`` after the bot offered to pass the customer on: a yes or no answers it."""
@@ -347,10 +351,16 @@ def _rating(turn: Turn, situation: Situation) -> tuple[int, int] | None:
         if len(parts) == 3 and parts[1].isdigit() and parts[2] in {"1", "2", "3", "4", "5"}:
             return int(parts[1]), int(parts[2])
         return None
-    text = turn.text.strip()
     ticket = situation.pending_rating_ticket_id
-    if ticket is not None and situation.active_ticket_id is None and text in {"1", "2", "3", "4", "5"}:
-        return ticket, int(text)
+    if ticket is None or situation.active_ticket_id is not None:
+        return None
+    # "5", "5/5", "4 Sterne", "5 stars!", "⭐⭐⭐⭐": the answer to "rate from 1 to 5", not a question.
+    found = _RATING.fullmatch(turn.text.strip().casefold())
+    if found is not None and found["digit"]:
+        return ticket, int(found["digit"])
+    stars = turn.text.strip().replace("\ufe0f", "")
+    if stars and set(stars) == {"⭐"} and len(stars) <= 5:
+        return ticket, len(stars)
     return None
 
 

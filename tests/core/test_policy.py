@@ -579,3 +579,19 @@ def test_echoing_the_offer_hands_over_and_a_confirmed_no_declines() -> None:
     assert (
         _decide(_analysis(("invoice_copy", 20)), state=offered, text="yes, pass me on").outcome == "escalate"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "rating"),
+    [("5", 5), ("5/5", 5), ("4 Sterne", 4), ("5 stars!", 5), ("3 von 5", 3), ("⭐⭐⭐⭐", 4)],
+)
+def test_a_rating_in_the_words_people_use_is_a_rating(text: str, rating: int) -> None:
+    """ "4 Sterne" after "rate from 1 to 5" was a miss (two such and the customer had a new ticket)."""
+    decision = _decide(None, text=text, situation=Situation(pending_rating_ticket_id=9))
+    assert decision.actions == (RecordRating(9, rating),)
+
+
+@pytest.mark.parametrize("text", ["6", "5 Tage kein Internet", "0/5"])
+def test_other_numbers_are_not_ratings(text: str) -> None:
+    decision = _decide(_analysis(), text=text, situation=Situation(pending_rating_ticket_id=9))
+    assert decision.outcome != "rating"
