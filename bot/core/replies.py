@@ -728,9 +728,13 @@ _NEGATIONS = frozenset(
 
 
 def asks_to_be_passed_on(text: str) -> bool:
-    """ "Yes, pass me on", "bitte weiterleiten": short, and nothing in it says no."""
+    """ "Yes, pass me on", "bitte weiterleiten": short, and nothing in it says no (a leading "nein" answers
+    the bot's last question: "Nein, bitte weiterleiten" after "did you mean" still asks for a person)."""
     words = _words(_normal(text))
-    if not words or len(words) > _MAX_WORDS + 2 or any(w in _NEGATIONS for w in words):
+    if not words or len(words) > _MAX_WORDS + 2:
+        return False
+    rest = words[1:] if _near(words[0], _NO) else words
+    if any(w in _NEGATIONS for w in rest):
         return False
     joined = f" {' '.join(words)} "
     return any(f" {phrase} " in joined for phrase in _PASS_ON_PHRASES)

@@ -248,7 +248,14 @@ def test_yes_pls_is_a_yes() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["yes, pass me on", "bitte weiterleiten", "Ja, gib mich weiter", "okay pass me on"]
+    "text",
+    [
+        "yes, pass me on",
+        "bitte weiterleiten",
+        "Ja, gib mich weiter",
+        "okay pass me on",
+        "Nein, bitte weiterleiten",
+    ],
 )
 def test_echoing_the_offer_asks_for_a_person(text: str) -> None:
     assert asks_to_be_passed_on(text)
