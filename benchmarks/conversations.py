@@ -7,7 +7,8 @@ acting in between. Every customer turn names the outcome it should have:
 * an intent id: the bot answered that intent (``answers: [a, b]`` when one message asked several things);
 * ``clarify`` ("did you mean"), ``rephrase`` (asked once to say it differently), ``not_understood``;
 * ``declined`` (a no to the offer of a human), ``withdrawn`` (the customer closed their ticket);
-* ``escalate`` (handed over; ``priority:`` checks the ticket's), ``forward`` (silent: a person owns it);
+* ``escalate`` (handed over), ``forward`` (silent: a person owns it); ``priority:`` (one or a list) checks
+  the ticket's priority after the turn;
 * ``help`` (/help, unknown commands), ``acknowledged`` (ok, 👍).
 
 A turn is ``say: text`` or ``press: payload`` (``human``, ``none``, ``withdraw``, ``intent:<id>``); a staff
@@ -55,7 +56,8 @@ class Step:
     expect: tuple[str, ...] = ()
     """Acceptable outcomes (usually one)."""
     answers: tuple[str, ...] = ()
-    priority: str | None = None
+    priority: tuple[str, ...] = ()
+    """Acceptable ticket priorities (anger decides between high and urgent: either is a raise)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +114,7 @@ def load(path: Path = DATA) -> list[Conversation]:
                 staff=step.get("staff"),
                 expect=_outcomes(step.get("expect")),
                 answers=tuple(step.get("answers") or ()),
-                priority=step.get("priority"),
+                priority=_outcomes(step.get("priority")),
             )
             if sum(x is not None for x in (parsed.say, parsed.press, parsed.staff)) != 1:
                 raise ValueError(f"{where}: exactly one of say, press, staff")
@@ -191,17 +193,17 @@ async def run(conversations: list[Conversation], brain: Brain, folder: Path) -> 
                 if ok and step.answers:
                     ok = report.answered == step.answers
                     got = ",".join(report.answered) if not ok else got
-                if ok and step.priority is not None:
+                if ok and step.priority:
                     found = await db.ticket(report.ticket_id) if report.ticket_id else None
                     actual = found.priority.value if found else "no ticket"
-                    ok = actual == step.priority
+                    ok = actual in step.priority
                     got = got if ok else f"{got} with priority {actual}"
                 result.turns.append(
                     TurnResult(
                         conversation.name,
                         index,
                         step.say or f"[{step.press}]",
-                        expected + (f" ({step.priority})" if step.priority else ""),
+                        expected + (f" ({' or '.join(step.priority)})" if step.priority else ""),
                         got,
                         report.explanation,
                         ok,

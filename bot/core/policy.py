@@ -10,7 +10,8 @@ The rules, in order of precedence (docs/architecture.md lists them for readers):
 2. While a ticket is open, "never mind" (or the button on the hand-over message) withdraws it. Until a
    person has claimed the ticket or written to the customer, clear matches are still answered (and
    recorded on the ticket); anything else, and everything once a person owns it, joins the ticket and the
-   customer gets ``handoff_ack`` at most once per quiet period.
+   customer gets ``handoff_ack`` at most once per quiet period. While nobody owns it, anger or an urgent
+   escalating intent raises its priority (never lowers it), by the same rule as for a new ticket.
 3. An attachment the bot cannot read goes to a human, with an honest reply.
 4. Anger at or above ``anger_threshold`` escalates at once with high priority and ``handoff_angry``.
 5. A handoff phrase, ``/human``, the "talk to a human" button, or a yes to the bot's offer escalates.
@@ -18,7 +19,8 @@ The rules, in order of precedence (docs/architecture.md lists them for readers):
 7. Short replies in context: after "… or shall I pass you on?" a no declines politely; after "did you
    mean" a yes takes the suggestion and a no (or "none of these") asks once to rephrase before a human.
 8. A clear match is answered (and handed over as well when the intent says ``escalate: true``, with the
-   intent's ``priority``); several questions in one message are answered one by one. Close candidates get
+   intent's ``priority``); several questions in one message are answered one by one, leaving out
+   greetings, thanks and goodbyes next to a real question. Close candidates get
    one clarifying question, a second ambiguity goes to a human. An acknowledgement ("ok", 👍) is answered
    politely. A near miss with a clear lead asks "did you mean" whatever came before; any other miss asks
    to rephrase and offers a human; ``max_misses`` misses in a row go to a human. Below its threshold, a
@@ -30,11 +32,22 @@ The rules, in order of precedence (docs/architecture.md lists them for readers):
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.core.model import Analysis, Candidate, Intent, Lang, MatchResult, Priority, Reason, Settings
-from bot.core.replies import HELP_COMMANDS, HUMAN_COMMANDS, Reply, classify, command
+from bot.core.replies import (
+    HELP_COMMANDS,
+    HUMAN_COMMANDS,
+    Reply,
+    asks_to_be_passed_on,
+    classify,
+    command,
+    declines_person,
+    is_pleasantry,
+    starts_with_no,
+)
 
 HUMAN = "human"
 NONE = "none"
@@ -45,6 +58,9 @@ RATE_PREFIX = "rate:"
 
 URGENT_ANGER = 90.0
 """Anger this high (on top of crossing the threshold) makes a ticket urgent rather than high."""
+
+_RATING = re.compile(r"(?P<digit>[1-5])\s*(?:/\s*5|von 5|out of 5|of 5|sterne?|stars?|⭐)?\s*[!.]*")
+"""A bare rating with what people add to it; anything longer is a message, not a rating."""
 
 OFFER_HUMAN = "human"
 """``ConversationState.offer`` after the bot offered to pass the customer on: a yes or no answers it."""
@@ -147,6 +163,8 @@ class Situation:
     ticket_owned: bool = True
     """A person has claimed the active ticket or written to the customer. Until then the bot keeps
     answering clear questions (the default is the cautious one: a human owns it)."""
+    ticket_priority: Priority | None = None
+    """The active ticket's priority, so that anger or an urgent question only ever raises it."""
 
 
 # --- actions ----------------------------------------------------------------------------------------
@@ -203,12 +221,24 @@ class Withdraw:
 
 
 @dataclass(frozen=True, slots=True)
+class RaisePriority:
+    """The waiting ticket moves up the queue: the customer got angry, or asked something urgent."""
+
+    ticket_id: int
+    priority: Priority
+    cause: str
+    """For the event and the staff note: ``anger 85`` or the urgent intent's id (``sim_block``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class RecordRating:
     ticket_id: int
     rating: int
 
 
-Action = SendMessage | SendAnswer | Clarify | Escalate | ForwardToTicket | Withdraw | RecordRating
+Action = (
+    SendMessage | SendAnswer | Clarify | Escalate | ForwardToTicket | Withdraw | RaisePriority | RecordRating
+)
 
 OUTCOMES = (
     "clarify",
@@ -276,22 +306,23 @@ def decide(
         )
 
     anger = turn.analysis.tone.anger if turn.analysis else 0.0
-    if anger >= settings.anger_threshold:
-        priority = Priority.URGENT if anger >= URGENT_ANGER else Priority.HIGH
-        # Anger raises priority, it never lowers what the intent asks for (an angry stolen-phone message).
-        clear = _clear_answers(turn, rules)
-        for intent in (rules.intents[i] for i in (clear[0] if clear else ())):
-            if intent.escalate and intent.priority and intent.priority.rank > priority.rank:
-                priority = intent.priority
+    angry = _angry_priority(turn, rules)
+    if angry is not None:
         return _escalate(
             state,
             Reason.ANGRY,
-            priority,
+            angry,
             f"anger {anger:.1f} >= {settings.anger_threshold:g}",
             message="handoff_angry",
         )
 
-    if _wants_human(turn) or (state.offer == OFFER_HUMAN and reply is Reply.YES):
+    if turn.payload is None and _declines_person(state, turn.text):
+        reply = Reply.NO  # "no, I don't want a human": the word "human" is not a request for one here
+    elif (
+        _wants_human(turn)
+        or (turn.payload is None and asks_to_be_passed_on(turn.text))
+        or (state.offer == OFFER_HUMAN and reply is Reply.YES)
+    ):
         return _escalate(
             state, Reason.REQUESTED, _calm_priority(anger, settings), "customer asked for a human"
         )
@@ -323,10 +354,16 @@ def _rating(turn: Turn, situation: Situation) -> tuple[int, int] | None:
         if len(parts) == 3 and parts[1].isdigit() and parts[2] in {"1", "2", "3", "4", "5"}:
             return int(parts[1]), int(parts[2])
         return None
-    text = turn.text.strip()
     ticket = situation.pending_rating_ticket_id
-    if ticket is not None and situation.active_ticket_id is None and text in {"1", "2", "3", "4", "5"}:
-        return ticket, int(text)
+    if ticket is None or situation.active_ticket_id is not None:
+        return None
+    # "5", "5/5", "4 Sterne", "5 stars!", "⭐⭐⭐⭐": the answer to "rate from 1 to 5", not a question.
+    found = _RATING.fullmatch(turn.text.strip().casefold())
+    if found is not None and found["digit"]:
+        return ticket, int(found["digit"])
+    stars = turn.text.strip().replace("\ufe0f", "")
+    if stars and set(stars) == {"⭐"} and len(stars) <= 5:
+        return ticket, len(stars)
     return None
 
 
@@ -341,44 +378,113 @@ def _with_ticket(
         # "Hat sich erledigt. Wie kann ich bezahlen?": the new question is answered too.
         also = _clear_answers(turn, rules) if turn.payload is None else None
         for intent_id in also[0] if also else ():
+            if _pleasantry(rules.intents[intent_id]):
+                continue  # "Hat sich erledigt, danke": the withdrawal is the answer, not "Gern geschehen"
             follow_up = rules.intents[intent_id].follow_up
             actions += (SendAnswer(intent_id, tuple(INTENT_PREFIX + f for f in follow_up)),)
         return Decision(actions, state.reset_dialogue(), "withdrawn", f"customer withdrew #{ticket_id}")
+    if situation.ticket_owned:
+        return _forward(state, turn, ticket_id, rules.settings, owned=True)
+    slash = command(turn.text) if turn.payload is None else None
+    if slash is not None and slash not in HUMAN_COMMANDS:
+        # "/help" while waiting: what the bot can do, as without a ticket (staff see it on the ticket).
+        why = f"{slash} while #{ticket_id} waits for a human"
+        return Decision((ForwardToTicket(ticket_id), SendMessage("help")), _quiet(state), "help", why)
     # Nobody has picked the ticket up yet: waiting hours for an answer the bot has helps no one.
     answered = (
         _clear_answers(turn, rules)
-        if not situation.ticket_owned
-        and turn.attachment is None
-        and command(turn.text) is None
-        and not _wants_human(turn)
+        if turn.attachment is None and command(turn.text) is None and not _wants_human(turn)
         else None
     )
+    if answered and all(_pleasantry(rules.intents[i]) for i in answered[0]):
+        # "Hallo??" while waiting is "is anyone there?": the team has it, not "Hello! What is it about?".
+        answered = None
+    # ... and the queue should know when the wait has become urgent: anger, or an urgent question.
+    raised = _raise_priority(turn, rules, situation, answered[0] if answered else ())
     if answered:
         ids, why = answered
         sends = tuple(
             SendAnswer(i, tuple(INTENT_PREFIX + f for f in rules.intents[i].follow_up)) for i in ids
         )
         return Decision(
-            (ForwardToTicket(ticket_id), *sends),
+            (ForwardToTicket(ticket_id), *raised, *sends),
             state.reset_dialogue(),
             ids[0],
-            f"#{ticket_id} is not picked up yet; {why}",
+            f"#{ticket_id} is not picked up yet; {why}{_raised(raised)}",
         )
-    if not situation.ticket_owned and turn.payload and turn.payload.startswith(INTENT_PREFIX):
+    if turn.payload and turn.payload.startswith(INTENT_PREFIX):
         intent = rules.intents.get(turn.payload.removeprefix(INTENT_PREFIX))
         if intent is not None and intent.enabled:
             choices = tuple(INTENT_PREFIX + f for f in intent.follow_up)
+            raised = _raise_priority(turn, rules, situation, (intent.id,))
             return Decision(
-                (ForwardToTicket(ticket_id), SendAnswer(intent.id, choices)),
+                (ForwardToTicket(ticket_id), *raised, SendAnswer(intent.id, choices)),
                 state.reset_dialogue(),
                 intent.id,
                 f"button for {intent.id}; #{ticket_id} is not picked up yet",
             )
-    return _forward(state, turn, ticket_id, rules.settings, situation.ticket_owned)
+    decision = _forward(state, turn, ticket_id, rules.settings, owned=False)
+    if not raised:
+        return decision
+    forward, *rest = decision.actions
+    return replace(
+        decision,
+        actions=(forward, *raised, *rest),
+        explanation=f"{decision.explanation}{_raised(raised)}",
+    )
+
+
+def _raise_priority(
+    turn: Turn, rules: _Rules, situation: Situation, answered: tuple[str, ...]
+) -> tuple[RaisePriority, ...]:
+    """Raise the waiting ticket to what this message asks for, if that is more than it has.
+
+    The same rules as for a new ticket: anger as :func:`_angry_priority` decides, an escalating intent
+    the bot answers by its ``priority`` (a stolen phone reported while waiting for a person about
+    something else). Never lowers a priority.
+    """
+    ticket_id = situation.active_ticket_id
+    assert ticket_id is not None
+    wanted: list[tuple[Priority, str]] = []
+    for intent in (rules.intents[i] for i in answered if i in rules.intents):
+        if intent.escalate and intent.priority is not None:
+            wanted.append((intent.priority, intent.id))
+    angry = _angry_priority(turn, rules)
+    if angry is not None:
+        wanted.append((angry, f"anger {_anger(turn):.0f}"))
+    if not wanted:
+        return ()
+    # The first of the highest names the cause: the stolen phone, rather than the anger about it.
+    priority, cause = max(wanted, key=lambda w: w[0].rank)
+    current = situation.ticket_priority
+    if current is not None and priority.rank <= current.rank:
+        return ()
+    return (RaisePriority(ticket_id, priority, cause),)
+
+
+def _raised(raised: tuple[RaisePriority, ...]) -> str:
+    return "".join(f"; priority raised to {r.priority.value} ({r.cause})" for r in raised)
+
+
+def _angry_priority(turn: Turn, rules: _Rules) -> Priority | None:
+    """The one rule for priority from anger; ``None`` below ``anger_threshold``.
+
+    High at the threshold, urgent from :data:`URGENT_ANGER`. Anger raises priority, it never lowers what
+    an escalating intent the message clearly asks for wants (an angry stolen-phone message is urgent).
+    """
+    anger = _anger(turn)
+    if anger < rules.settings.anger_threshold:
+        return None
+    priority = Priority.URGENT if anger >= URGENT_ANGER else Priority.HIGH
+    clear = _clear_answers(turn, rules)
+    for intent in (rules.intents[i] for i in (clear[0] if clear else ())):
+        if intent.escalate and intent.priority and intent.priority.rank > priority.rank:
+            priority = intent.priority
+    return priority
 
 
 def _forward(
-    state: ConversationState, turn: Turn, ticket_id: int, settings: Settings, owned: bool
+    state: ConversationState, turn: Turn, ticket_id: int, settings: Settings, *, owned: bool
 ) -> Decision:
     quiet = timedelta(minutes=settings.handoff_ack_quiet_minutes)
     fresh_ticket = state.ack_ticket_id != ticket_id
@@ -405,6 +511,13 @@ def _escalate(
 def _calm_priority(anger: float, settings: Settings) -> Priority:
     """Not angry enough to escalate on its own, but clearly annoyed customers still go up the queue."""
     return Priority.HIGH if anger >= settings.anger_threshold / 2 else Priority.NORMAL
+
+
+def _declines_person(state: ConversationState, text: str) -> bool:
+    """A no to a person, read as one where a no makes sense: after the bot's offer or "did you mean",
+    or when the message opens with a no ("Warum antwortet kein Mensch?" alone asks for one)."""
+    context = state.offer == OFFER_HUMAN or bool(state.clarify_options) or starts_with_no(text)
+    return context and declines_person(text)
 
 
 def _wants_human(turn: Turn) -> bool:
@@ -486,6 +599,10 @@ def _answers(
     partly: bool = False,
 ) -> Decision:
     """Answer each intent in order; hand over once at the end if any of them escalates."""
+    if not state.greeted and all(_pleasantry(i) for i in intents) and not partly:
+        # "Hallo" as the very first message: the greeting (which says who the bot is and what it does)
+        # is the answer; the ``hello`` answer right after it would introduce the bot twice.
+        return Decision((), state.reset_dialogue(), intents[0].id, f"{why}; the greeting answers it")
     escalating = [i for i in intents if i.escalate]
     actions: list[Action] = []
     for index, intent in enumerate(intents):
@@ -502,7 +619,11 @@ def _answers(
         priority = max(ranks, key=lambda p: p.rank)
         message = "handoff_after_answer" if not partly else "handoff"
         actions.append(Escalate(Reason.INTENT, priority, message))
-    return Decision(tuple(actions), state.reset_dialogue(), intents[0].id, why)
+    state = state.reset_dialogue()
+    if partly and not escalating:
+        # ``partly_understood`` ends "… or I can pass you on to our team": a yes or no answers that.
+        state = replace(state, offer=OFFER_HUMAN)
+    return Decision(tuple(actions), state, intents[0].id, why)
 
 
 def _candidates(turn: Turn) -> tuple[Candidate, ...]:
@@ -557,28 +678,52 @@ def _clear(match: MatchResult, rules: _Rules) -> Candidate | None:
 
 
 def _clear_answers(turn: Turn, rules: _Rules) -> tuple[tuple[str, ...], str] | None:
-    """The intents a message clearly asks for: the whole message's, or two or more of its questions'."""
+    """The intents a message clearly asks for: the whole message's, or its questions' one by one."""
     if turn.analysis is None:
         return None
-    several = _clear_parts(turn.analysis, rules)
-    if several and len(several[0]) >= 2:
-        return several[0], several[1]
+    parts = _clear_parts(turn.analysis, rules)
+    if parts is not None and parts.answered_by_parts:
+        return parts.intents, parts.why
     whole = _clear(turn.analysis.match, rules)
     if whole is not None:
         return (whole.intent_id,), f"{whole.score:.1f} against {whole.example!r}"
     return None
 
 
-def _clear_parts(analysis: Analysis, rules: _Rules) -> tuple[tuple[str, ...], str, bool] | None:
-    """``(intents, why, all parts clear)`` for a message of several questions, in message order."""
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """What the questions of a message of several parts clearly ask for, in message order."""
+
+    intents: tuple[str, ...]
+    """Pleasantries ("Hallo, ich habe eine Frage") are left out when a real question is among them."""
+    why: str
+    all_clear: bool
+    """Every part matched clearly (a pleasantry counts as clear)."""
+    substantive: bool
+    """``intents`` holds a real question, not only pleasantries."""
+    dropped: bool
+    """A pleasantry was left out."""
+
+    @property
+    def answered_by_parts(self) -> bool:
+        """Two or more real questions, or one real question (or greeting) with only pleasantries around."""
+        if self.substantive and len(self.intents) >= 2:
+            return True
+        return self.all_clear and (self.dropped or not self.substantive)
+
+
+def _clear_parts(analysis: Analysis, rules: _Rules) -> _Parts | None:
     if len(analysis.parts) < 2:
         return None
     found: list[str] = []
     notes: list[str] = []
-    unclear = False
+    unclear = polite = False
     for part in analysis.parts:
         best = _clear(part.match, rules)
-        if best is None:
+        if best is None and is_pleasantry(part.text):
+            polite = True  # "Danke im Voraus!": nothing to answer, nothing misunderstood
+            notes.append(f"{part.text!r}: a pleasantry")
+        elif best is None:
             unclear = True
             notes.append(f"{part.text!r}: unclear")
         elif best.intent_id not in found:
@@ -586,7 +731,23 @@ def _clear_parts(analysis: Analysis, rules: _Rules) -> tuple[tuple[str, ...], st
             notes.append(f"{part.text!r}: {best.intent_id} {best.score:.1f}")
     if not found:
         return None
-    return tuple(found), "; ".join(notes), not unclear
+    real = tuple(i for i in found if not _pleasantry(rules.intents[i]))
+    # Only pleasantries ("Guten Morgen. Vielen Dank im Voraus!"): one polite answer, the first.
+    intents = real or tuple(found[:1])
+    dropped = polite or len(intents) < len(found)
+    why = "; ".join(notes) + ("; pleasantries left out" if dropped else "")
+    return _Parts(intents, why, not unclear, bool(real), dropped)
+
+
+def _pleasantry(intent: Intent | None) -> bool:
+    """An intent most of whose examples are greetings, thanks or goodbyes (``bot/core/replies.py``).
+
+    Read from the examples rather than a list of ids, so an editor's own greeting intent counts too.
+    """
+    if intent is None:
+        return False
+    examples = [e for texts in intent.examples.values() for e in texts]
+    return bool(examples) and 2 * sum(map(is_pleasantry, examples)) > len(examples)
 
 
 def _match(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
@@ -594,14 +755,20 @@ def _match(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
     candidates = _candidates(turn)
     anger = _anger(turn)
     parts = _clear_parts(turn.analysis, rules) if turn.analysis else None
-    if parts is not None and len(parts[0]) >= 2:
-        intents = tuple(rules.intents[i] for i in parts[0])
-        return _answers(state, intents, f"several questions: {parts[1]}", anger, settings)
+    if parts is not None and parts.answered_by_parts:
+        intents = tuple(rules.intents[i] for i in parts.intents)
+        return _answers(state, intents, f"several questions: {parts.why}", anger, settings)
     passing = _answerable_turn(turn, rules)
-    if not passing and parts is not None and not parts[2]:
+    if parts is not None and (parts.substantive or not parts.all_clear):
+        # The message asks more than a greeting: greeting back would drop the question silently.
+        passing = [c for c in passing if not _pleasantry(rules.intents.get(c.intent_id))]
+        if not passing and not parts.substantive:
+            real = tuple(c for c in candidates if not _pleasantry(rules.intents.get(c.intent_id)))
+            return _miss(state, turn, rules, real)
+    if not passing and parts is not None and not parts.all_clear:
         # One question clear, the rest not: answer what is clear and say honestly what was not.
-        intent = rules.intents[parts[0][0]]
-        return _answers(state, (intent,), f"part of the message: {parts[1]}", anger, settings, partly=True)
+        intent = rules.intents[parts.intents[0]]
+        return _answers(state, (intent,), f"part of the message: {parts.why}", anger, settings, partly=True)
     if not passing:
         return _miss(state, turn, rules, candidates)
 

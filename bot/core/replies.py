@@ -10,6 +10,7 @@ question and goes to the matcher.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from enum import StrEnum
@@ -60,13 +61,21 @@ _POLITE = frozenset(
     [
         "bitte",
         "please",
+        "pls",
+        "plz",
         "danke",
         "thanks",
         "thank",
         "you",
         "thx",
+        "ty",
+        "tnx",
+        "thanx",
+        "thnx",
         "dank",
         "sehr",
+        "gut",
+        "very",
         "much",
         "vielen",
         "lieber",
@@ -87,6 +96,50 @@ _NO_PHRASES = (
     "no thanks",
     "nein danke",
 )
+_FINE_PHRASES = (
+    "passt schon",
+    "passt so",
+    "geht schon",
+    "schon ok",
+    "schon okay",
+    "alles gut",
+    "all good",
+    "i'm good",
+    "im good",
+    "i'm fine",
+    "im fine",
+    "no worries",
+    "ich komme klar",
+    "i'll manage",
+)
+"""After a no, these only confirm it ("nö, passt schon"); alone they are an acknowledgement."""
+_OTHER_PHRASES = (
+    "etwas anderes",
+    "was anderes",
+    "etwas ganz anderes",
+    "was ganz anderes",
+    "keins davon",
+    "keines davon",
+    "keine davon",
+    "keins",
+    "nichts davon",
+    "nichts von beidem",
+    "weder noch",
+    "nicht das",
+    "das nicht",
+    "anderes thema",
+    "something else",
+    "something different",
+    "none of these",
+    "none of those",
+    "none of them",
+    "none",
+    "neither",
+    "not that",
+    "other topic",
+)
+"""The answer to "did you mean" that the "No, something else" button gives, typed: a no (with or without
+"nein, " before it). Typing a button's label must never do less than pressing it."""
 _YES_PHRASES = (
     "ja bitte",
     "yes please",
@@ -136,6 +189,7 @@ _ACK = frozenset(
         "oki",
         "k",
         "kk",
+        "np",
         "alles",
         "klar",
         "alright",
@@ -162,7 +216,20 @@ _ACK = frozenset(
         "😊",
     ]
 )
-_ACK_PHRASES = ("alles klar", "all right", "got it", "verstanden", "ok danke", "okay thanks", "ok thanks")
+_ACK_PHRASES = (
+    "alles klar",
+    "all right",
+    "got it",
+    "verstanden",
+    "ok danke",
+    "okay thanks",
+    "ok thanks",
+    "no problem",
+    "kein problem",
+    "passt schon",
+    "alles gut",
+    "all good",
+)
 
 _MAX_WORDS = 6
 """A short reply is short: longer messages are questions, whatever words they contain."""
@@ -195,15 +262,125 @@ def _words(text: str) -> list[str]:
     return [_squeeze(w) for w in _WORD.findall(text)]
 
 
+_WITHDRAW_LEAD = frozenset(
+    [
+        "ach",
+        "ah",
+        "aha",
+        "oh",
+        "na",
+        "ok",
+        "okay",
+        "also",
+        "dann",
+        "ja",
+        "jo",
+        "nein",
+        "nee",
+        "das",
+        "es",
+        "alles",
+        "mein",
+        "meine",
+        "problem",
+        "sorry",
+        "ähm",
+        "hm",
+        "hmm",
+        "gut",
+        "danke",
+        "jetzt",
+        "eigentlich",
+        "ist",
+        "is",
+        "the",
+        "it",
+        "it's",
+        "its",
+        "all",
+        "my",
+        "issue",
+        "i",
+        "i've",
+        "ive",
+        "we",
+        "we've",
+        "have",
+        "so",
+        "well",
+        "yes",
+        "no",
+        "actually",
+        "oops",
+        "please",
+        "bitte",
+        "ich",
+        "möchte",
+        "will",
+        "want",
+        "to",
+        "would",
+        "like",
+    ]
+)
+"""What may stand before a withdrawal phrase in its clause ("Das Problem hat sich erledigt", "I've sorted
+it"). Anything else makes the phrase part of another sentence: "Das geht doch nicht!" is a complaint."""
+_WITHDRAW_TAIL = frozenset(["nötig", "noetig", "mehr", "schon", "jetzt", "wieder", "now", "again", "anymore"])
+_INTERJECTIONS = frozenset(
+    ["ach", "ah", "oh", "na", "ok", "okay", "also", "dann", "ja", "nein", "nee", "ähm"]
+)
+_OPENING_ONLY = frozenset(["doch nicht", "schon gut"])
+"""Phrases that withdraw only at the very start ("Ach, doch nicht"): "Das ist doch nicht normal!" is not."""
+
+
 def _withdraws(text: str) -> bool:
-    """ "Ah, jetzt geht es wieder. Hat sich erledigt": one short sentence of a short message says it."""
-    sentences = [_normal(s) for s in re.split(r"[.!?;\n]+", text)]
-    if sum(len(_words(s)) for s in sentences) > 2 * _MAX_WORDS:
+    """ "Ah, jetzt geht es wieder. Hat sich erledigt": one short clause of a short message says it.
+
+    Clauses count, so "Hat sich schon erledigt, danke und tschüss!" (seven words) withdraws. The phrase
+    must open its clause (after a word or two such as "ach", "das Problem"), so "Das geht doch nicht!",
+    "Ich will doch nicht ewig warten" or "Das hat sich doch nicht erledigt" never close a ticket; nor does
+    the question "Ist das Problem gelöst?", which asks the team.
+    """
+    pieces = re.split(r"([.,!?;\n]+)", text)
+    clauses = [(pieces[i], pieces[i + 1] if i + 1 < len(pieces) else "") for i in range(0, len(pieces), 2)]
+    if sum(len(_words(_normal(clause))) for clause, _ in clauses) > 2 * _MAX_WORDS:
         return False
-    return any(
-        len(_words(s)) <= _MAX_WORDS and any(p in " ".join(_words(s)) for p in _WITHDRAW_PHRASES)
-        for s in sentences
-    )
+    for clause, end in clauses:
+        words = _words(_normal(clause))
+        if not words or len(words) > _MAX_WORDS:
+            continue
+        joined = f" {' '.join(words)} "
+        for phrase in _WITHDRAW_PHRASES:
+            at = joined.find(f" {phrase} ")
+            if at < 0:
+                continue
+            before = joined[:at].split()
+            after = joined[at + len(phrase) + 2 :].split()
+            lead = _INTERJECTIONS if phrase in _OPENING_ONLY else _WITHDRAW_LEAD
+            if len(before) > 3 or any(w not in lead for w in before):
+                continue
+            if "?" in end and all(w in _POLITE for w in after):
+                continue  # "Problem gelöst?": a question to the team
+            if any(
+                w not in _POLITE and w not in _PLEASANTRY_WORDS and w not in _WITHDRAW_TAIL for w in after
+            ):
+                continue  # "Ich will das Problem gelöst haben" demands the opposite
+            return True
+    return False
+
+
+def _something_else(words: list[str]) -> bool:
+    """ "keins davon", "none of these fit": a phrase of :data:`_OTHER_PHRASES` and nothing but politeness."""
+    joined = " ".join(words)
+    for phrase in _OTHER_PHRASES:
+        if joined == phrase or joined.startswith(phrase + " "):
+            tail = joined[len(phrase) :].split()
+            if all(w in _POLITE or w in _OTHER_TAIL for w in tail):
+                return True
+    return False
+
+
+_OTHER_TAIL = frozenset(["fit", "fits", "passt", "davon", "stimmt", "is", "it", "right"])
 
 
 def classify(text: str) -> Reply | None:
@@ -217,14 +394,20 @@ def classify(text: str) -> Reply | None:
     if not words or len(words) > _MAX_WORDS:
         return None
     joined = " ".join(words)
-    if any(joined == phrase or joined.startswith(phrase + " ") for phrase in _NO_PHRASES):
-        return Reply.NO
+    after_no = " ".join(words[1:]) if len(words) > 1 and _near(words[0], _NO) else joined
+    if any(j == p or j.startswith(p + " ") for p in _NO_PHRASES for j in (joined, after_no)):
+        return Reply.NO  # "nein danke", "nee, lieber nicht"
+    if after_no != joined and any(after_no == p or after_no.startswith(p + " ") for p in _FINE_PHRASES):
+        return Reply.NO  # "nö, passt schon", "no, all good"
     if any(joined == phrase or joined.startswith(phrase + " ") for phrase in _YES_PHRASES):
         return Reply.YES
+    if _something_else(words) or (len(words) > 1 and _near(words[0], _NO) and _something_else(words[1:])):
+        return Reply.NO  # "etwas anderes", "nein, etwas anderes"
     content = [w for w in words if w not in _POLITE]
     if not content:
         # Only polite words: "danke", "ok", "thanks" – an acknowledgement.
-        return Reply.ACK if joined in _ACK or set(words) & _ACK or set(words) & {"danke", "thanks"} else None
+        thanks = {"danke", "thanks", "thank", "thx", "ty", "tnx", "thanx", "thnx"}
+        return Reply.ACK if joined in _ACK or set(words) & _ACK or set(words) & thanks else None
     yes = all(_near(w, _YES) for w in content)
     no = all(_near(w, _NO) for w in content)
     if yes and not no:
@@ -234,6 +417,333 @@ def classify(text: str) -> Reply | None:
     if joined in _ACK_PHRASES or all(w in _ACK for w in content):
         return Reply.ACK
     return None
+
+
+_PLEASANTRY_WORDS = frozenset(
+    [
+        # greetings
+        "hallo",
+        "hallöchen",
+        "hallochen",
+        "hi",
+        "hey",
+        "hiya",
+        "hello",
+        "helo",
+        "moin",
+        "servus",
+        "grüß",
+        "grüss",
+        "gruß",
+        "gruss",
+        "grüezi",
+        "gott",
+        "guten",
+        "gute",
+        "tag",
+        "morgen",
+        "abend",
+        "zusammen",
+        "good",
+        "morning",
+        "afternoon",
+        "evening",
+        "day",
+        "greetings",
+        "there",
+        "everyone",
+        # thanks
+        "danke",
+        "dankeschön",
+        "dank",
+        "vielen",
+        "herzlichen",
+        "merci",
+        "dir",
+        "thanks",
+        "thank",
+        "thx",
+        "cheers",
+        "many",
+        "lot",
+        "a",
+        # goodbyes
+        "tschüss",
+        "tschüs",
+        "tschau",
+        "ciao",
+        "bye",
+        "goodbye",
+        "wiedersehen",
+        "auf",
+        "bis",
+        "dann",
+        "später",
+        "bald",
+        "see",
+        "ya",
+        "later",
+        "und",
+        "and",
+        # colour: "super, danke", "great, thanks"
+        "great",
+        "brilliant",
+        "sehr",
+        "gut",
+        "very",
+        "much",
+        "you",
+        "bitte",
+        "please",
+        "ok",
+        "okay",
+        "alles",
+        "klar",
+        "alright",
+        "super",
+        "prima",
+        "perfekt",
+        "perfect",
+        "top",
+        "👋",
+        "🙏",
+        "👍",
+        "🙂",
+        "😊",
+    ]
+)
+_PLEASANTRY_PHRASES = (
+    # openers that announce a question without asking one
+    "ich habe eine frage",
+    "ich hätte eine frage",
+    "ich habe ein anliegen",
+    "kurze frage",
+    "ich brauche hilfe",
+    "können sie mir helfen",
+    "kannst du mir helfen",
+    "ist da jemand",
+    "i have a question",
+    "i have a request",
+    "quick question",
+    "i need help",
+    "can you help me",
+    "is anyone there",
+    "anyone there",
+    # closers
+    "das hat geholfen",
+    "das war hilfreich",
+    "das war alles",
+    "das war's",
+    "das passt so",
+    "klingt gut",
+    "nicht schlecht",
+    "für die hilfe",
+    "im voraus",
+    "schon mal",
+    "vorab",
+    "schönen tag noch",
+    "einen schönen tag",
+    "schönes wochenende",
+    "schönen abend",
+    "mach's gut",
+    "ich muss los",
+    "ich melde mich später wieder",
+    "bis zum nächsten mal",
+    "that helped",
+    "that was helpful",
+    "that's all",
+    "that's great",
+    "sounds good",
+    "not bad",
+    "much appreciated",
+    "for the help",
+    "in advance",
+    "have a nice day",
+    "have a good day",
+    "have a nice evening",
+    "have a good weekend",
+    "take care",
+    "talk to you later",
+    "gotta go",
+    "i'll come back later",
+    "for now",
+)
+
+
+_PLEASANTRY_CORE = frozenset(
+    [
+        "hallo",
+        "hallöchen",
+        "hallochen",
+        "hi",
+        "hey",
+        "hiya",
+        "hello",
+        "helo",
+        "moin",
+        "servus",
+        "grüezi",
+        "greetings",
+        "danke",
+        "dankeschön",
+        "dank",
+        "merci",
+        "thanks",
+        "thank",
+        "thx",
+        "cheers",
+        "tschüss",
+        "tschüs",
+        "tschau",
+        "ciao",
+        "bye",
+        "goodbye",
+        "wiedersehen",
+        "👋",
+        "🙏",
+    ]
+)
+"""At least one of these (or a phrase) makes a pleasantry: "a", "top" or "bis dann" alone do not."""
+_GREETING_PHRASES = (
+    "guten tag",
+    "guten morgen",
+    "guten abend",
+    "grüss gott",
+    "gruss gott",
+    "good morning",
+    "good afternoon",
+    "good evening",
+    "good day",
+    "see you",
+    "see ya",
+    "bis dann",
+    "bis später",
+    "bis bald",
+)
+
+
+_PLEASANTRY_PHRASE = re.compile(
+    "|".join(
+        rf"(?<!\w){re.escape(p)}(?!\w)"
+        for p in sorted((*_PLEASANTRY_PHRASES, *_GREETING_PHRASES), key=len, reverse=True)
+    )
+)
+
+
+@functools.lru_cache(maxsize=16384)
+def is_pleasantry(text: str) -> bool:
+    """A greeting, thanks or goodbye, or an opener that asks nothing yet ("Hallo, ich habe eine Frage").
+
+    The policy leaves such parts out of a message that also asks something real: "Hallo, … Die Rechnung
+    ist zu hoch" deserves the answer about the bill, not "Hallo! Worum geht es?" before it.
+    """
+    joined, count = _PLEASANTRY_PHRASE.subn(" ", " ".join(_words(_normal(text))))
+    found = count > 0
+    words = joined.split()
+    if not all(w in _PLEASANTRY_WORDS for w in words):
+        return False
+    return found or any(w in _PLEASANTRY_CORE for w in words)
+
+
+_PERSON_WORDS = frozenset(
+    [
+        "mensch",
+        "menschen",
+        "mitarbeiter",
+        "mitarbeiterin",
+        "mitarbeitern",
+        "berater",
+        "beraterin",
+        "person",
+        "human",
+        "agent",
+        "operator",
+        "someone",
+        "somebody",
+        "jemand",
+        "jemanden",
+        "jemandem",
+    ]
+)
+_NOT_A = frozenset(["kein", "keine", "keinen", "keinem", "keiner", "no", "not", "nicht", "without", "ohne"])
+"""Right before a person word (one article may sit between): "keinen Mitarbeiter", "not a human"."""
+_DO_NOT = frozenset(["don't", "dont", "do not", "nicht", "not", "never", "nie"])
+_WANT = frozenset(
+    ["want", "need", "wish", "will", "möchte", "moechte", "brauche", "brauch", "benötige", "wollte", "mag"]
+)
+
+
+def declines_person(text: str) -> bool:
+    """ "No, I don't want a human", "nein, keinen Mitarbeiter", "Ich will mit keinem Menschen reden".
+
+    The tone analyser hears "human" and "Mitarbeiter" as a request for one; in a reply to the bot's offer
+    of a person, or after a no, the words say the opposite. Short messages only (twelve words).
+    """
+    if len(_words(_normal(text))) > 2 * _MAX_WORDS:
+        return False
+    # Clause by clause: in "Ich will nicht mehr warten, gib mir einen Menschen" the "nicht" is the waiting's.
+    return any(_declines_in(_words(_normal(clause))) for clause in re.split(r"[,.;:!?\n]+", text))
+
+
+def _declines_in(words: list[str]) -> bool:
+    for index, word in enumerate(words):
+        if word not in _PERSON_WORDS:
+            continue
+        before = words[max(0, index - 2) : index]
+        if before and (before[-1] in _NOT_A or (len(before) == 2 and before[0] in _NOT_A)):
+            return True  # "keinen Mitarbeiter", "not a human", "no human"
+        earlier = " ".join(words[:index])
+        if any(f"{d} " in f"{earlier} " for d in _DO_NOT) and any(w in _WANT for w in words[:index]):
+            return True  # "I don't want a human", "ich möchte nicht mit einem Menschen sprechen"
+    return False
+
+
+_PASS_ON_PHRASES = (
+    "pass me on",
+    "pass me to",
+    "put me through",
+    "connect me",
+    "transfer me",
+    "to your team",
+    "to the team",
+    "to a person",
+    "weiterleiten",
+    "weiter leiten",
+    "gib mich weiter",
+    "geben sie mich weiter",
+    "leite mich weiter",
+    "leiten sie mich weiter",
+    "verbinde mich",
+    "verbinden sie mich",
+    "an das team",
+    "an ihr team",
+    "an euer team",
+    "an einen menschen",
+)
+"""The bot's own offer ("… or I can pass you on to our team", "… oder ich gebe Sie an unser Team weiter")
+echoed back: a request for a person whatever the bot asked last."""
+_NEGATIONS = frozenset(
+    ["nicht", "kein", "keine", "keinen", "not", "don't", "dont", "never", "nie", "no", "nein"]
+)
+
+
+def asks_to_be_passed_on(text: str) -> bool:
+    """ "Yes, pass me on", "bitte weiterleiten": short, and nothing in it says no (a leading "nein" answers
+    the bot's last question: "Nein, bitte weiterleiten" after "did you mean" still asks for a person)."""
+    words = _words(_normal(text))
+    if not words or len(words) > _MAX_WORDS + 2:
+        return False
+    rest = words[1:] if _near(words[0], _NO) else words
+    if any(w in _NEGATIONS for w in rest):
+        return False
+    joined = f" {' '.join(words)} "
+    return any(f" {phrase} " in joined for phrase in _PASS_ON_PHRASES)
+
+
+def starts_with_no(text: str) -> bool:
+    """The message opens with a no ("nein, …", "no I don't …"), whatever follows."""
+    words = _words(_normal(text))
+    return bool(words) and _near(words[0], _NO)
 
 
 HUMAN_COMMANDS = ("/human", "/agent", "/mensch", "/mitarbeiter")

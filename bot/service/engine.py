@@ -30,6 +30,7 @@ from bot.core.policy import (
     ConversationState,
     Escalate,
     ForwardToTicket,
+    RaisePriority,
     RecordRating,
     SendAnswer,
     SendMessage,
@@ -299,6 +300,7 @@ class ConversationService:
                 # Claimed, or a person has written to the customer: from then on the bot stays quiet.
                 ticket_owned=ticket is not None
                 and (ticket.assignee is not None or ticket.first_response_at is not None),
+                ticket_priority=ticket.priority if ticket else None,
             )
             unanswered = state.misses
             decision = brain.decide(state, turn, situation)
@@ -433,6 +435,18 @@ class ConversationService:
                 if self.notify_staff:
                     await tx.enqueue_staff(
                         "customer_message", ticket_id, {"message_id": turn.message_id}, now
+                    )
+            case RaisePriority(ticket_id=ticket_id, priority=priority, cause=cause):
+                # Staff see the jump in the topic/inbox; a ticket already that high changes nothing.
+                anger = turn.analysis.tone.anger if turn.analysis else 0.0
+                before = await tx.raise_priority(ticket_id, priority, now, anger=anger, why=cause)
+                if before is not None and self.notify_staff:
+                    note = f"⚠️ Priority raised from {before.value} to {priority.value} ({cause})"
+                    await tx.enqueue_staff(
+                        "ticket_updated",
+                        ticket_id,
+                        {"action": "priority_raised", "agent": "bot", "source": "bot", "text": note},
+                        now,
                     )
             case RecordRating(ticket_id=ticket_id, rating=rating):
                 if await tx.record_rating(ticket_id, rating, now, customer_id=customer.id):

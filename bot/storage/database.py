@@ -575,6 +575,37 @@ class Tx:
             await self.add_event(ticket_id, "customer", Resolution.WITHDRAWN, None, now)
         return changed > 0
 
+    async def raise_priority(
+        self, ticket_id: int, priority: Priority, now: datetime, *, anger: float, why: str
+    ) -> Priority | None:
+        """Move an active ticket up to ``priority`` (never down); the previous priority, or None if not.
+
+        The SLA due times follow, counted from the ticket's creation as if it had been created with the
+        new priority (a shorter target only: a raise never grants more time). The ticket keeps the
+        highest anger seen, and the event ``priority_raised`` says from what, to what and why.
+        """
+        ticket = await self.ticket(ticket_id)
+        target = Priority(priority)
+        if ticket is None or ticket.status is TicketStatus.RESOLVED or ticket.priority.rank >= target.rank:
+            return None
+        sla = self._sla[target]
+        await self.execute(
+            "UPDATE tickets SET priority = ?, anger = max(anger, ?),"
+            " first_response_due = min(first_response_due, ?), resolution_due = min(resolution_due, ?),"
+            " updated_at = ? WHERE id = ?",
+            (
+                target.value,
+                min(100.0, max(0.0, float(anger))),
+                to_db_time(ticket.created_at + sla.first_response),
+                to_db_time(ticket.created_at + sla.resolution),
+                to_db_time(now),
+                ticket_id,
+            ),
+        )
+        detail = {"from": ticket.priority.value, "to": target.value, "why": why}
+        await self.add_event(ticket_id, "bot", "priority_raised", detail, now)
+        return ticket.priority
+
     async def reopen(self, ticket_id: int, agent: str, now: datetime) -> None:
         ticket = await self.require_ticket(ticket_id)
         await self._back_to_queue(ticket, agent, "reopened", now)

@@ -24,6 +24,7 @@ from bot.core.policy import (
     Decision,
     Escalate,
     ForwardToTicket,
+    RaisePriority,
     RecordRating,
     SendAnswer,
     SendMessage,
@@ -422,3 +423,175 @@ def test_a_question_after_never_mind_is_answered_as_well() -> None:
         SendMessage("withdrawn", values=(("ticket_id", "7"),)),
         SendAnswer("payment_methods"),
     )
+
+
+def test_anger_on_an_unclaimed_ticket_raises_it_by_the_new_ticket_rule() -> None:
+    waiting = Situation(active_ticket_id=7, ticket_owned=False, ticket_priority=Priority.NORMAL)
+    high = _decide(_analysis(("nothing", 10), anger=70), situation=waiting)
+    assert high.outcome == "forward"
+    assert RaisePriority(7, Priority.HIGH, "anger 70") in high.actions
+    urgent = _decide(_analysis(("nothing", 10), anger=95), situation=waiting)
+    assert RaisePriority(7, Priority.URGENT, "anger 95") in urgent.actions
+    # Never lower, never sideways; no raise below the threshold or once a person owns the ticket.
+    already = replace(waiting, ticket_priority=Priority.URGENT)
+    assert not [
+        a for a in _decide(_analysis(anger=95), situation=already).actions if isinstance(a, RaisePriority)
+    ]
+    calm = _decide(_analysis(("nothing", 10), anger=40), situation=waiting)
+    assert not [a for a in calm.actions if isinstance(a, RaisePriority)]
+    owned = replace(waiting, ticket_owned=True)
+    assert not [
+        a for a in _decide(_analysis(anger=95), situation=owned).actions if isinstance(a, RaisePriority)
+    ]
+
+
+def test_an_urgent_intent_answered_while_waiting_raises_the_ticket() -> None:
+    intents = {**INTENTS, "fault_report": _intent("fault_report", escalate=True, priority=Priority.URGENT)}
+    waiting = Situation(active_ticket_id=7, ticket_owned=False, ticket_priority=Priority.NORMAL)
+    turn = Turn(now=NOW, text="x", analysis=_analysis(("fault_report", 92)))
+    decision = decide(ConversationState(), turn, waiting, SETTINGS, intents)
+    assert decision.actions == (
+        ForwardToTicket(7),
+        RaisePriority(7, Priority.URGENT, "fault_report"),
+        SendAnswer("fault_report"),
+    )
+
+
+PLEASANT = {
+    **INTENTS,
+    "hello": Intent(
+        id="hello",
+        title={"de": "Hallo", "en": "Hello"},
+        examples={"de": ("Hallo", "Guten Tag", "Hallo, ich habe eine Frage"), "en": ("hello", "hi there")},
+        answers={"de": ("Hallo!",), "en": ("Hello!",)},
+    ),
+}
+
+
+def test_a_greeting_part_is_not_answered_next_to_a_real_question() -> None:
+    """ "Hallo, ich habe eine Frage zu meiner Rechnung. Die ist viel zu hoch." gets the bill, not "Hallo!"."""
+    analysis = replace(
+        _analysis(("invoice_copy", 70), ("hello", 30)),
+        parts=_parts(
+            ("Hallo, ich habe eine Frage zu meiner Rechnung.", ("hello", 80)), ("b", ("invoice_copy", 90))
+        ),
+    )
+    turn = Turn(now=NOW, text="x", analysis=analysis)
+    decision = decide(ConversationState(), turn, Situation(), SETTINGS, PLEASANT)
+    assert decision.actions == (SendAnswer("invoice_copy", ("intent:payment_methods",)),)
+    # With two real questions, both are answered and the greeting still is not.
+    three = replace(analysis, parts=(*analysis.parts, *_parts(("c", ("payment_methods", 90)))))
+    decision = decide(
+        ConversationState(), Turn(now=NOW, text="x", analysis=three), Situation(), SETTINGS, PLEASANT
+    )
+    assert decision.answered == ("invoice_copy", "payment_methods")
+
+
+def test_a_greeting_alone_or_with_only_pleasantries_is_still_answered() -> None:
+    greeted = ConversationState(greeted=True)
+    alone = Turn(now=NOW, text="Hallo", analysis=_analysis(("hello", 95)))
+    assert decide(greeted, alone, Situation(), SETTINGS, PLEASANT).answered == ("hello",)
+    polite = replace(
+        _analysis(("hello", 40)),
+        parts=_parts(("Guten Morgen zusammen.", ("hello", 80)), ("Danke im Voraus!", ("x", 0))),
+    )
+    turn = Turn(now=NOW, text="x", analysis=polite)
+    assert decide(greeted, turn, Situation(), SETTINGS, PLEASANT).answered == ("hello",)
+    # As the very first message, the greeting the engine sends first is the answer: no second introduction.
+    first = decide(ConversationState(), alone, Situation(), SETTINGS, PLEASANT)
+    assert (first.outcome, first.actions) == ("hello", ())
+
+
+def test_a_greeting_next_to_an_unclear_question_is_a_miss_not_a_greeting() -> None:
+    analysis = replace(
+        _analysis(("hello", 80), ("invoice_copy", 20)),
+        parts=_parts(
+            ("Hallo, ich habe eine Frage.", ("hello", 85)),
+            ("Wie wird das Wetter auf dem Mars?", ("invoice_copy", 20)),
+        ),
+    )
+    decision = decide(
+        ConversationState(), Turn(now=NOW, text="x", analysis=analysis), Situation(), SETTINGS, PLEASANT
+    )
+    assert decision.outcome == "not_understood" and decision.answered == ()
+
+
+@pytest.mark.parametrize("typed", ["Nein, etwas anderes", "No, something else", "keins davon"])
+def test_typing_the_something_else_label_asks_to_rephrase_like_the_button(typed: str) -> None:
+    """After a near miss (already one miss), a typed "something else" opened a ticket at once."""
+    state = ConversationState(misses=1, clarify_options=("invoice_copy",))
+    decision = _decide(_analysis(("invoice_copy", 20)), state=state, text=typed)
+    assert decision.outcome == "rephrase"
+    assert decision.actions == (SendMessage("rephrase", ("human",)),)
+
+
+def test_a_greeting_while_waiting_for_a_person_is_not_answered_with_hello() -> None:
+    """ "Hallo??" on a waiting ticket means "anyone there?": the hand-over acknowledgement, not "Worum geht es?"."""
+    waiting = Situation(active_ticket_id=7, ticket_owned=False, ticket_priority=Priority.NORMAL)
+    turn = Turn(now=NOW, text="Hallo??", analysis=_analysis(("hello", 95)))
+    decision = decide(ConversationState(), turn, waiting, SETTINGS, PLEASANT)
+    assert decision.outcome == "forward"
+    assert decision.actions == (ForwardToTicket(7), SendMessage("handoff_ack"))
+
+
+def test_no_to_the_offer_that_names_the_human_declines_it() -> None:
+    """ "no I don't want a human" after "... or shall I pass you on?" opened a ticket (the tone heard "human")."""
+    offered = ConversationState(misses=1, offer="human", rephrase_asked=True)
+    analysis = _analysis(("invoice_copy", 20), wants_human=True)
+    for text in ("no I don't want a human", "Ich will mit keinem Menschen reden"):
+        decision = _decide(analysis, state=offered, text=text)
+        assert (decision.outcome, decision.actions) == ("declined", (SendMessage("declined"),))
+    # Asked for, a person still comes at once; so does a no to anything else followed by a request.
+    assert _decide(analysis, state=offered, text="Nein, ich will einen Mitarbeiter").outcome == "escalate"
+    assert _decide(analysis, text="I want a human").outcome == "escalate"
+
+
+def test_a_yes_or_no_after_partly_understood_answers_its_offer_of_a_person() -> None:
+    """ "… Or I can pass you on to our team": a yes got "You're welcome!" and no person."""
+    analysis = replace(
+        _analysis(("payment_methods", 50)),
+        parts=_parts(("a", ("invoice_copy", 30)), ("b", ("payment_methods", 90))),
+    )
+    partly = _decide(analysis)
+    assert partly.actions[-1] == SendMessage("partly_understood", ("human",))
+    assert _decide(_analysis(), state=partly.state, text="ja bitte").outcome == "escalate"
+    assert _decide(_analysis(), state=partly.state, text="nein").outcome == "declined"
+
+
+def test_help_while_waiting_for_a_person_is_the_help_and_the_owner_sees_it() -> None:
+    waiting = Situation(active_ticket_id=7, ticket_owned=False)
+    decision = _decide(None, text="/help", situation=waiting)
+    assert (decision.outcome, decision.actions) == ("help", (ForwardToTicket(7), SendMessage("help")))
+    assert _decide(None, text="/resolve", situation=waiting).outcome == "help"
+    # Once a person owns the ticket, the bot stays out of the way; /human always just joins the ticket.
+    assert _decide(None, text="/help", situation=replace(waiting, ticket_owned=True)).outcome == "forward"
+    assert _decide(None, text="/human", situation=waiting).outcome == "forward"
+
+
+def test_echoing_the_offer_hands_over_and_a_confirmed_no_declines() -> None:
+    """ "nö, passt schon" after the offer was a second miss and opened a ticket; "bitte weiterleiten" out
+    of context was a miss."""
+    offered = ConversationState(misses=1, offer="human", rephrase_asked=True)
+    assert (
+        _decide(_analysis(("invoice_copy", 20)), state=offered, text="nö, passt schon").outcome == "declined"
+    )
+    assert _decide(_analysis(("invoice_copy", 20)), text="bitte weiterleiten").outcome == "escalate"
+    assert (
+        _decide(_analysis(("invoice_copy", 20)), state=offered, text="yes, pass me on").outcome == "escalate"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "rating"),
+    [("5", 5), ("5/5", 5), ("4 Sterne", 4), ("5 stars!", 5), ("3 von 5", 3), ("⭐⭐⭐⭐", 4)],
+)
+def test_a_rating_in_the_words_people_use_is_a_rating(text: str, rating: int) -> None:
+    """ "4 Sterne" after "rate from 1 to 5" was a miss (two such and the customer had a new ticket)."""
+    decision = _decide(None, text=text, situation=Situation(pending_rating_ticket_id=9))
+    assert decision.actions == (RecordRating(9, rating),)
+
+
+@pytest.mark.parametrize("text", ["6", "5 Tage kein Internet", "0/5"])
+def test_other_numbers_are_not_ratings(text: str) -> None:
+    decision = _decide(_analysis(), text=text, situation=Situation(pending_rating_ticket_id=9))
+    assert decision.outcome != "rating"

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import datetime
 
 import aiosqlite
 
 from bot.core.model import Priority, Reason
 from bot.service.brain import Brain
 from bot.service.staff import StaffService
+from bot.storage.records import DEFAULT_SLA
 from tests.service.conftest import Harness
 
 
@@ -160,3 +162,72 @@ async def test_the_stored_message_says_what_the_bot_answered(harness: Harness) -
     pressed = await harness.say("Zahlungsarten", payload="intent:payment_methods")
     (row,) = await _rows(harness, "SELECT analysis FROM messages WHERE id = ?", pressed.message_id)
     assert json.loads(row["analysis"])["answered"] == ["payment_methods"]
+
+
+async def test_anger_on_an_unclaimed_ticket_raises_its_priority_and_tells_staff(harness: Harness) -> None:
+    harness.service.notify_staff = True
+    handover = await harness.say("/human")
+    assert handover.ticket_id is not None
+    angry = await harness.say("Wo bleibt ihr??? Ihr seid BETRÜGER!!! Eine Frechheit!!!")
+    assert (angry.outcome, angry.ticket_id) == ("forward", handover.ticket_id)
+    (message,) = await _rows(harness, "SELECT analysis FROM messages WHERE id = ?", angry.message_id)
+    anger = json.loads(message["analysis"])["anger"]
+    assert anger >= 60
+    expected = Priority.URGENT if anger >= 90 else Priority.HIGH  # as for a new angry ticket
+    (ticket,) = await _rows(
+        harness,
+        "SELECT priority, anger, first_response_due, created_at FROM tickets WHERE id = ?",
+        angry.ticket_id,
+    )
+    assert (ticket["priority"], ticket["anger"]) == (expected.value, anger)
+    # The first-response target follows the new priority (high: 1 h, urgent: 15 min from creation).
+    due = datetime.fromisoformat(ticket["first_response_due"]) - datetime.fromisoformat(ticket["created_at"])
+    assert due == DEFAULT_SLA[expected].first_response
+    (event,) = await _rows(harness, "SELECT actor, detail FROM events WHERE kind = 'priority_raised'")
+    assert event["actor"] == "bot"
+    assert (
+        json.loads(event["detail"])["from"] == "normal"
+        and json.loads(event["detail"])["to"] == expected.value
+    )
+    notes = [
+        json.loads(r["payload"])
+        for r in await _rows(harness, "SELECT payload FROM outbox WHERE kind = 'ticket_updated'")
+    ]
+    assert [n["action"] for n in notes] == ["priority_raised"]
+    assert f"from normal to {expected.value}" in notes[0]["text"]
+
+    # More anger can only move it further up; a calm message or one as angry as the ticket changes nothing.
+    for text in ("Wo bleibt ihr??? Ihr seid BETRÜGER!!! Eine Frechheit!!!", "Wann kommt der Techniker?"):
+        await harness.say(text)
+    events = [
+        json.loads(r["detail"])
+        for r in await _rows(harness, "SELECT detail FROM events WHERE kind = 'priority_raised' ORDER BY id")
+    ]
+    ranks = [Priority(e["to"]).rank for e in events]
+    assert ranks == sorted(set(ranks)) and all(e["from"] != e["to"] for e in events)
+    (ticket,) = await _rows(harness, "SELECT priority FROM tickets WHERE id = ?", angry.ticket_id)
+    assert ticket["priority"] == events[-1]["to"]
+    notes = await _rows(harness, "SELECT payload FROM outbox WHERE kind = 'ticket_updated'")
+    assert len(notes) == len(events)
+
+
+async def test_anger_on_a_claimed_ticket_leaves_the_priority_to_the_person(harness: Harness) -> None:
+    handover = await harness.say("/human")
+    assert handover.ticket_id is not None
+    assert await _staff(harness).claim(handover.ticket_id, "anna")
+    await harness.say("Wo bleibt ihr??? Ihr seid BETRÜGER!!! Eine Frechheit!!!")
+    (ticket,) = await _rows(harness, "SELECT priority FROM tickets WHERE id = ?", handover.ticket_id)
+    assert ticket["priority"] == Priority.NORMAL.value
+
+
+async def test_an_urgent_question_on_an_unclaimed_ticket_raises_its_priority(harness: Harness) -> None:
+    content = harness.content
+    urgent = tuple(
+        replace(i, priority=Priority.URGENT) if i.id == "fault_report" else i for i in content.intents
+    )
+    harness.service.swap_brain(Brain.build(replace(content, intents=urgent)))
+    handover = await harness.say("/human")
+    report = await harness.say("Mein Internet geht nicht")
+    assert (report.outcome, report.ticket_id) == ("fault_report", handover.ticket_id)
+    (ticket,) = await _rows(harness, "SELECT priority FROM tickets WHERE id = ?", handover.ticket_id)
+    assert ticket["priority"] == Priority.URGENT.value

@@ -311,3 +311,26 @@ async def test_a_file_that_is_not_sqlite_is_a_clear_storage_error(tmp_path: Path
     path.write_text("this is a text file, not a database\n" * 100, encoding="utf-8")
     with pytest.raises(StorageError, match=r"cannot open the database .*notes\.db: file is not a database"):
         await Database.open(path)
+
+
+async def test_raise_priority_only_ever_raises_and_shortens_the_targets(
+    db: Database, customer: Customer
+) -> None:
+    ticket = await _ticket(db, customer)
+    later = T0 + timedelta(minutes=30)
+    async with db.transaction() as tx:
+        assert (
+            await tx.raise_priority(ticket.id, Priority.HIGH, later, anger=72, why="anger 72")
+            is Priority.NORMAL
+        )
+        assert await tx.raise_priority(ticket.id, Priority.HIGH, later, anger=95, why="anger 95") is None
+        assert await tx.raise_priority(ticket.id, Priority.LOW, later, anger=0, why="x") is None
+    raised = await db.ticket(ticket.id)
+    assert raised is not None
+    assert (raised.priority, raised.anger) == (Priority.HIGH, 72)
+    assert raised.first_response_due == T0 + timedelta(hours=1)  # high: 1 h from creation, not from now
+    events = [e for e in await db.ticket_events(ticket.id) if e.kind == "priority_raised"]
+    assert [e.detail for e in events] == [{"from": "normal", "to": "high", "why": "anger 72"}]
+    async with db.transaction() as tx:
+        assert await tx.withdraw(ticket.id, later)
+        assert await tx.raise_priority(ticket.id, Priority.URGENT, later, anger=99, why="x") is None
