@@ -109,6 +109,7 @@ COMMON_WORDS: Mapping[str, frozenset[str]] = {
             "stranger",
             "outage",
             "outages",
+            "excuse",
         }
     ),
     "de": frozenset(
