@@ -255,6 +255,22 @@ def test_one_strong_phrase_alone_stays_below_default_threshold(analyzer: ToneAna
         ("agent", "en"),
         ("/human", "en"),
         ("/mensch", "de"),
+        # issue #17: colloquial and indirect wording
+        ("Ich will jetzt sofort jemanden am Telefon haben, keinen Chatbot!", "de"),
+        ("gib mir mal nen kollegen aus fleisch und blut", "de"),
+        ("Kann ich das am Telefon klären?", "de"),
+        ("keinen Bot", "de"),
+        ("echter Mensch", "de"),
+        ("Mitarbeiter bitte", "de"),
+        ("kann mich jemand anrufen", "de"),
+        ("ich will mit nem menschen reden", "de"),
+        ("Hol mir deinen Chef", "de"),
+        ("ich möchte lieber telefonieren", "de"),
+        ("someone real", "en"),
+        ("a supervisor", "en"),
+        ("let me speak to your manager", "en"),
+        ("is there anyone I can call", "en"),
+        ("no chatbot, I want flesh and blood", "en"),
     ],
 )
 def test_wants_human(analyzer: ToneAnalyzer, text: str, language: str) -> None:
@@ -278,6 +294,18 @@ def test_wants_human(analyzer: ToneAnalyzer, text: str, language: str) -> None:
         ("Wo finde ich meine Rechnung?", "de"),
         ("Kann ich als Mitarbeiter einen Rabatt bekommen?", "de"),
         ("I used to work as an agent for you, is there a discount", "en"),
+        # issue #17: the same words without a request for a person
+        ("für ältere Menschen", "de"),
+        ("Gibt es Tarife für ältere Menschen?", "de"),
+        ("Telefon kaputt", "de"),
+        ("Mein Telefon ist kaputt", "de"),
+        ("Ich habe am Telefon mit Ihnen gesprochen, die Nummer ist 123", "de"),
+        ("mein Kollege hat auch den Tarif", "de"),
+        ("Ich bin Mitarbeiter einer Firma und brauche eine Rechnung", "de"),
+        ("Fleisch und Blut", "de"),
+        ("my manager asked me for a copy of the invoice", "en"),
+        ("who is your boss", "en"),
+        ("my phone is broken", "en"),
     ],
 )
 def test_does_not_want_human(analyzer: ToneAnalyzer, text: str, language: str) -> None:
