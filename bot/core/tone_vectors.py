@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 import numpy as np
@@ -34,12 +34,16 @@ class VectorLanguageModel:
     offset: float
     scale: float
     cap: float
+    _array: npt.NDArray[np.float64] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_array", np.asarray(self.weights, dtype=np.float64))
 
     def points(self, vector: Sequence[float] | npt.NDArray[np.float32]) -> float:
         values = np.asarray(vector, dtype=np.float64)
-        if values.shape != (len(self.weights),) or not np.isfinite(values).all():
+        if values.shape != self._array.shape or not np.isfinite(values).all():
             return 0.0
-        z = self.bias + float(np.dot(np.asarray(self.weights), values))
+        z = self.bias + float(np.dot(self._array, values))
         points = min(self.cap, self.scale * (z - self.offset))
         return round(points, 1) if points >= MIN_POINTS else 0.0
 
