@@ -476,12 +476,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.vader is not None:
         return write_lexicon(args)
-    d = args.datasets
     out = args.out
     if args.check:
         out = Path(tempfile.mkdtemp(prefix="tone-refit-"))
     _ROW_LIMIT[0] = args.sample
+    try:
+        return write_all(args, out)
+    finally:
+        _ROW_LIMIT[0] = 0  # a later call in the same process (a test) reads whole files again
 
+
+def write_all(args: argparse.Namespace, out: Path) -> int:
+    """Fit and write every shipped tone file (``--sample``, ``--check`` and ``--encoder`` as parsed)."""
+    d = args.datasets
     texts, labels, boost, calm = german_data(d, args.intents)
     german = calibrated(texts, labels, boost, calm, GERMAN)
     print(

@@ -55,3 +55,15 @@ def test_check_reports_a_refit_that_differs(tmp_path: Path, capsys: pytest.Captu
     (shipped / "tone_model.json").write_text('{"de": 2}\n', "utf-8")
     assert check(refit, shipped) == 1
     assert "tone_model.json: DIFFERS" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not (datasets() / "germeval2018").is_dir(), reason="shared datasets not available")
+def test_shipped_german_model_is_a_refit_of_the_shared_data() -> None:
+    """The German half of the shipped file, refitted in full (a few seconds): weights, bias and offset equal."""
+    from benchmarks.fit_tone_model import GERMAN, calibrated, german_data
+    from bot.core.tone_model import load_default_model
+
+    shipped = load_default_model()
+    assert shipped is not None
+    texts, labels, boost, calm = german_data(datasets(), ROOT / "intents")
+    assert calibrated(texts, labels, boost, calm, GERMAN) == shipped.languages["de"]
