@@ -50,14 +50,17 @@ SEED = 0
 _TOKEN = re.compile(r"[^\W\d_]{4,}")
 
 
-def topic_clusters(texts: Sequence[str], k: int = TOPICS, seed: int = SEED, rounds: int = 30) -> list[int]:
-    """Spherical k-means over TF-IDF vectors of words of 4+ letters that occur in 3+ texts (and in at most 10 %
-    of them: "nicht", "dass" name no topic). Deterministic for a seed."""
+def topic_clusters(
+    texts: Sequence[str], k: int = TOPICS, seed: int = SEED, rounds: int = 30, max_share: float = 0.1
+) -> list[int]:
+    """Spherical k-means over TF-IDF vectors of words of 4+ letters that occur in 3+ texts (and in at most
+    ``max_share`` of them: "nicht", "dass" name no topic). Deterministic for a seed; a text without any such
+    word has a zero vector and lands in cluster 0."""
     docs = [Counter(_TOKEN.findall(normalize(t))) for t in texts]
     df: Counter[str] = Counter()
     for doc in docs:
         df.update(doc.keys())
-    vocab = sorted(w for w, c in df.items() if 3 <= c <= 0.1 * len(texts))
+    vocab = sorted(w for w, c in df.items() if 3 <= c <= max_share * len(texts))
     index = {w: j for j, w in enumerate(vocab)}
     x = np.zeros((len(texts), len(vocab)))
     for i, doc in enumerate(docs):
