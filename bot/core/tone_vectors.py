@@ -34,6 +34,9 @@ class VectorLanguageModel:
     offset: float
     scale: float
     cap: float
+    shared_cap: float | None = None
+    """If set, this line and the n-gram model's line together add at most this many points (English: 30, so
+    that learned evidence alone never reaches the default threshold 60; German: no shared cap)."""
     _array: npt.NDArray[np.float64] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -70,6 +73,7 @@ class VectorToneModel:
                     "offset": m.offset,
                     "scale": m.scale,
                     "cap": m.cap,
+                    **({"shared_cap": m.shared_cap} if m.shared_cap is not None else {}),
                     "weights": list(m.weights),
                 }
                 for lang, m in self.languages.items()
@@ -91,6 +95,7 @@ def vector_model_from_json(data: Mapping[str, object]) -> VectorToneModel:
             offset=float(raw["offset"]),
             scale=float(raw["scale"]),
             cap=float(raw["cap"]),
+            shared_cap=float(raw["shared_cap"]) if raw.get("shared_cap") is not None else None,
         )
     return VectorToneModel(str(data.get("encoder", "")), languages)
 

