@@ -13,6 +13,8 @@ How the score is built (the *points* are additive evidence, the score saturates)
 * English only: negative words of VADER's MIT-licensed lexicon (``bot/core/tone_lexicon_en.json``) that no
   editor phrase covered, reported as ``negative words: 'dismal' (-3.0), 'grim' (-2.7) (+25)``,
 * optionally a small linear model (``bot/core/tone_model.json``), reported as ``model: +N ('word', ...)``,
+* optionally, when the caller supplies the message's sentence vector, a linear model over it
+  (``bot/core/tone_vector_model.json``), reported as ``sentence meaning: +N``,
 * ``anger = 100 * (1 - exp(-points / SATURATION))``: one strong phrase alone stays below the default
   escalation threshold of 60, a strong phrase plus any second signal crosses it, and piling on more evidence
   approaches but never exceeds 100.
