@@ -570,11 +570,16 @@ def _short_reply(state: ConversationState, turn: Turn, rules: _Rules, reply: Rep
         return Decision(
             (SendMessage("declined"),), state.reset_dialogue(), "declined", "no to the offer of a human"
         )
-    if reply in (Reply.ACK, Reply.WITHDRAW, Reply.YES) and not _answerable_turn(turn, rules):
+    # A whole-message short reply is not a greeting or thanks to answer in kind: "nein danke" and "alles
+    # gut" score high on the ``thanks`` intent, yet they answer (or close) what the bot said last.
+    substantive = [
+        c for c in _answerable_turn(turn, rules) if not _pleasantry(rules.intents.get(c.intent_id))
+    ]
+    if reply in (Reply.ACK, Reply.WITHDRAW, Reply.YES) and not substantive:
         # Not a question, so not a miss: a polite close, and the conversation stays as it was. A yes to
         # nothing the bot asked ("ja", after an answer) is agreement, the same thing.
         return Decision((SendMessage("acknowledged"),), _quiet(state), "acknowledged", f"{reply.value}")
-    if reply is Reply.NO and not _answerable_turn(turn, rules):
+    if reply is Reply.NO and not substantive:
         # A no to nothing the bot asked (perhaps: "that did not help"): say what it can do and how to
         # reach a person, rather than count a miss.
         return Decision((SendMessage("help"),), _quiet(state), "help", "no without a question")
@@ -703,6 +708,9 @@ class _Parts:
     """``intents`` holds a real question, not only pleasantries."""
     dropped: bool
     """A pleasantry was left out."""
+    out_of_scope: str = ""
+    """When every unclear part is about something the folder does not cover: the matcher's reason for the
+    first (empty when some unclear part is merely unclear)."""
 
     @property
     def answered_by_parts(self) -> bool:
@@ -718,6 +726,7 @@ def _clear_parts(analysis: Analysis, rules: _Rules) -> _Parts | None:
     found: list[str] = []
     notes: list[str] = []
     unclear = polite = False
+    outside: list[str] = []
     for part in analysis.parts:
         best = _clear(part.match, rules)
         if best is None and is_pleasantry(part.text):
@@ -725,18 +734,20 @@ def _clear_parts(analysis: Analysis, rules: _Rules) -> _Parts | None:
             notes.append(f"{part.text!r}: a pleasantry")
         elif best is None:
             unclear = True
-            notes.append(f"{part.text!r}: unclear")
+            outside.append(part.match.out_of_scope)
+            notes.append(f"{part.text!r}: " + ("out of scope" if part.match.out_of_scope else "unclear"))
         elif best.intent_id not in found:
             found.append(best.intent_id)
             notes.append(f"{part.text!r}: {best.intent_id} {best.score:.1f}")
+    out_of_scope = outside[0] if outside and all(outside) else ""
     if not found:
-        return None
+        return _Parts((), "; ".join(notes), False, False, polite, out_of_scope) if out_of_scope else None
     real = tuple(i for i in found if not _pleasantry(rules.intents[i]))
     # Only pleasantries ("Guten Morgen. Vielen Dank im Voraus!"): one polite answer, the first.
     intents = real or tuple(found[:1])
     dropped = polite or len(intents) < len(found)
     why = "; ".join(notes) + ("; pleasantries left out" if dropped else "")
-    return _Parts(intents, why, not unclear, bool(real), dropped)
+    return _Parts(intents, why, not unclear, bool(real), dropped, out_of_scope)
 
 
 def _pleasantry(intent: Intent | None) -> bool:
@@ -765,8 +776,15 @@ def _match(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
         if not passing and not parts.substantive:
             real = tuple(c for c in candidates if not _pleasantry(rules.intents.get(c.intent_id)))
             return _miss(state, turn, rules, real)
-    if not passing and parts is not None and not parts.all_clear:
-        # One question clear, the rest not: answer what is clear and say honestly what was not.
+    if (
+        parts is not None
+        and parts.substantive
+        and not parts.all_clear
+        and (not passing or parts.out_of_scope)
+    ):
+        # One question clear, the rest not: answer what is clear and say honestly what was not. A part
+        # about something the folder does not cover ("… das Wetter auf dem Mars und wie kann ich bezahlen?")
+        # is never silently dropped, even when the whole message matches the clear part well enough.
         intent = rules.intents[parts.intents[0]]
         return _answers(state, (intent,), f"part of the message: {parts.why}", anger, settings, partly=True)
     if not passing:
@@ -798,6 +816,11 @@ def _miss(state: ConversationState, turn: Turn, rules: _Rules, candidates: tuple
     why = f"best {best.intent_id} {best.score:.1f}" if best else "no candidate"
     near = _passing(candidates, rules, slack=settings.suggest_band)[:3]
     out_of_scope = turn.analysis.match.out_of_scope if turn.analysis else None
+    if not out_of_scope and turn.analysis is not None:
+        # "Hallo, ich habe eine Frage. Wie wird das Wetter?": the greeting hides from the whole message
+        # what its only real part says; with nothing clear beside it, that part decides.
+        parts = _clear_parts(turn.analysis, rules)
+        out_of_scope = parts.out_of_scope if parts is not None and not parts.substantive else ""
     if out_of_scope:
         why += f"; out of scope: {out_of_scope}"
         near = []  # offering the look-alike intents would suggest the bot covers the topic after all
