@@ -635,15 +635,17 @@ def _candidates(turn: Turn) -> tuple[Candidate, ...]:
     return turn.analysis.match.candidates if turn.analysis else ()
 
 
-def _passing(candidates: tuple[Candidate, ...], rules: _Rules, slack: float = 0.0) -> list[Candidate]:
+def _passing(candidates: tuple[Candidate, ...], rules: _Rules, *, near: bool = False) -> list[Candidate]:
+    """The candidates past their intent's threshold or, with ``near``, close enough to offer in "did you
+    mean" (:meth:`Settings.suggest_from`: within ``suggest_band``, never below ``suggest_min_score``)."""
+    settings = rules.settings
     passing = []
     for candidate in candidates:
         intent = rules.intents.get(candidate.intent_id)
-        if (
-            intent is not None
-            and intent.enabled
-            and candidate.score >= intent.threshold(rules.settings) - slack
-        ):
+        if intent is None or not intent.enabled:
+            continue
+        threshold = intent.threshold(settings)
+        if candidate.score >= (settings.suggest_from(threshold) if near else threshold):
             passing.append(candidate)
     return passing
 
@@ -814,7 +816,7 @@ def _miss(state: ConversationState, turn: Turn, rules: _Rules, candidates: tuple
     misses = state.misses + 1
     best = candidates[0] if candidates else None
     why = f"best {best.intent_id} {best.score:.1f}" if best else "no candidate"
-    near = _passing(candidates, rules, slack=settings.suggest_band)[:3]
+    near = _passing(candidates, rules, near=True)[:3]
     out_of_scope = turn.analysis.match.out_of_scope if turn.analysis else None
     if not out_of_scope and turn.analysis is not None:
         # "Hallo, ich habe eine Frage. Wie wird das Wetter?": the greeting hides from the whole message
