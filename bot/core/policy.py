@@ -41,6 +41,7 @@ from bot.core.replies import (
     HELP_COMMANDS,
     HUMAN_COMMANDS,
     Reply,
+    announces_topic,
     asks_to_be_passed_on,
     classify,
     command,
@@ -731,8 +732,11 @@ def _clear_parts(analysis: Analysis, rules: _Rules) -> _Parts | None:
     outside: list[str] = []
     for part in analysis.parts:
         best = _clear(part.match, rules)
-        if best is None and is_pleasantry(part.text):
-            polite = True  # "Danke im Voraus!": nothing to answer, nothing misunderstood
+        opener = best is None or not _pleasantry(rules.intents.get(best.intent_id))
+        if opener and (is_pleasantry(part.text) or announces_topic(part.text)):
+            # "Danke im Voraus!": nothing to answer, nothing misunderstood. "Hallo, ich habe eine Frage zu
+            # meiner Rechnung": its topic may match an intent, but the question is in another part.
+            polite = True
             notes.append(f"{part.text!r}: a pleasantry")
         elif best is None:
             unclear = True
