@@ -397,13 +397,11 @@ def _with_ticket(
         if turn.attachment is None and command(turn.text) is None and not _wants_human(turn)
         else None
     )
-    if answered and all(_pleasantry(rules.intents[i]) for i in answered[0]):
-        # "Hallo??" while waiting is "is anyone there?": the team has it, not "Hello! What is it about?".
-        answered = None
     # ... and the queue should know when the wait has become urgent: anger, or an urgent question.
     raised = _raise_priority(turn, rules, situation, answered[0] if answered else ())
-    if answered:
-        ids, why = answered
+    ids = tuple(i for i in answered[0] if _answered_while_waiting(rules.intents[i])) if answered else ()
+    if answered and ids:
+        why = answered[1]
         sends = tuple(
             SendAnswer(i, tuple(INTENT_PREFIX + f for f in rules.intents[i].follow_up)) for i in ids
         )
@@ -433,6 +431,20 @@ def _with_ticket(
         actions=(forward, *raised, *rest),
         explanation=f"{decision.explanation}{_raised(raised)}",
     )
+
+
+def _answered_while_waiting(intent: Intent) -> bool:
+    """Whether the bot answers this intent while the customer's ticket waits for a person.
+
+    Not a pleasantry: "Hallo??" while waiting is "is anyone there?", for the team, not "Hello! What is it
+    about?". Not an intent whose answer is a hand-over (``escalate``) of normal priority: "Ich will doch
+    nicht ewig warten" or "Still no answer?!" match ``complaint``, whose answer promises the person the
+    customer already waits for; the message joins the ticket. An urgent escalating intent (``sim_block``,
+    ``outage``) is still answered: its answer has self-help that cannot wait, and it raises the ticket.
+    """
+    if _pleasantry(intent):
+        return False
+    return not intent.escalate or (intent.priority or Priority.NORMAL).rank > Priority.NORMAL.rank
 
 
 def _raise_priority(
@@ -686,11 +698,16 @@ def _clear(match: MatchResult, rules: _Rules) -> Candidate | None:
 
 
 def _clear_answers(turn: Turn, rules: _Rules) -> tuple[tuple[str, ...], str] | None:
-    """The intents a message clearly asks for: the whole message's, or its questions' one by one."""
+    """The intents a message clearly asks for: the whole message's, or its questions' one by one.
+
+    A question clear on its own counts even when the rest of the message is not ("Wie kann ich
+    kündigen??? Ihr seid BETRÜGER!!!"): used where the whole message reaches a person anyway (a waiting
+    ticket, the anger rule), so nothing unclear is dropped; ``_match`` says so with ``partly_understood``.
+    """
     if turn.analysis is None:
         return None
     parts = _clear_parts(turn.analysis, rules)
-    if parts is not None and parts.answered_by_parts:
+    if parts is not None and (parts.answered_by_parts or parts.substantive):
         return parts.intents, parts.why
     whole = _clear(turn.analysis.match, rules)
     if whole is not None:
