@@ -9,7 +9,8 @@ The rules, in order of precedence (docs/architecture.md lists them for readers):
 1. A rating button (or a bare 1-5 after the rating question) is recorded.
 2. While a ticket is open, "never mind" (or the button on the hand-over message) withdraws it. Until a
    person has claimed the ticket or written to the customer, clear matches are still answered (and
-   recorded on the ticket); anything else, and everything once a person owns it, joins the ticket and the
+   recorded on the ticket; a clear part beside an unclear one too; never a pleasantry or an escalating
+   intent of normal priority, whose answer only promises the person already on the way); anything else, and everything once a person owns it, joins the ticket and the
    customer gets ``handoff_ack`` at most once per quiet period. While nobody owns it, anger or an urgent
    escalating intent raises its priority (never lowers it), by the same rule as for a new ticket.
 3. An attachment the bot cannot read goes to a human, with an honest reply.
@@ -18,15 +19,18 @@ The rules, in order of precedence (docs/architecture.md lists them for readers):
 6. ``/help`` and any other slash command get the help text; never a miss.
 7. Short replies in context: after "… or shall I pass you on?" a no declines politely; after "did you
    mean" a yes takes the suggestion and a no (or "none of these") asks once to rephrase before a human.
+   A pleasantry intent matching the reply ("nein danke" → ``thanks``) does not make it a question.
 8. A clear match is answered (and handed over as well when the intent says ``escalate: true``, with the
    intent's ``priority``); several questions in one message are answered one by one, leaving out
-   greetings, thanks and goodbyes next to a real question. Close candidates get
+   greetings, thanks, goodbyes and openers announcing a topic next to a real question; a part the
+   matcher marks out of scope is named (``partly_understood``), never dropped. Close candidates get
    one clarifying question, a second ambiguity goes to a human. An acknowledgement ("ok", 👍) is answered
    politely. A near miss with a clear lead asks "did you mean" whatever came before; any other miss asks
    to rephrase and offers a human; ``max_misses`` misses in a row go to a human. Below its threshold, a
    best intent whose runner-up scores at most ``lead_ratio`` of its score (and which scores
    ``lead_min_score`` or more) counts as a clear match; a message the matcher marks ``out_of_scope`` is
-   never answered and gets no "did you mean".
+   never answered and gets no "did you mean" (nor is a message whose only real part is such). No "did
+   you mean" offers a candidate below ``suggest_min_score``.
 """
 
 from __future__ import annotations
