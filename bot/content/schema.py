@@ -211,6 +211,10 @@ class SettingsModel(_Strict):
         default=_DEFAULTS.suggest_band,
         description="A message missing every threshold by less than this gets 'did you mean' (still a miss).",
     )
+    suggest_min_score: Score = Field(
+        default=_DEFAULTS.suggest_min_score,
+        description="Whatever suggest_band says, a candidate scoring below this is never offered in 'did you mean'.",
+    )
     lead_ratio: Fraction = Field(
         default=_DEFAULTS.lead_ratio,
         description="Answer the best intent below its threshold when the runner-up scores at most this "

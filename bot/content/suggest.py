@@ -254,7 +254,7 @@ def suggestions_yaml(groups: list[Group], content: Content) -> str:
         near_enough = (
             near is not None
             and intent is not None
-            and near[1] >= intent.threshold(settings) - settings.suggest_band
+            and near[1] >= settings.suggest_from(intent.threshold(settings))
         )
         if long:
             header += (
@@ -277,7 +277,7 @@ def suggestions_yaml(groups: list[Group], content: Content) -> str:
                 threshold = intent.threshold(settings) if intent else settings.min_score
                 nearest = (
                     f"; nearest intent {near[0]} only scores {near[1]:.0f} "
-                    f"(threshold {threshold:g}, 'did you mean' from {threshold - settings.suggest_band:g})"
+                    f"(threshold {threshold:g}, 'did you mean' from {settings.suggest_from(threshold):g})"
                 )
             out.append(f"{header}{nearest}")
             out.append("# A new intent? Paste under 'intents:', choose an id and a title, write the answers:")

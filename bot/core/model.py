@@ -72,12 +72,22 @@ class Settings:
     suggest_band: float = 15.0
     """A message that misses every threshold by less than this many points gets "did you mean …?"
     with the near misses instead of a flat "not understood" (it still counts as a miss)."""
+    suggest_min_score: float = 15.0
+    """Whatever the band, a candidate scoring below this is not a near miss and is never offered: with a
+    low threshold and a wide band, "did you mean" would otherwise reach scores that mean nothing. On the
+    realistic dev set the lowest score of a "did you mean" that offered the right intent is 15.1 (lexical)
+    and 16.3 (with the meaning model), both long messages (docs/matching.md)."""
     lead_ratio: float = 0.0
     """The best intent is answered below its threshold when the runner-up scores at most this fraction of
     its score (and it scores at least ``lead_min_score``): long and indirect messages score modestly but
     clearly ahead. 0 (the default) turns the rule off; ``intents test`` recommends a value for a folder."""
     lead_min_score: float = 100.0
     """The lowest score the lead rule (``lead_ratio``) answers at."""
+
+    def suggest_from(self, threshold: float) -> float:
+        """The lowest score offered in "did you mean" for an intent with this threshold (one rule for the
+        policy and for ``intents suggest``): ``suggest_band`` below it, never under ``suggest_min_score``."""
+        return max(threshold - self.suggest_band, self.suggest_min_score)
 
     @property
     def default_language(self) -> Lang:

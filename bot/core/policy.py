@@ -9,7 +9,8 @@ The rules, in order of precedence (docs/architecture.md lists them for readers):
 1. A rating button (or a bare 1-5 after the rating question) is recorded.
 2. While a ticket is open, "never mind" (or the button on the hand-over message) withdraws it. Until a
    person has claimed the ticket or written to the customer, clear matches are still answered (and
-   recorded on the ticket); anything else, and everything once a person owns it, joins the ticket and the
+   recorded on the ticket; a clear part beside an unclear one too; never a pleasantry or an escalating
+   intent of normal priority, whose answer only promises the person already on the way); anything else, and everything once a person owns it, joins the ticket and the
    customer gets ``handoff_ack`` at most once per quiet period. While nobody owns it, anger or an urgent
    escalating intent raises its priority (never lowers it), by the same rule as for a new ticket.
 3. An attachment the bot cannot read goes to a human, with an honest reply.
@@ -18,15 +19,18 @@ The rules, in order of precedence (docs/architecture.md lists them for readers):
 6. ``/help`` and any other slash command get the help text; never a miss.
 7. Short replies in context: after "… or shall I pass you on?" a no declines politely; after "did you
    mean" a yes takes the suggestion and a no (or "none of these") asks once to rephrase before a human.
+   A pleasantry intent matching the reply ("nein danke" → ``thanks``) does not make it a question.
 8. A clear match is answered (and handed over as well when the intent says ``escalate: true``, with the
    intent's ``priority``); several questions in one message are answered one by one, leaving out
-   greetings, thanks and goodbyes next to a real question. Close candidates get
+   greetings, thanks, goodbyes and openers announcing a topic next to a real question; a part the
+   matcher marks out of scope is named (``partly_understood``), never dropped. Close candidates get
    one clarifying question, a second ambiguity goes to a human. An acknowledgement ("ok", 👍) is answered
    politely. A near miss with a clear lead asks "did you mean" whatever came before; any other miss asks
    to rephrase and offers a human; ``max_misses`` misses in a row go to a human. Below its threshold, a
    best intent whose runner-up scores at most ``lead_ratio`` of its score (and which scores
    ``lead_min_score`` or more) counts as a clear match; a message the matcher marks ``out_of_scope`` is
-   never answered and gets no "did you mean".
+   never answered and gets no "did you mean" (nor is a message whose only real part is such). No "did
+   you mean" offers a candidate below ``suggest_min_score``.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from bot.core.replies import (
     HELP_COMMANDS,
     HUMAN_COMMANDS,
     Reply,
+    announces_topic,
     asks_to_be_passed_on,
     classify,
     command,
@@ -396,13 +401,11 @@ def _with_ticket(
         if turn.attachment is None and command(turn.text) is None and not _wants_human(turn)
         else None
     )
-    if answered and all(_pleasantry(rules.intents[i]) for i in answered[0]):
-        # "Hallo??" while waiting is "is anyone there?": the team has it, not "Hello! What is it about?".
-        answered = None
     # ... and the queue should know when the wait has become urgent: anger, or an urgent question.
     raised = _raise_priority(turn, rules, situation, answered[0] if answered else ())
-    if answered:
-        ids, why = answered
+    ids = tuple(i for i in answered[0] if _answered_while_waiting(rules.intents[i])) if answered else ()
+    if answered and ids:
+        why = answered[1]
         sends = tuple(
             SendAnswer(i, tuple(INTENT_PREFIX + f for f in rules.intents[i].follow_up)) for i in ids
         )
@@ -432,6 +435,20 @@ def _with_ticket(
         actions=(forward, *raised, *rest),
         explanation=f"{decision.explanation}{_raised(raised)}",
     )
+
+
+def _answered_while_waiting(intent: Intent) -> bool:
+    """Whether the bot answers this intent while the customer's ticket waits for a person.
+
+    Not a pleasantry: "Hallo??" while waiting is "is anyone there?", for the team, not "Hello! What is it
+    about?". Not an intent whose answer is a hand-over (``escalate``) of normal priority: "Ich will doch
+    nicht ewig warten" or "Still no answer?!" match ``complaint``, whose answer promises the person the
+    customer already waits for; the message joins the ticket. An urgent escalating intent (``sim_block``,
+    ``outage``) is still answered: its answer has self-help that cannot wait, and it raises the ticket.
+    """
+    if _pleasantry(intent):
+        return False
+    return not intent.escalate or (intent.priority or Priority.NORMAL).rank > Priority.NORMAL.rank
 
 
 def _raise_priority(
@@ -570,11 +587,16 @@ def _short_reply(state: ConversationState, turn: Turn, rules: _Rules, reply: Rep
         return Decision(
             (SendMessage("declined"),), state.reset_dialogue(), "declined", "no to the offer of a human"
         )
-    if reply in (Reply.ACK, Reply.WITHDRAW, Reply.YES) and not _answerable_turn(turn, rules):
+    # A whole-message short reply is not a greeting or thanks to answer in kind: "nein danke" and "alles
+    # gut" score high on the ``thanks`` intent, yet they answer (or close) what the bot said last.
+    substantive = [
+        c for c in _answerable_turn(turn, rules) if not _pleasantry(rules.intents.get(c.intent_id))
+    ]
+    if reply in (Reply.ACK, Reply.WITHDRAW, Reply.YES) and not substantive:
         # Not a question, so not a miss: a polite close, and the conversation stays as it was. A yes to
         # nothing the bot asked ("ja", after an answer) is agreement, the same thing.
         return Decision((SendMessage("acknowledged"),), _quiet(state), "acknowledged", f"{reply.value}")
-    if reply is Reply.NO and not _answerable_turn(turn, rules):
+    if reply is Reply.NO and not substantive:
         # A no to nothing the bot asked (perhaps: "that did not help"): say what it can do and how to
         # reach a person, rather than count a miss.
         return Decision((SendMessage("help"),), _quiet(state), "help", "no without a question")
@@ -630,15 +652,17 @@ def _candidates(turn: Turn) -> tuple[Candidate, ...]:
     return turn.analysis.match.candidates if turn.analysis else ()
 
 
-def _passing(candidates: tuple[Candidate, ...], rules: _Rules, slack: float = 0.0) -> list[Candidate]:
+def _passing(candidates: tuple[Candidate, ...], rules: _Rules, *, near: bool = False) -> list[Candidate]:
+    """The candidates past their intent's threshold or, with ``near``, close enough to offer in "did you
+    mean" (:meth:`Settings.suggest_from`: within ``suggest_band``, never below ``suggest_min_score``)."""
+    settings = rules.settings
     passing = []
     for candidate in candidates:
         intent = rules.intents.get(candidate.intent_id)
-        if (
-            intent is not None
-            and intent.enabled
-            and candidate.score >= intent.threshold(rules.settings) - slack
-        ):
+        if intent is None or not intent.enabled:
+            continue
+        threshold = intent.threshold(settings)
+        if candidate.score >= (settings.suggest_from(threshold) if near else threshold):
             passing.append(candidate)
     return passing
 
@@ -678,11 +702,16 @@ def _clear(match: MatchResult, rules: _Rules) -> Candidate | None:
 
 
 def _clear_answers(turn: Turn, rules: _Rules) -> tuple[tuple[str, ...], str] | None:
-    """The intents a message clearly asks for: the whole message's, or its questions' one by one."""
+    """The intents a message clearly asks for: the whole message's, or its questions' one by one.
+
+    A question clear on its own counts even when the rest of the message is not ("Wie kann ich
+    kündigen??? Ihr seid BETRÜGER!!!"): used where the whole message reaches a person anyway (a waiting
+    ticket, the anger rule), so nothing unclear is dropped; ``_match`` says so with ``partly_understood``.
+    """
     if turn.analysis is None:
         return None
     parts = _clear_parts(turn.analysis, rules)
-    if parts is not None and parts.answered_by_parts:
+    if parts is not None and (parts.answered_by_parts or parts.substantive):
         return parts.intents, parts.why
     whole = _clear(turn.analysis.match, rules)
     if whole is not None:
@@ -703,6 +732,9 @@ class _Parts:
     """``intents`` holds a real question, not only pleasantries."""
     dropped: bool
     """A pleasantry was left out."""
+    out_of_scope: str = ""
+    """When every unclear part is about something the folder does not cover: the matcher's reason for the
+    first (empty when some unclear part is merely unclear)."""
 
     @property
     def answered_by_parts(self) -> bool:
@@ -718,25 +750,31 @@ def _clear_parts(analysis: Analysis, rules: _Rules) -> _Parts | None:
     found: list[str] = []
     notes: list[str] = []
     unclear = polite = False
+    outside: list[str] = []
     for part in analysis.parts:
         best = _clear(part.match, rules)
-        if best is None and is_pleasantry(part.text):
-            polite = True  # "Danke im Voraus!": nothing to answer, nothing misunderstood
+        opener = best is None or not _pleasantry(rules.intents.get(best.intent_id))
+        if opener and (is_pleasantry(part.text) or announces_topic(part.text)):
+            # "Danke im Voraus!": nothing to answer, nothing misunderstood. "Hallo, ich habe eine Frage zu
+            # meiner Rechnung": its topic may match an intent, but the question is in another part.
+            polite = True
             notes.append(f"{part.text!r}: a pleasantry")
         elif best is None:
             unclear = True
-            notes.append(f"{part.text!r}: unclear")
+            outside.append(part.match.out_of_scope)
+            notes.append(f"{part.text!r}: " + ("out of scope" if part.match.out_of_scope else "unclear"))
         elif best.intent_id not in found:
             found.append(best.intent_id)
             notes.append(f"{part.text!r}: {best.intent_id} {best.score:.1f}")
+    out_of_scope = outside[0] if outside and all(outside) else ""
     if not found:
-        return None
+        return _Parts((), "; ".join(notes), False, False, polite, out_of_scope) if out_of_scope else None
     real = tuple(i for i in found if not _pleasantry(rules.intents[i]))
     # Only pleasantries ("Guten Morgen. Vielen Dank im Voraus!"): one polite answer, the first.
     intents = real or tuple(found[:1])
     dropped = polite or len(intents) < len(found)
     why = "; ".join(notes) + ("; pleasantries left out" if dropped else "")
-    return _Parts(intents, why, not unclear, bool(real), dropped)
+    return _Parts(intents, why, not unclear, bool(real), dropped, out_of_scope)
 
 
 def _pleasantry(intent: Intent | None) -> bool:
@@ -765,8 +803,15 @@ def _match(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
         if not passing and not parts.substantive:
             real = tuple(c for c in candidates if not _pleasantry(rules.intents.get(c.intent_id)))
             return _miss(state, turn, rules, real)
-    if not passing and parts is not None and not parts.all_clear:
-        # One question clear, the rest not: answer what is clear and say honestly what was not.
+    if (
+        parts is not None
+        and parts.substantive
+        and not parts.all_clear
+        and (not passing or parts.out_of_scope)
+    ):
+        # One question clear, the rest not: answer what is clear and say honestly what was not. A part
+        # about something the folder does not cover ("… das Wetter auf dem Mars und wie kann ich bezahlen?")
+        # is never silently dropped, even when the whole message matches the clear part well enough.
         intent = rules.intents[parts.intents[0]]
         return _answers(state, (intent,), f"part of the message: {parts.why}", anger, settings, partly=True)
     if not passing:
@@ -796,8 +841,13 @@ def _miss(state: ConversationState, turn: Turn, rules: _Rules, candidates: tuple
     misses = state.misses + 1
     best = candidates[0] if candidates else None
     why = f"best {best.intent_id} {best.score:.1f}" if best else "no candidate"
-    near = _passing(candidates, rules, slack=settings.suggest_band)[:3]
+    near = _passing(candidates, rules, near=True)[:3]
     out_of_scope = turn.analysis.match.out_of_scope if turn.analysis else None
+    if not out_of_scope and turn.analysis is not None:
+        # "Hallo, ich habe eine Frage. Wie wird das Wetter?": the greeting hides from the whole message
+        # what its only real part says; with nothing clear beside it, that part decides.
+        parts = _clear_parts(turn.analysis, rules)
+        out_of_scope = parts.out_of_scope if parts is not None and not parts.substantive else ""
     if out_of_scope:
         why += f"; out of scope: {out_of_scope}"
         near = []  # offering the look-alike intents would suggest the bot covers the topic after all

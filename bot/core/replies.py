@@ -630,6 +630,23 @@ _PLEASANTRY_PHRASE = re.compile(
 )
 
 
+_TOPIC = re.compile(
+    r"\b(frage|fragen|anliegen|question|questions|request)\s+"
+    r"(?:zu|zur|zum|wegen|bezüglich|bzgl|über|ueber|about|regarding|concerning|with)(?:\s+\S+){1,3}$"
+)
+"""The topic an opener announces: "ich habe eine Frage *zu meiner Rechnung*" (three words at most)."""
+
+
+def announces_topic(text: str) -> bool:
+    """An opener with the topic it announces and nothing else: "Hallo, ich habe eine Frage zu meiner
+    Rechnung". Alone it is a (vague) question about the bill; next to the real question ("Die ist viel zu
+    hoch") it is an opener like "Hallo, ich habe eine Frage", and the policy leaves it out, or its topic
+    alone would add an answer about a copy of the bill to the one about a wrong bill."""
+    normal = " ".join(_words(_normal(text)))
+    stripped = _TOPIC.sub(r"\1", normal)
+    return stripped != normal and _pleasantry_text(stripped)
+
+
 @functools.lru_cache(maxsize=16384)
 def is_pleasantry(text: str) -> bool:
     """A greeting, thanks or goodbye, or an opener that asks nothing yet ("Hallo, ich habe eine Frage").
@@ -637,7 +654,11 @@ def is_pleasantry(text: str) -> bool:
     The policy leaves such parts out of a message that also asks something real: "Hallo, … Die Rechnung
     ist zu hoch" deserves the answer about the bill, not "Hallo! Worum geht es?" before it.
     """
-    joined, count = _PLEASANTRY_PHRASE.subn(" ", " ".join(_words(_normal(text))))
+    return _pleasantry_text(" ".join(_words(_normal(text))))
+
+
+def _pleasantry_text(normal: str) -> bool:
+    joined, count = _PLEASANTRY_PHRASE.subn(" ", normal)
     found = count > 0
     words = joined.split()
     if not all(w in _PLEASANTRY_WORDS for w in words):

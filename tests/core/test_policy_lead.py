@@ -68,3 +68,13 @@ def test_out_of_scope_is_never_answered_nor_offered() -> None:
     assert outcome == "not_understood" and actions == (SendMessage("not_understood", ("human",)),)
     outcome, _ = _outcome(("device_insurance", 95.0), ("invoice_copy", 20.0), out_of_scope="look-alike")
     assert outcome == "not_understood"
+
+
+def test_a_near_miss_needs_the_floor_whatever_the_band() -> None:
+    # min_score 55 and band 50 would offer anything from 5 on; suggest_min_score keeps noise out.
+    wide = replace(SETTINGS, suggest_band=50, suggest_min_score=15)
+    outcome, actions = _outcome(("invoice_copy", 14.0), ("invoice_wrong", 13.0), settings=wide)
+    assert outcome == "not_understood" and actions == (SendMessage("not_understood", ("human",)),)
+    outcome, actions = _outcome(("invoice_copy", 16.0), ("invoice_wrong", 13.0), settings=wide)
+    assert outcome == "clarify" and actions == (Clarify(("invoice_copy",)),)
+    assert wide.suggest_from(55) == 15 and SETTINGS.suggest_from(55) == 20

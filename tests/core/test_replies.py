@@ -6,6 +6,7 @@ import pytest
 
 from bot.core.replies import (
     Reply,
+    announces_topic,
     asks_to_be_passed_on,
     classify,
     command,
@@ -264,3 +265,28 @@ def test_echoing_the_offer_asks_for_a_person(text: str) -> None:
 @pytest.mark.parametrize("text", ["bitte nicht weiterleiten", "don't pass me on", "nein, nicht an das Team"])
 def test_a_negated_pass_on_is_not_a_request(text: str) -> None:
     assert not asks_to_be_passed_on(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hallo, ich habe eine Frage zu meiner Rechnung.",
+        "Hi, I have a question about my bill",
+        "kurze Frage zum Router",
+    ],
+)
+def test_an_opener_with_its_topic_announces_it(text: str) -> None:
+    assert announces_topic(text) and not is_pleasantry(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ich habe eine Frage zu meiner Rechnung, die ist viel zu hoch",  # the question itself
+        "Hallo, ich habe eine Frage",  # no topic: a plain pleasantry
+        "Frage zu meiner Rechnung",
+        "Ich habe ein Problem mit dem Router",
+    ],
+)
+def test_what_does_not_announce_a_topic(text: str) -> None:
+    assert not announces_topic(text)
