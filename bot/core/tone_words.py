@@ -49,10 +49,13 @@ customer's role, not a request for ours."""
 
 BOT_QUESTIONS = frozenset(
     tuple(pair.split())
-    for pair in _phrases("are you|you are|r u|are u|am i|is this|is it|bist du|du ein|sind sie|ist das")
+    for pair in _phrases(
+        "are you|you are|r u|are u|am i|is this|is it|bist du|du ein|sind sie|ist das|"
+        "rede ich|red ich|spreche ich|sprech ich|schreibe ich|schreib ich|chatte ich|chat ich|bin ich"
+    )
 )
 """Word pairs shortly before a handoff phrase that make it a question about the bot ("are you a real person?",
-"am I talking to a human?"), not a request for a person."""
+"am I talking to a human?", "red ich hier mit nem Menschen oder ner Maschine?"), not a request for a person."""
 
 COMPLAINT_WORDS: Mapping[str, frozenset[str]] = {
     "en": _words(

@@ -287,6 +287,8 @@ def test_wants_human(analyzer: ToneAnalyzer, text: str, language: str) -> None:
         ("I need a travel agent", "en"),
         ("Bist du ein Mensch?", "de"),
         ("am i talking to an actual person", "en"),
+        ("Rede ich hier mit einem Menschen?", "de"),  # about the bot: answered by bot_identity
+        ("red ich hier mit nem menschen oder ner maschine", "de"),
         ("tell me if you are human", "en"),
         ("has my supervisor signed my vacation request", "en"),
         ("Schick meinem Vorgesetzten eine E-Mail", "de"),
