@@ -24,7 +24,7 @@ from bot.config import database_path, intents_dir, staff_name
 from bot.core.model import Author, TicketStatus
 from bot.service.describe import describe_analysis, describe_event, wake_due, when
 from bot.service.render import Renderer
-from bot.service.staff import StaffError, StaffService
+from bot.service.staff import StaffError, StaffService, TicketHeld
 from bot.storage import Database, StorageError, StoredMessage
 from bot.storage.migrate import SchemaError
 from bot.storage.reports import QueueStats, TicketDetail, find_customer, queue_entries, stats, ticket_detail
@@ -86,9 +86,16 @@ def run_with_db(args: argparse.Namespace, action: Callable[[Database], Awaitable
     try:
         return asyncio.run(main())
     except StaffError as error:
-        return fail(str(error), 1)
+        return fail(explain(error), 1)
     except (StorageError, SchemaError, WordingError) as error:
         return fail(str(error))
+
+
+def explain(error: StaffError) -> str:
+    """The service's reason, with this command line's way of taking a ticket over."""
+    if isinstance(error, TicketHeld):
+        return f"{error.situation}; take it over with `claim {error.ticket_id} --force` first"
+    return str(error)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, widths: Sequence[int] = ()) -> str:
