@@ -125,6 +125,11 @@ class Stack:
         return token
 
 
+TEST_CONFIG = WebConfig(allowed_hosts=("testserver",))
+"""TestClient sends ``Host: testserver``; the bot listens on loopback, so the name is allowed as an operator
+allows a reverse proxy's public name (docs/web.md, the Host check)."""
+
+
 def build(tmp_path: Path, config: WebConfig) -> Iterator[Stack]:
     parts: dict[str, Any] = {}
 
@@ -154,7 +159,7 @@ def build(tmp_path: Path, config: WebConfig) -> Iterator[Stack]:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    yield from build(tmp_path, WebConfig())
+    yield from build(tmp_path, TEST_CONFIG)
 
 
 @pytest.fixture
@@ -163,7 +168,7 @@ def make_stack(tmp_path: Path) -> Callable[..., contextlib.AbstractContextManage
 
     @contextlib.contextmanager
     def make(**changes: Any) -> Iterator[Stack]:
-        yield from build(tmp_path, replace(WebConfig(), **changes))
+        yield from build(tmp_path, replace(TEST_CONFIG, **changes))
 
     return make
 
