@@ -150,6 +150,8 @@ async def test_a_customer_and_an_agent_in_two_browsers(bot: Bot, browser: Any) -
     await expect(log).to_contain_text("5 von 5", timeout=WAIT)
     assert await bot.scalar("SELECT rating FROM ratings WHERE ticket_id = ?", ticket) == 5
     await expect(inbox.locator("#ticket-meta")).to_contain_text("resolved")
+    # The hand-over message's "never mind" has nothing left to withdraw: the widget switches it off.
+    await expect(widget.get_by_role("button", name="Hat sich erledigt")).to_be_disabled()
 
     # The customer goes offline; the agent reopens the ticket and replies again. Back online, the widget
     # shows that reply exactly once.
