@@ -147,7 +147,7 @@ class HostGuard:
             await self.app(scope, receive, send)
             return
         refusal = PlainTextResponse(
-            f"unexpected Host header {header!r}: this bot answers to {self.listen} and localhost"
+            f"unexpected Host header {(header or '')[:100]!r}: this bot answers to {self.listen} and localhost"
             " (more names: BOT_WEB_ALLOWED_HOSTS)",
             status_code=400,
         )
