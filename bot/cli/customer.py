@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.cli.queue import add_db_argument, run_with_db, when
+from bot.cli.queue import add_db_argument, run_with_db
 from bot.config import staff_name
+from bot.service.describe import when
 from bot.storage import Database
 from bot.storage.reports import (
     FORGET_NOTIFICATION,

@@ -22,11 +22,11 @@ from typing import Any
 
 from bot.config import database_path, intents_dir, staff_name
 from bot.core.model import Author, TicketStatus
+from bot.service.describe import describe_analysis, describe_event, wake_due, when
 from bot.service.render import Renderer
-from bot.service.staff import StaffError, StaffService
-from bot.storage import Database, Event, StorageError, StoredMessage
+from bot.service.staff import StaffError, StaffService, TicketHeld
+from bot.storage import Database, StorageError, StoredMessage
 from bot.storage.migrate import SchemaError
-from bot.storage.records import to_db_time
 from bot.storage.reports import QueueStats, TicketDetail, find_customer, queue_entries, stats, ticket_detail
 
 STAFF_GROUP_VARIABLE = "TELEGRAM_STAFF_CHAT_ID"
@@ -86,9 +86,16 @@ def run_with_db(args: argparse.Namespace, action: Callable[[Database], Awaitable
     try:
         return asyncio.run(main())
     except StaffError as error:
-        return fail(str(error), 1)
+        return fail(explain(error), 1)
     except (StorageError, SchemaError, WordingError) as error:
         return fail(str(error))
+
+
+def explain(error: StaffError) -> str:
+    """The service's reason, with this command line's way of taking a ticket over."""
+    if isinstance(error, TicketHeld):
+        return f"{error.situation}; take it over with `claim {error.ticket_id} --force` first"
+    return str(error)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, widths: Sequence[int] = ()) -> str:
@@ -125,10 +132,6 @@ def duration(span: timedelta | None) -> str:
 
 def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-def when(moment: datetime | None) -> str:
-    return "–" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def utcnow() -> datetime:
@@ -240,20 +243,6 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     stat = action("stats", "queue health: open tickets, response times, bot share, CSAT", cmd_stats)
     stat.add_argument("--days", type=int, default=30, help="period for times, shares and ratings")
     stat.add_argument("--json", action="store_true", help="machine-readable output")
-
-
-async def wake_due(db: Database, now: datetime) -> None:
-    """Return snoozed tickets whose time has come to the queue, taking the write lock only if there are any.
-
-    Listing is a read; a busy bot should not make staff wait for the write lock just to look.
-    """
-    async with db.snapshot() as tx:
-        due = await tx.fetch_one(
-            "SELECT 1 FROM tickets WHERE status = 'snoozed' AND snoozed_until <= ? LIMIT 1",
-            (to_db_time(now),),
-        )
-    if due is not None:
-        await db.wake_snoozed(now)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -424,36 +413,6 @@ def render_detail(detail: TicketDetail, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def describe_event(event: Event) -> str:
-    """The event's detail in words (``first response``, ``was with alice``), not JSON."""
-    detail = dict(event.detail or {})
-    parts: list[str] = []
-    if detail.pop("first", False):
-        parts.append("first response")
-    previous = detail.pop("previous_assignee", None)
-    if previous:
-        parts.append(f"was with {previous}")
-    until = detail.pop("until", None)
-    if until:
-        try:
-            parts.append(f"until {when(datetime.fromisoformat(str(until)))} UTC")
-        except ValueError:
-            parts.append(f"until {until}")
-    labels = {"message_id": "message", "outbox_id": "outbox", "customer_id": "customer #"}
-    for key, value in sorted(detail.items()):
-        if value is None or value == "" or value is False:
-            continue
-        label = labels.get(key, key.replace("_", " "))
-        if isinstance(value, float):
-            text = f"{value:.0f}"
-        elif isinstance(value, (dict, list)):
-            text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-        else:
-            text = str(value)
-        parts.append(f"{label}{text}" if label.endswith("#") else f"{label} {text}")
-    return ", ".join(parts)
-
-
 def _message_lines(message: StoredMessage) -> list[str]:
     if message.private:
         who = f"note {message.agent}"
@@ -477,33 +436,6 @@ def _message_lines(message: StoredMessage) -> list[str]:
     if analysis:
         lines.append(f"  {'':16}  {'':<14} ↳ bot saw: {analysis}")
     return lines
-
-
-def describe_analysis(raw: str | None) -> str:
-    """One line from the engine's analysis JSON: top intents with scores, language, anger with reasons."""
-    if not raw:
-        return ""
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return raw
-    if not isinstance(data, dict):
-        return str(data)
-    parts: list[str] = []
-    intents = data.get("intents") or []
-    if intents:
-        parts.append(", ".join(f"{i.get('intent')} {float(i.get('score', 0)):.0f}" for i in intents[:3]))
-    else:
-        parts.append("no intent matched")
-    if data.get("language"):
-        parts.append(f"language {data['language']}")
-    anger = data.get("anger")
-    if anger:
-        reasons = data.get("anger_reasons") or []
-        parts.append(f"anger {float(anger):.0f}" + (f" ({'; '.join(map(str, reasons))})" if reasons else ""))
-    if data.get("wants_human"):
-        parts.append("asked for a human")
-    return "; ".join(parts)
 
 
 def _staff_command(

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from bot.channels.web.runtime import WebServer
     from bot.content.loader import LoadResult
+    from bot.service.brain import Brain
     from bot.service.engine import ConversationService
     from bot.storage import Database
 
@@ -152,24 +153,11 @@ async def _serve_with_telegram(
 async def _serve_without_telegram(
     db: Database, loaded: LoadResult, intents: Path, web_config: WebConfig, stop: asyncio.Event
 ) -> None:
-    from bot.channels.web.runtime import WebServer
     from bot.content.problems import ContentError
     from bot.content.reload import ContentWatcher
     from bot.service.brain import Brain
-    from bot.service.engine import ConversationService
 
-    servers: list[WebServer] = []
-
-    def wake() -> None:
-        for server in servers:
-            server.sender.wake()
-
-    conversation = ConversationService(
-        db, await asyncio.to_thread(Brain.build, loaded.content), on_enqueued=wake
-    )
-    routes = _extra_routes(db, conversation, wake=wake, notify_staff=False)
-    web = WebServer(db, conversation, web_config, extra_routes=routes)
-    servers.append(web)
+    conversation, web = web_service(db, await asyncio.to_thread(Brain.build, loaded.content), web_config)
     web.bind()
 
     async def reloaded(result: LoadResult) -> None:
@@ -195,6 +183,28 @@ async def _serve_without_telegram(
     finally:
         stop.set()
         await asyncio.gather(*background, return_exceptions=True)
+
+
+def web_service(db: Database, brain: Brain, config: WebConfig) -> tuple[ConversationService, WebServer]:
+    """The conversation engine and the web server (the widget, with the staff inbox beside it) as ``run``
+    serves them without Telegram; the end-to-end browser test builds exactly this.
+
+    An enqueued reply, whoever made it (the engine, an inbox action), wakes the server's sender at once.
+    """
+    from bot.channels.web.runtime import WebServer
+    from bot.service.engine import ConversationService
+
+    servers: list[WebServer] = []
+
+    def wake() -> None:
+        for server in servers:
+            server.sender.wake()
+
+    conversation = ConversationService(db, brain, on_enqueued=wake)
+    routes = _extra_routes(db, conversation, wake=wake, notify_staff=False)
+    web = WebServer(db, conversation, config, extra_routes=routes)
+    servers.append(web)
+    return conversation, web
 
 
 async def _wake_snoozed(db: Database, stop: asyncio.Event) -> None:

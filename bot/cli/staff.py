@@ -12,8 +12,9 @@ import getpass
 import sys
 from typing import Any
 
-from bot.cli.queue import add_db_argument, db_path, fail, run_with_db, when
+from bot.cli.queue import add_db_argument, db_path, fail, run_with_db
 from bot.service.accounts import AccountError, AccountService, check_name, check_password
+from bot.service.describe import when
 from bot.storage import Database
 
 

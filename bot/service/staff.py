@@ -24,7 +24,21 @@ MAX_SNOOZE = timedelta(days=90)
 
 
 class StaffError(Exception):
-    """The action is not possible now; the message says why, for the agent to read."""
+    """The action is not possible now; the message says why, for the agent to read.
+
+    The message names no surface's syntax (no command, no button): the command line, the Telegram group and
+    the inbox all show it, and each may add its own hint (see :class:`TicketHeld`)."""
+
+
+class TicketHeld(StaffError):
+    """Another agent holds the ticket. Each surface says in its own words how to take it over
+    (``claim 3 --force``, ``/claim force``, the inbox's Claim button); ``situation`` is the part they share."""
+
+    def __init__(self, ticket_id: int, status: str, holder: str) -> None:
+        self.ticket_id = ticket_id
+        self.holder = holder
+        self.situation = f"ticket #{ticket_id} is {status} with {holder}"
+        super().__init__(f"{self.situation}; take it over first")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +122,7 @@ class StaffService:
             and not same_agent(ticket.assignee, agent)
             and ticket.status is not TicketStatus.OPEN
         ):
-            raise StaffError(
-                f"ticket #{ticket.id} is {ticket.status.value} with {ticket.assignee}; "
-                f"take it over with `claim {ticket.id} --force` first"
-            )
+            raise TicketHeld(ticket.id, ticket.status.value, ticket.assignee)
 
     def _who(self, agent: str) -> str:
         """The agent as the staff group reads it in a notification."""

@@ -92,6 +92,9 @@ def test_next_claims_the_most_urgent(database: Path, capsys: pytest.CaptureFixtu
 def test_staff_walkthrough(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["queue", "claim", "2"]) == 0
     assert main(["queue", "claim", "2", "--as", "bob"]) == 1
+    capsys.readouterr()
+    assert main(["queue", "reply", "2", "Ich", "auch", "--as", "bob"]) == 1
+    assert "take it over with `claim 2 --force` first" in capsys.readouterr().err  # the CLI's own hint
     assert main(["queue", "reply", "2", "Wir", "prüfen", "das", "gerade."]) == 0
     assert main(["queue", "note", "2", "Störung im Gebiet Nord"]) == 0
     assert main(["queue", "snooze", "3", "2h", "--as", "bob"]) == 0

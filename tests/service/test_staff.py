@@ -9,7 +9,7 @@ import pytest
 from bot.core.messages import MESSAGES
 from bot.core.model import Content, Priority, Reason, Settings, TicketStatus, ToneLexicon
 from bot.service.render import Renderer
-from bot.service.staff import MAX_SNOOZE, StaffError, StaffService
+from bot.service.staff import MAX_SNOOZE, StaffError, StaffService, TicketHeld
 from bot.storage import Customer, Database, Ticket
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -96,8 +96,10 @@ async def test_reply_claims_an_open_ticket_and_stamps_first_response(
     await staff.reply(ticket.id, "alice", "Done soon.")
     again = await db.ticket(ticket.id)
     assert again is not None and again.first_response_at == NOW + timedelta(minutes=7)
-    with pytest.raises(StaffError, match="alice"):
+    with pytest.raises(TicketHeld) as held:
         await staff.reply(ticket.id, "bob", "Me too")
+    # Every surface shows this message; none of them should show another one's syntax.
+    assert str(held.value) == f"ticket #{ticket.id} is assigned with alice; take it over first"
 
 
 async def test_claim_is_exclusive_unless_forced(db: Database, staff: StaffService) -> None:

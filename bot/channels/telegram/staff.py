@@ -9,7 +9,6 @@ background tasks, never awaited in a handler: a throttled group must not hold up
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -33,7 +32,7 @@ from bot.channels.telegram.topics import ECHOLESS_SOURCE, STAFF_CHANNEL, STAFF_P
 from bot.content.reload import ContentWatcher
 from bot.core.agents import agent_label
 from bot.core.model import Author
-from bot.service.staff import StaffError, StaffService
+from bot.service.staff import StaffError, StaffService, TicketHeld
 from bot.storage import Database
 from bot.storage.reports import queue_entries, stats
 
@@ -49,12 +48,11 @@ them (the bot is not an administrator) a removal takes effect within this time (
 STAFF_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
 
 
-_CLI_FORCE = re.compile(r"`claim \d+ --force`")
-
-
 def explain(error: StaffError) -> str:
-    """The service's reason, with its command-line advice translated to this group's commands."""
-    return _CLI_FORCE.sub("/claim force", str(error))
+    """The service's reason, with this group's way of taking a ticket over."""
+    if isinstance(error, TicketHeld):
+        return f"{error.situation}; take it over with /claim force first"
+    return str(error)
 
 
 def agent_name(user: User | None) -> str:

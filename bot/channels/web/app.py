@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from importlib import resources
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -332,7 +333,8 @@ class _Widget:
 
 
 def create_app(visitors: WebVisitors, *, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
-    """The web channel's ASGI app; ``extra_routes`` (the staff inbox's) are served beside it."""
+    """The web channel's ASGI app; ``extra_routes`` (the staff inbox's) are served beside it. Every route,
+    the inbox's too, is behind the Host check (:class:`security.HostGuard`)."""
     widget = _Widget(visitors)
     routes: list[BaseRoute] = [
         Route("/", widget.page, methods=["GET", "HEAD"]),
@@ -347,4 +349,6 @@ def create_app(visitors: WebVisitors, *, extra_routes: Sequence[BaseRoute] = ())
         Route("/healthz", widget.healthz, methods=["GET", "HEAD"]),
         *extra_routes,
     ]
-    return Starlette(routes=routes)
+    config = visitors.config
+    guard = Middleware(security.HostGuard, listen=config.host, allowed=config.allowed_hosts)
+    return Starlette(routes=routes, middleware=[guard])

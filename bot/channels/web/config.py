@@ -58,6 +58,9 @@ class WebConfig:
     limits: Limits = field(default_factory=Limits)
     token_days: int = 365
     """A visitor token older than this is refused; every connection renews it."""
+    allowed_hosts: tuple[str, ...] = ()
+    """``BOT_WEB_ALLOWED_HOSTS``: more names the bot may be reached by (a reverse proxy that passes the
+    public ``Host`` on), besides its own address and localhost. See :func:`bot.channels.web.security.host_allowed`."""
 
     @property
     def url(self) -> str:
@@ -72,6 +75,16 @@ def _origin(variable: str, raw: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
         raise WebConfigError(variable, f"{raw.strip()!r} is not an origin like https://www.example.com")
     return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _host_name(variable: str, raw: str) -> str:
+    """A bare host name (``bot.example.com``); a port is accepted and ignored, a URL is not."""
+    from bot.channels.web.security import host_name  # here: reading settings need not load starlette
+
+    name = host_name(raw)
+    if name is None or "/" in raw:
+        raise WebConfigError(variable, f"{raw.strip()!r} is not a host name like bot.example.com")
+    return name
 
 
 def load(env: Mapping[str, str] | None = None) -> WebConfig:
@@ -93,4 +106,16 @@ def load(env: Mapping[str, str] | None = None) -> WebConfig:
     identity = env.get("BOT_WEB_IDENTITY_SECRET", "").strip() or None
     if identity is not None and len(identity) < 16:
         raise WebConfigError("BOT_WEB_IDENTITY_SECRET", "must be at least 16 characters")
-    return WebConfig(host=host, port=port, origins=origins, secret=secret, identity_secret=identity)
+    allowed_hosts = tuple(
+        _host_name("BOT_WEB_ALLOWED_HOSTS", item)
+        for item in env.get("BOT_WEB_ALLOWED_HOSTS", "").split(",")
+        if item.strip()
+    )
+    return WebConfig(
+        host=host,
+        port=port,
+        origins=origins,
+        secret=secret,
+        identity_secret=identity,
+        allowed_hosts=allowed_hosts,
+    )

@@ -5,9 +5,13 @@ Reusable by every web surface (the sample page, the staff inbox): one place deci
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Mapping
 
 from starlette.datastructures import Headers
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketClose
 
 BASE_HEADERS: Mapping[str, str] = {
     "X-Content-Type-Options": "nosniff",
@@ -67,3 +71,91 @@ def cors_headers(origin: str) -> dict[str, str]:
         "Access-Control-Max-Age": "600",
         "Vary": "Origin",
     }
+
+
+# --- the Host header (DNS rebinding) -----------------------------------------------------------------------
+
+
+def is_loopback(host: str) -> bool:
+    """``127.0.0.1``, ``::1``, ``localhost``: only this machine can reach the bot there."""
+    name = host.strip().lower().strip("[]").rstrip(".")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def host_name(header: str | None) -> str | None:
+    """The name in a ``Host`` header, without its port (``[::1]:8080`` → ``::1``); None if malformed."""
+    if not header:
+        return None
+    value = header.strip().lower()
+    if value.startswith("["):
+        end = value.find("]")
+        rest = value[end + 1 :]
+        if end < 0 or (rest and not rest.startswith(":")):
+            return None
+        name = value[1:end]
+    elif value.count(":") > 1:  # an IPv6 address without brackets is not a valid Host
+        return None
+    else:
+        name = value.split(":", 1)[0]
+    name = name.rstrip(".")
+    if not name or any(c in name for c in "/@ \t"):
+        return None
+    return name
+
+
+def host_allowed(header: str | None, listen: str, allowed: Iterable[str] = ()) -> bool:
+    """Whether a request with this ``Host`` header may reach the bot (the guard against DNS rebinding).
+
+    A bot listening on loopback (the default ``127.0.0.1``) believes it is reachable only from this machine,
+    and its inbox and widget trust that. A page on ``http://evil.example`` whose name an attacker then points
+    at 127.0.0.1 would be same-origin with the bot in the victim's browser; its requests carry
+    ``Host: evil.example``, so they are refused. Allowed: the listening address, loopback names and
+    addresses, and ``BOT_WEB_ALLOWED_HOSTS``. The port is not compared: it does not help against rebinding
+    (the attacker picks the port in their URL) and ``BOT_WEB_PORT=0`` does not know it in advance. On other
+    addresses (``0.0.0.0`` in a container) every name passes unless ``BOT_WEB_ALLOWED_HOSTS`` is set.
+    """
+    names = {name.lower() for name in allowed}
+    if not is_loopback(listen) and not names:
+        return True
+    name = host_name(header)
+    if name is None:
+        return False
+    return name in names or is_loopback(name) or name == listen.strip().lower().strip("[]")
+
+
+class HostGuard:
+    """ASGI middleware refusing requests and WebSocket upgrades whose ``Host`` :func:`host_allowed` refuses:
+    HTTP with 400, a WebSocket with a 400 denial response where the server supports one (uvicorn does),
+    else a close before accepting."""
+
+    def __init__(self, app: ASGIApp, *, listen: str, allowed: Iterable[str] = ()) -> None:
+        self.app = app
+        self.listen = listen
+        self.allowed = tuple(allowed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        header = Headers(scope=scope).get("host")
+        if host_allowed(header, self.listen, self.allowed):
+            await self.app(scope, receive, send)
+            return
+        refusal = PlainTextResponse(
+            f"unexpected Host header {(header or '')[:100]!r}: this bot answers to {self.listen} and localhost"
+            " (more names: BOT_WEB_ALLOWED_HOSTS)",
+            status_code=400,
+        )
+        if scope["type"] == "http":
+            await refusal(scope, receive, send)
+            return
+        websocket = WebSocket(scope, receive, send)
+        if "websocket.http.response" in scope.get("extensions", {}):
+            await websocket.send_denial_response(refusal)
+        else:
+            await WebSocketClose(code=1008, reason="unexpected Host header")(scope, receive, send)

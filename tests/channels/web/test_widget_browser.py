@@ -2,7 +2,8 @@
 
 The server runs in this test's event loop (uvicorn on a free port) with the shipped intents folder and a real
 SQLite file; staff act through StaffService, as ``python -m bot queue reply`` does. Without Chromium these
-tests skip locally and fail in CI (``CI`` set): a skipped browser test there would hide a broken widget.
+tests skip locally and fail in CI (``CI`` set): a skipped browser test there would hide a broken widget. The
+``browser`` fixture is shared with the inbox's and the end-to-end tests (tests/channels/web/conftest.py).
 """
 
 from __future__ import annotations
@@ -32,33 +33,15 @@ from bot.service.engine import ConversationService
 from bot.service.staff import StaffService
 from bot.storage import Database
 
-CHROMIUM = Path(os.environ.get("CAREBOT_CHROMIUM", "/usr/bin/chromium"))
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOT = ROOT / "docs" / "web-widget.png"
 """Refreshed by the main journey test when CAREBOT_UPDATE_SCREENSHOT is set (a normal run leaves docs/ alone)."""
 WAIT = 15_000  # ms: generous for a loaded 2-core machine; nothing here is a timing assertion
 
-playwright_api = pytest.importorskip("playwright.async_api")
-expect = playwright_api.expect
-
-
-def _need_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-    if os.environ.get("CI"):
-        pytest.fail(message + ": browser tests must run in CI")
-    pytest.skip(message)
+try:
+    from playwright.async_api import expect
+except ImportError:  # pragma: no cover - the `browser` fixture (conftest.py) skips, or fails in CI
+    expect = None
 
 
 @cache
@@ -115,17 +98,6 @@ async def make_site(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Sit
 @pytest.fixture
 async def site(make_site: Callable[..., Awaitable[Site]]) -> Site:
     return await make_site()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    _need_chromium()
-    async with playwright_api.async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 async def open_widget(page: Any) -> None:

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.channels.web.inbox.auth import Agent
-from bot.channels.web.inbox.convert import event_out, message_out, ticket_out, wake_due
+from bot.channels.web.inbox.convert import event_out, message_out, ticket_out
 from bot.channels.web.inbox.deps import InboxState
 from bot.channels.web.inbox.http import ApiError, json_body, ok
 from bot.channels.web.inbox.models import (
@@ -38,6 +38,7 @@ from bot.channels.web.inbox.models import (
 )
 from bot.core.agents import agent_display, same_agent
 from bot.core.model import Priority, TicketStatus
+from bot.service.describe import wake_due
 from bot.storage.reports import QueueEntry, queue_entries, stats, ticket_detail, volume
 
 LIST_LIMIT = 2000

@@ -1,4 +1,4 @@
-"""Rows as the API's JSON shapes, and the queue command's wording of analyses and events reused."""
+"""Rows as the API's JSON shapes (analyses and events worded as `queue show` words them)."""
 
 from __future__ import annotations
 
@@ -15,30 +15,8 @@ from bot.channels.web.inbox.models import (
 )
 from bot.core.agents import agent_display
 from bot.core.model import TicketStatus
-from bot.storage import Customer, Database, Event, StoredMessage, Ticket
-
-# --- what `python -m bot queue` prints, reused --------------------------------------------------------------
-# Imported when first called: the command line starts the web app (`python -m bot`), so importing bot.cli
-# while this module loads would be circular.
-
-
-def describe_analysis(raw: str | None) -> str:
-    from bot.cli.queue import describe_analysis as describe
-
-    return describe(raw)
-
-
-def describe_event(event: Event) -> str:
-    from bot.cli.queue import describe_event as describe
-
-    return describe(event)
-
-
-async def wake_due(db: Database, now: datetime) -> None:
-    from bot.cli.queue import wake_due as wake
-
-    await wake(db, now)
-
+from bot.service.describe import describe_analysis, describe_event
+from bot.storage import Customer, Event, StoredMessage, Ticket
 
 # --- converting rows -------------------------------------------------------------------------------------
 

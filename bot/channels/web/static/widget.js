@@ -177,8 +177,10 @@
     var node = bubble(frame.author, frame.agent, frame.text);
     if (frame.buttons && frame.buttons.length) {
       var row = el("div", { class: "choices" });
+      // Only the newest hand-over's "never mind" can withdraw anything: older ones are switched off.
+      if (frame.buttons.some(function (b) { return b.payload === "withdraw"; })) staleWithdraw();
       frame.buttons.forEach(function (b) {
-        var button = el("button", { type: "button" }, b.label);
+        var button = el("button", { type: "button", "data-payload": b.payload }, b.label);
         button.addEventListener("click", function () {
           Array.prototype.forEach.call(row.querySelectorAll("button"), function (x) { x.disabled = true; });
           send({ id: newId(), text: b.label, payload: b.payload });
@@ -194,6 +196,9 @@
       badge.hidden = false;
       launcher.setAttribute("aria-label", t("launcher") + " – " + t("unread"));
     }
+  }
+  function staleWithdraw() {
+    Array.prototype.forEach.call(log.querySelectorAll('button[data-payload="withdraw"]'), function (x) { x.disabled = true; });
   }
   function pending(item) {
     var node = bubble("customer", null, item.text);
@@ -243,6 +248,7 @@
         live = true;  // the replay on connect ends with the status frame
         bar.hidden = !frame.ticket;
         bar.textContent = frame.ticket ? frame.ticket.text : "";
+        if (!frame.ticket) staleWithdraw();  // closed (resolved, withdrawn): nothing left to withdraw
         break;
       case "identified":
         if (token && frame.token.split(".")[1] === token.split(".")[1]) { token = frame.token; save(); }

@@ -146,6 +146,7 @@ def test_claims_are_exclusive_and_other_agents_are_warned(desk: Desk) -> None:
     assert refused.status_code == 409 and "held by Alice" in refused.json()["error"]
     reply = desk.client.post(f"/api/tickets/{ticket}/reply", headers=bob, json={"text": "me too"})
     assert reply.status_code == 409 and "Alice" in reply.json()["error"]
+    assert "--force" not in reply.json()["error"] and "`" not in reply.json()["error"]  # no CLI syntax here
     bob_view = desk.client.get(f"/api/tickets/{ticket}", headers=bob).json()
     assert "Alice holds this ticket (assigned)." in bob_view["warnings"]
     forced = desk.client.post(f"/api/tickets/{ticket}/claim", headers=bob, json={"force": True})

@@ -28,41 +28,17 @@ from bot.service.accounts import AccountService
 from bot.service.brain import Brain
 from bot.service.engine import ConversationService
 from bot.storage import Database
+from tests.channels.web.conftest import CHROMIUM, CHROMIUM_ARGS, need_chromium
 from tests.channels.web.inbox.conftest import FAST, INTENTS, PASSWORD, Clock, make_app
 
-CHROMIUM = Path("/usr/bin/chromium")
 TIMEOUT_MS = 15_000
 """How long an expectation waits: generous, for a CI machine running many tests at once."""
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DOCS = Path(__file__).resolve().parents[4] / "docs"
 
 try:
     from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 except ImportError:  # pragma: no cover - the dev extra installs it
     sync_playwright = None  # type: ignore[assignment]
-
-
-def _need_browser() -> None:
-    missing = (
-        "playwright is not installed"
-        if sync_playwright is None
-        else f"{CHROMIUM} is missing (apt-get install chromium)"
-        if not CHROMIUM.exists()
-        else None
-    )
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser tests must run in CI: {missing}")
-        pytest.skip(missing)
 
 
 class Server:
@@ -131,7 +107,7 @@ def _query(path: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[Server, Customers]]:
-    _need_browser()
+    need_chromium()
     path = tmp_path / "bot.db"
 
     async def setup() -> None:
@@ -147,11 +123,11 @@ def site(tmp_path: Path) -> Iterator[tuple[Server, Customers]]:
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    _need_browser()
+    need_chromium()
     assert sync_playwright is not None
     expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             yield launched
         finally:
