@@ -57,6 +57,21 @@ from bot.core.replies import (
 HUMAN = "human"
 NONE = "none"
 WITHDRAW = "withdraw"
+"""The hand-over message's button: ``withdraw:<ticket id>`` (plain ``withdraw`` on buttons sent before the
+id was added, read as the open ticket)."""
+
+
+def is_withdraw(payload: str | None) -> bool:
+    """The hand-over message's button, with or without its ticket id."""
+    return payload == WITHDRAW or (payload or "").startswith(WITHDRAW + ":")
+
+
+def withdraw_ticket(payload: str | None) -> int | None:
+    """The ticket a withdraw button names; None for a plain ``withdraw`` (or no withdraw button)."""
+    number = (payload or "").removeprefix(WITHDRAW + ":")
+    return int(number) if is_withdraw(payload) and number.isdigit() else None
+
+
 """Payload of the button on the hand-over message: the customer no longer needs the team."""
 INTENT_PREFIX = "intent:"
 RATE_PREFIX = "rate:"
@@ -380,7 +395,16 @@ def _with_ticket(
 ) -> Decision:
     ticket_id = situation.active_ticket_id
     assert ticket_id is not None
-    if turn.payload == WITHDRAW or reply is Reply.WITHDRAW:
+    target = withdraw_ticket(turn.payload)
+    if target is not None and target != ticket_id:
+        # The button of an earlier hand-over: that ticket is closed already, and this one is not its to end.
+        return Decision(
+            (SendMessage("acknowledged"),),
+            _quiet(state),
+            "acknowledged",
+            f"withdraw button of #{target}, not of the open #{ticket_id}",
+        )
+    if is_withdraw(turn.payload) or reply is Reply.WITHDRAW:
         actions: tuple[Action, ...] = (ForwardToTicket(ticket_id), Withdraw(ticket_id))
         actions += (SendMessage("withdrawn", values=(("ticket_id", str(ticket_id)),)),)
         # "Hat sich erledigt. Wie kann ich bezahlen?": the new question is answered too.
@@ -552,7 +576,7 @@ def _button(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
     payload = turn.payload or ""
     if payload == NONE:
         return _something_else(state, rules, "none of the offered intents fit")
-    if payload == WITHDRAW:
+    if is_withdraw(payload):
         # The ticket is already closed (withdrawn twice, or resolved meanwhile): nothing to undo.
         return Decision((SendMessage("acknowledged"),), _quiet(state), "acknowledged", "no open ticket")
     if payload.startswith(INTENT_PREFIX):

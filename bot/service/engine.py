@@ -413,7 +413,7 @@ class ConversationService:
                 await tx.enqueue_outbound(
                     customer.id,
                     text=text,
-                    buttons=(renderer.withdraw_button(language),),
+                    buttons=(renderer.withdraw_button(language, ticket.id),),
                     author=Author.BOT,
                     ticket_id=ticket.id,
                     now=now,

@@ -73,9 +73,13 @@ class Renderer:
     def none_button(self, language: Lang | None) -> Button:
         return Button(self.message("button_none", language), "none")
 
-    def withdraw_button(self, language: Lang | None) -> Button:
-        """Under the hand-over message: the customer can let the team go ("never mind")."""
-        return Button(self.message("button_withdraw", language), "withdraw")
+    def withdraw_button(self, language: Lang | None, ticket_id: int | None = None) -> Button:
+        """Under the hand-over message: the customer can let the team go ("never mind").
+
+        The payload names the ticket (``withdraw:<id>``): buttons stay pressable on old messages, and an old
+        hand-over's button must never withdraw a later ticket."""
+        payload = "withdraw" if ticket_id is None else f"withdraw:{ticket_id}"
+        return Button(self.message("button_withdraw", language), payload)
 
     def rating_buttons(self, ticket_id: int) -> tuple[Button, ...]:
         return tuple(Button(str(n), f"rate:{ticket_id}:{n}") for n in range(1, 6))

@@ -317,8 +317,19 @@ def test_withdrawing_closes_the_ticket_whoever_has_it() -> None:
         by_words = _decide(_analysis(), text="hat sich erledigt", situation=situation)
         assert by_words.actions[:2] == (ForwardToTicket(7), Withdraw(7))
         assert by_words.outcome == "withdrawn"
-        by_button = _decide(None, payload="withdraw", situation=situation)
+        by_button = _decide(None, payload="withdraw:7", situation=situation)
         assert by_button.outcome == "withdrawn"
+        older = _decide(None, payload="withdraw", situation=situation)  # a button sent before ids
+        assert older.outcome == "withdrawn"
+
+
+def test_an_earlier_hand_overs_button_never_withdraws_a_later_ticket() -> None:
+    """Buttons stay pressable on old messages (Telegram keeps them): #3's "never mind" must not end #7."""
+    decision = _decide(None, payload="withdraw:3", situation=Situation(active_ticket_id=7))
+    assert decision.outcome == "acknowledged"
+    assert not any(isinstance(action, Withdraw) for action in decision.actions)
+    closed = _decide(None, payload="withdraw:3")  # no open ticket at all: nothing to undo
+    assert closed.outcome == "acknowledged"
 
 
 @pytest.mark.parametrize("text", ["no", "nein", "nee", "nö", "nope", "nein danke"])

@@ -64,8 +64,8 @@ async def test_withdraw_closes_the_ticket_as_withdrawn_and_the_bot_is_back(harne
     handover = await harness.say("/human")
     assert handover.ticket_id is not None
     *_, handoff = harness.replies()
-    assert [b.payload for b in handoff.buttons] == ["withdraw"]
-    withdrawn = await harness.say(handoff.buttons[0].label, payload="withdraw")
+    assert [b.payload for b in handoff.buttons] == [f"withdraw:{handover.ticket_id}"]
+    withdrawn = await harness.say(handoff.buttons[0].label, payload=handoff.buttons[0].payload)
     assert withdrawn.outcome == "withdrawn"
     (told,) = harness.replies()
     assert str(handover.ticket_id) in told.text
@@ -231,3 +231,18 @@ async def test_an_urgent_question_on_an_unclaimed_ticket_raises_its_priority(har
     assert (report.outcome, report.ticket_id) == ("fault_report", handover.ticket_id)
     (ticket,) = await _rows(harness, "SELECT priority FROM tickets WHERE id = ?", handover.ticket_id)
     assert ticket["priority"] == Priority.URGENT.value
+
+
+async def test_an_old_hand_overs_button_leaves_a_later_ticket_open(harness: Harness) -> None:
+    """Telegram keeps buttons pressable: the first hand-over's "never mind", pressed while a second ticket
+    waits, must not withdraw the second one."""
+    first = await harness.say("/human")
+    *_, old_handoff = harness.replies()
+    await harness.say(old_handoff.buttons[0].label, payload=old_handoff.buttons[0].payload)
+    second = await harness.say("/human")
+    assert first.ticket_id is not None and second.ticket_id not in (None, first.ticket_id)
+    harness.replies()
+    pressed = await harness.say(old_handoff.buttons[0].label, payload=old_handoff.buttons[0].payload)
+    assert pressed.outcome == "acknowledged"
+    (row,) = await _rows(harness, "SELECT status FROM tickets WHERE id = ?", second.ticket_id)
+    assert row["status"] == "open"

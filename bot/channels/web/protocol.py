@@ -17,7 +17,9 @@ from bot.core.model import Author
 from bot.storage.web import NumberedMessage
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-PAYLOAD = re.compile(r"^(?:human|none|withdraw|intent:[A-Za-z0-9_.-]{1,100}|rate:\d{1,12}:[1-5])$")
+PAYLOAD = re.compile(
+    r"^(?:human|none|withdraw(?::\d{1,12})?|intent:[A-Za-z0-9_.-]{1,100}|rate:\d{1,12}:[1-5])$"
+)
 
 
 class FrameError(ValueError):

@@ -29,8 +29,8 @@ def _hand_over(stack: Stack, token: str) -> int:
         ws.send_json({"type": "message", "id": "c1", "text": "Mitarbeiter bitte"})
         frames = receive_until(ws, lambda f: f["type"] == "status" and f["ticket"] is not None)
     offer = [f for f in frames if f["type"] == "message" and f.get("buttons")][-1]
-    assert [b["payload"] for b in offer["buttons"]] == ["withdraw"]
     ticket: int = frames[-1]["ticket"]["id"]
+    assert [b["payload"] for b in offer["buttons"]] == [f"withdraw:{ticket}"]  # names its ticket
     return ticket
 
 
@@ -62,7 +62,7 @@ def _ticket(stack: Stack, ticket_id: int) -> tuple[str, str | None, list[str]]:
 def test_the_button_withdraws_an_open_ticket(stack: Stack) -> None:
     token = stack.token()
     ticket = _hand_over(stack, token)
-    frames = _press(stack, token, "withdraw", "b1")
+    frames = _press(stack, token, f"withdraw:{ticket}", "b1")
     answer = [f for f in frames if f["type"] == "message" and f["author"] == "bot"][-1]
     assert f"Anfrage (Vorgangsnummer {ticket}) zurückgezogen" in answer["text"]
     assert _status(stack, token) == {"type": "status", "ticket": None}
@@ -78,7 +78,7 @@ def test_after_resolve_the_old_button_withdraws_nothing_and_says_nothing_false(s
     before = _ticket(stack, ticket)
     assert before == ("resolved", "resolved", ["created", "reply", "resolved"])
 
-    frames = _press(stack, token, "withdraw", "b2")
+    frames = _press(stack, token, f"withdraw:{ticket}", "b2")
     answer = [f for f in frames if f["type"] == "message" and f["author"] == "bot"][-1]
     assert "zurückgezogen" not in answer["text"] and str(ticket) not in answer["text"]  # claims nothing
     assert answer["text"].startswith("Gern!")  # the plain acknowledgement: nothing was open to withdraw

@@ -178,7 +178,7 @@
     if (frame.buttons && frame.buttons.length) {
       var row = el("div", { class: "choices" });
       // Only the newest hand-over's "never mind" can withdraw anything: older ones are switched off.
-      if (frame.buttons.some(function (b) { return b.payload === "withdraw"; })) staleWithdraw();
+      if (frame.buttons.some(function (b) { return /^withdraw(:|$)/.test(b.payload); })) staleWithdraw();
       frame.buttons.forEach(function (b) {
         var button = el("button", { type: "button", "data-payload": b.payload }, b.label);
         button.addEventListener("click", function () {
@@ -198,7 +198,7 @@
     }
   }
   function staleWithdraw() {
-    Array.prototype.forEach.call(log.querySelectorAll('button[data-payload="withdraw"]'), function (x) { x.disabled = true; });
+    Array.prototype.forEach.call(log.querySelectorAll('button[data-payload^="withdraw"]'), function (x) { x.disabled = true; });
   }
   function pending(item) {
     var node = bubble("customer", null, item.text);
