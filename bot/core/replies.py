@@ -419,9 +419,8 @@ def classify(text: str) -> Reply | None:
     return None
 
 
-_PLEASANTRY_WORDS = frozenset(
+_PLEASANTRY_CORE = frozenset(
     [
-        # greetings
         "hallo",
         "hallöchen",
         "hallochen",
@@ -432,11 +431,35 @@ _PLEASANTRY_WORDS = frozenset(
         "helo",
         "moin",
         "servus",
+        "grüezi",
+        "greetings",
+        "danke",
+        "dankeschön",
+        "dank",
+        "merci",
+        "thanks",
+        "thank",
+        "thx",
+        "cheers",
+        "tschüss",
+        "tschüs",
+        "tschau",
+        "ciao",
+        "bye",
+        "goodbye",
+        "wiedersehen",
+        "👋",
+        "🙏",
+    ]
+)
+"""At least one of these (or a phrase) makes a pleasantry: "a", "top" or "bis dann" alone do not."""
+_PLEASANTRY_WORDS = _PLEASANTRY_CORE | frozenset(
+    [
+        # greetings
         "grüß",
         "grüss",
         "gruß",
         "gruss",
-        "grüezi",
         "gott",
         "guten",
         "gute",
@@ -449,32 +472,16 @@ _PLEASANTRY_WORDS = frozenset(
         "afternoon",
         "evening",
         "day",
-        "greetings",
         "there",
         "everyone",
         # thanks
-        "danke",
-        "dankeschön",
-        "dank",
         "vielen",
         "herzlichen",
-        "merci",
         "dir",
-        "thanks",
-        "thank",
-        "thx",
-        "cheers",
         "many",
         "lot",
         "a",
         # goodbyes
-        "tschüss",
-        "tschüs",
-        "tschau",
-        "ciao",
-        "bye",
-        "goodbye",
-        "wiedersehen",
         "auf",
         "bis",
         "dann",
@@ -505,8 +512,6 @@ _PLEASANTRY_WORDS = frozenset(
         "perfekt",
         "perfect",
         "top",
-        "👋",
-        "🙏",
         "👍",
         "🙂",
         "😊",
@@ -570,40 +575,6 @@ _PLEASANTRY_PHRASES = (
 )
 
 
-_PLEASANTRY_CORE = frozenset(
-    [
-        "hallo",
-        "hallöchen",
-        "hallochen",
-        "hi",
-        "hey",
-        "hiya",
-        "hello",
-        "helo",
-        "moin",
-        "servus",
-        "grüezi",
-        "greetings",
-        "danke",
-        "dankeschön",
-        "dank",
-        "merci",
-        "thanks",
-        "thank",
-        "thx",
-        "cheers",
-        "tschüss",
-        "tschüs",
-        "tschau",
-        "ciao",
-        "bye",
-        "goodbye",
-        "wiedersehen",
-        "👋",
-        "🙏",
-    ]
-)
-"""At least one of these (or a phrase) makes a pleasantry: "a", "top" or "bis dann" alone do not."""
 _GREETING_PHRASES = (
     "guten tag",
     "guten morgen",
