@@ -56,6 +56,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from benchmarks.tone_accuracy import Row, is_heldout
 from benchmarks.tone_accuracy import read_rows as read_benchmark_rows
@@ -186,6 +187,35 @@ ENGLISH = Settings(
 )
 
 
+def balanced_weights(y: npt.NDArray[np.float64], boost: Sequence[float] | None) -> npt.NDArray[np.float64]:
+    """Per-row weights: each row's boost, scaled so that both classes weigh half of the data."""
+    n = len(y)
+    extra = np.ones(n) if boost is None else np.array(boost, dtype=float)
+    return extra * np.where(y == 1, n / (2 * extra[y == 1].sum()), n / (2 * extra[y == 0].sum()))
+
+
+class Adam:
+    """Full-batch Adam with bias correction for one weight vector and a bias; both fits here use it."""
+
+    lr, beta1, beta2, eps = 0.05, 0.9, 0.999, 1e-8
+
+    def __init__(self, size: int) -> None:
+        self.m_w, self.v_w = np.zeros(size), np.zeros(size)
+        self.m_b = self.v_b = 0.0
+
+    def step(
+        self, step: int, w: npt.NDArray[np.float64], b: float, grad_w: npt.NDArray[np.float64], grad_b: float
+    ) -> float:
+        """Update ``w`` in place; return the new bias."""
+        beta1, beta2, lr, eps = self.beta1, self.beta2, self.lr, self.eps
+        self.m_w = beta1 * self.m_w + (1 - beta1) * grad_w
+        self.v_w = beta2 * self.v_w + (1 - beta2) * grad_w**2
+        w -= lr * (self.m_w / (1 - beta1**step)) / (np.sqrt(self.v_w / (1 - beta2**step)) + eps)
+        self.m_b = beta1 * self.m_b + (1 - beta1) * grad_b
+        self.v_b = beta2 * self.v_b + (1 - beta2) * grad_b**2
+        return b - lr * (self.m_b / (1 - beta1**step)) / (math.sqrt(self.v_b / (1 - beta2**step)) + eps)
+
+
 def fit(
     texts: Sequence[str],
     labels: Sequence[int],
@@ -210,28 +240,17 @@ def fit(
     r, c, v = design(texts, vocab, ratio)
     y = np.array(labels, dtype=float)
     n = len(y)
-    extra = np.ones(n) if boost is None else np.array(boost, dtype=float)
-    pos_mass = extra[y == 1].sum()
-    neg_mass = extra[y == 0].sum()
-    sample_w = extra * np.where(y == 1, n / (2 * pos_mass), n / (2 * neg_mass))
+    sample_w = balanced_weights(y, boost)
     w = np.zeros(len(names))
     b = 0.0
-    m_w, v_w = np.zeros_like(w), np.zeros_like(w)
-    m_b = v_b = 0.0
-    lr, beta1, beta2, eps = 0.05, 0.9, 0.999, 1e-8
+    adam = Adam(len(w))
     for step in range(1, epochs + 1):
         z = b + np.bincount(r, weights=v * w[c], minlength=n)
         p = 1.0 / (1.0 + np.exp(-z))
         err = (p - y) * sample_w / n
         grad_w = np.bincount(c, weights=v * err[r], minlength=len(w))
         grad_w += l2 * w
-        grad_b = float(err.sum())
-        m_w = beta1 * m_w + (1 - beta1) * grad_w
-        v_w = beta2 * v_w + (1 - beta2) * grad_w**2
-        w -= lr * (m_w / (1 - beta1**step)) / (np.sqrt(v_w / (1 - beta2**step)) + eps)
-        m_b = beta1 * m_b + (1 - beta1) * grad_b
-        v_b = beta2 * v_b + (1 - beta2) * grad_b**2
-        b -= lr * (m_b / (1 - beta1**step)) / (math.sqrt(v_b / (1 - beta2**step)) + eps)
+        b = adam.step(step, w, b, grad_w, float(err.sum()))
     plain = w * ratio
     weights = {f: round(float(x), 3) for f, x in zip(names, plain, strict=True) if abs(x) >= 0.01}
     return round(b, 4), weights
@@ -436,26 +455,15 @@ def fit_vectors(
     :data:`VECTOR_PERCENTILE`, English :data:`EN_PERCENTILE`), 12 points per log-odds unit, at most ``cap``
     (German 40 like its n-gram model, English 30 like its n-gram model)."""
     y = np.array(labels, dtype=float)
-    extra = np.array(boost, dtype=float)
-    sample_w = extra * np.where(
-        y == 1, len(y) / (2 * extra[y == 1].sum()), len(y) / (2 * extra[y == 0].sum())
-    )
+    sample_w = balanced_weights(y, boost)
     w = np.zeros(x.shape[1])
     b = 0.0
-    m_w, v_w = np.zeros_like(w), np.zeros_like(w)
-    m_b = v_b = 0.0
-    lr, beta1, beta2, eps = 0.05, 0.9, 0.999, 1e-8
+    adam = Adam(len(w))
     for step in range(1, VECTOR_EPOCHS + 1):
         p = 1.0 / (1.0 + np.exp(-(x @ w + b)))
         err = (p - y) * sample_w / len(y)
         grad_w = x.T @ err + VECTOR_L2 * w
-        grad_b = float(err.sum())
-        m_w = beta1 * m_w + (1 - beta1) * grad_w
-        v_w = beta2 * v_w + (1 - beta2) * grad_w**2
-        w -= lr * (m_w / (1 - beta1**step)) / (np.sqrt(v_w / (1 - beta2**step)) + eps)
-        m_b = beta1 * m_b + (1 - beta1) * grad_b
-        v_b = beta2 * v_b + (1 - beta2) * grad_b**2
-        b -= lr * (m_b / (1 - beta1**step)) / (math.sqrt(v_b / (1 - beta2**step)) + eps)
+        b = adam.step(step, w, b, grad_w, float(err.sum()))
     weights = tuple(round(float(v), 4) for v in w)
     bias = round(b, 4)
     scores = np.sort(calm @ np.array(weights) + bias)
