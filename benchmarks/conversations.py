@@ -35,8 +35,8 @@ from typing import Any
 import yaml
 
 from bot.channels.base import Inbound, Outbound
+from bot.content.brain import Brain
 from bot.content.loader import load_folder
-from bot.service.brain import Brain
 from bot.service.delivery import OutboxSender
 from bot.service.engine import ConversationService
 from bot.service.staff import StaffService

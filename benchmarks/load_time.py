@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _child(folder: Path, touch: int) -> dict[str, float]:
     """Runs inside the subprocess: first load, then a reload with ``touch`` examples changed."""
+    from bot.content.brain import Brain
     from bot.content.loader import load_folder
-    from bot.service.brain import Brain
 
     started, cpu = time.perf_counter(), time.process_time()
     content = load_folder(folder).content

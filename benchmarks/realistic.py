@@ -28,11 +28,11 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.content.brain import Brain
 from bot.content.loader import load_folder
 from bot.content.thresholds import Labelled, recommend
 from bot.core.model import Analysis, Settings
 from bot.core.policy import Clarify, ConversationState, Situation, Turn, decide
-from bot.service.brain import Brain
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT / "benchmarks" / "data" / "realistic_dev.jsonl"

@@ -50,8 +50,8 @@ def _serve(port_out: Any, database: str) -> None:
     """Child process: the web channel with the shipped folder, until killed."""
     from bot.channels.web.config import Limits, Rate, WebConfig
     from bot.channels.web.runtime import WebServer
+    from bot.content.brain import Brain
     from bot.content.loader import load_folder
-    from bot.service.brain import Brain
     from bot.service.engine import ConversationService
     from bot.storage import Database
 

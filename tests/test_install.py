@@ -6,9 +6,9 @@ import re
 import tomllib
 from pathlib import Path
 
+from bot.content.brain import Brain
 from bot.content.embeddings import default_embedder
 from bot.content.loader import load_folder
-from bot.service.brain import Brain
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = {

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.content.brain import Brain
 from bot.content.loader import load_folder
 from bot.core.model import Content
-from bot.service.brain import Brain
 
 INTENTS = Path(__file__).resolve().parents[1] / "intents"
 
@@ -77,7 +77,7 @@ def test_handoff_carries_ticket_and_eta(brain: Brain, language: str) -> None:
 
 def test_the_widget_labels_keep_their_accessible_names(content: Content) -> None:
     """Screen-reader users and the browser tests find the widget by these names, in every language."""
-    from bot.service.render import Renderer
+    from bot.core.render import Renderer
 
     renderer = Renderer(content)
     names = {"de": ("Nachricht", "Senden"), "en": ("Message", "Send")}

@@ -21,9 +21,9 @@ from typing import Any, TextIO
 
 from bot import config
 from bot.channels.terminal import NAME, TerminalChannel
+from bot.content.brain import Brain
 from bot.content.loader import ContentError, LoadResult, load_folder
 from bot.content.reload import ContentWatcher
-from bot.service.brain import Brain
 from bot.service.delivery import OutboxSender
 from bot.service.engine import ConversationService
 from bot.storage import Database

@@ -242,8 +242,8 @@ def _summary(result: LoadResult) -> dict[str, Any]:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """What the matcher scores and what a first turn does with the text: the editors' view of one message."""
+    from bot.content.brain import Brain
     from bot.core.policy import ConversationState, Situation, Turn
-    from bot.service.brain import Brain
 
     loaded = _loaded_or_report(args)
     if loaded is None:
@@ -406,8 +406,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 def _missed(args: argparse.Namespace) -> tuple[LoadResult, list[Any]] | int:
     """Shared by ``misses`` and ``suggest``: the current folder, and the missed messages judged by it."""
     from bot.config import database_path
+    from bot.content.brain import Brain
     from bot.content.suggest import SuggestError, find_misses, parse_since, read_messages
-    from bot.service.brain import Brain
 
     try:
         since = datetime.now(UTC) - parse_since(args.since)
@@ -443,8 +443,8 @@ def cmd_misses(args: argparse.Namespace) -> int:
 
 
 def cmd_suggest(args: argparse.Namespace) -> int:
+    from bot.content.brain import Brain
     from bot.content.suggest import attach_nearest, group_misses, suggestions_yaml
-    from bot.service.brain import Brain
 
     found = _missed(args)
     if isinstance(found, int):

@@ -22,8 +22,8 @@ from typing import Any
 
 from bot.config import database_path, intents_dir, staff_name
 from bot.core.model import Author, TicketStatus
+from bot.core.render import Renderer
 from bot.service.describe import describe_analysis, describe_event, wake_due, when
-from bot.service.render import Renderer
 from bot.service.staff import StaffError, StaffService, TicketHeld
 from bot.storage import Database, StorageError, StoredMessage
 from bot.storage.migrate import SchemaError

@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from bot.channels.web.runtime import WebServer
+    from bot.content.brain import Brain
     from bot.content.loader import LoadResult
-    from bot.service.brain import Brain
     from bot.service.engine import ConversationService
     from bot.storage import Database
 
@@ -153,9 +153,9 @@ async def _serve_with_telegram(
 async def _serve_without_telegram(
     db: Database, loaded: LoadResult, intents: Path, web_config: WebConfig, stop: asyncio.Event
 ) -> None:
+    from bot.content.brain import Brain
     from bot.content.problems import ContentError
     from bot.content.reload import ContentWatcher
-    from bot.service.brain import Brain
 
     conversation, web = web_service(db, await asyncio.to_thread(Brain.build, loaded.content), web_config)
     web.bind()

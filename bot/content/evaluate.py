@@ -3,7 +3,7 @@
 Two measurements:
 
 * the editors' ``tests:`` cases, each run as the first message of a fresh conversation through
-  :meth:`bot.service.brain.Brain.first_turn_outcome` (matcher, tone and dialogue policy together), so a case
+  :meth:`bot.content.brain.Brain.first_turn_outcome` (matcher, tone and dialogue policy together), so a case
   passes exactly when the live bot would do what the editor expects;
 * a leave-one-out run over every example: would the bot still answer an example with its own intent if the
   example were not in the folder? That is the closest an editor gets to "how does it cope with phrasings
@@ -24,11 +24,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from bot.content.brain import Brain
 from bot.content.thresholds import OOS, Labelled, Recommendation, recommend
 from bot.core.matcher import DEFAULT_CONFIG
 from bot.core.model import Content, Intent, Lang, MatchResult, SourceRef
 from bot.core.policy import OUTCOMES
-from bot.service.brain import Brain
 
 OTHER_OUTCOMES = OUTCOMES
 """Outcomes that are not an intent (``clarify``, ``not_understood``, ``escalate``, ``help``, ``acknowledged``

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from bot.content.brain import Brain
 from bot.content.yamlio import dump_yaml
 from bot.core.model import Content, Lang
 from bot.core.normalize import normalize
 from bot.core.policy import HUMAN, NONE
-from bot.service.brain import Brain
 
 MISSED_OUTCOMES = ("not_understood", "clarify")
 """What the current folder does with a message that still counts as missed."""

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bot.channels.base import Button, Inbound
+from bot.content.brain import Brain
 from bot.core.model import Analysis, Author, Lang, Priority, Reason
 from bot.core.policy import (
     HUMAN,
@@ -38,7 +38,7 @@ from bot.core.policy import (
     Turn,
     Withdraw,
 )
-from bot.service.brain import Brain
+from bot.messages import Button, Inbound
 from bot.service.clock import Clock, utcnow
 from bot.storage import Customer, Database, RecordedMessage, Tx
 

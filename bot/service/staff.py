@@ -12,11 +12,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.channels.base import Button, encodable
 from bot.core.agents import agent_display, same_agent
 from bot.core.model import Author, TicketStatus
+from bot.core.render import Renderer
+from bot.messages import Button, encodable
 from bot.service.clock import Clock, utcnow
-from bot.service.render import Renderer
 from bot.storage import Customer, Database, Resolution, Ticket, Tx
 
 MAX_SNOOZE = timedelta(days=90)

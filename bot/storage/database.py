@@ -27,8 +27,8 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 
-from bot.channels.base import Button
 from bot.core.model import Author, Priority, Reason, TicketStatus
+from bot.messages import Button
 from bot.storage.migrate import migrate
 from bot.storage.records import (
     DEFAULT_SLA,

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.channels.base import Button
 from bot.core.model import Author, Priority, Reason, TicketStatus
+from bot.messages import Button
 
 
 def to_db_time(moment: datetime) -> str:

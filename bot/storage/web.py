@@ -11,8 +11,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.channels.base import Button
 from bot.core.model import Author
+from bot.messages import Button
 from bot.storage.database import Tx
 from bot.storage.records import buttons_from_json, from_db_time, to_db_time
 

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from bot.cli import main
+from bot.content.brain import Brain
 from bot.content.loader import load_folder
 from bot.content.suggest import (
     Group,
@@ -23,7 +24,6 @@ from bot.content.suggest import (
     read_messages,
     suggestions_yaml,
 )
-from bot.service.brain import Brain
 from tests.content.conftest import DEFAULTS, GOOD
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.content.brain import Brain
 from bot.content.loader import load_folder
 from bot.content.thresholds import Labelled, _columns, answered, recommend
 from bot.core.model import Candidate, MatchResult
 from bot.core.policy import ConversationState, Situation, Turn, decide
-from bot.service.brain import Brain
 
 SHIPPED = Path(__file__).resolve().parents[2] / "intents"
 

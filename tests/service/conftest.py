@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.channels.base import DeliveryError, Inbound, Outbound
+from bot.content.brain import Brain
 from bot.content.loader import load_folder
 from bot.core.model import Content
-from bot.service.brain import Brain
 from bot.service.delivery import OutboxSender
 from bot.service.engine import ConversationService, TurnReport
 from bot.storage import Database

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import aiosqlite
 
 from bot.channels.base import DeliveryError, Inbound
+from bot.content.brain import Brain
 from bot.core.model import Analysis, Priority, Reason, TicketStatus
 from bot.core.policy import ConversationState
-from bot.service.brain import Brain
 from bot.service.delivery import OutboxSender
 from tests.service.conftest import Harness
 

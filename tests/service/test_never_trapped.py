@@ -11,8 +11,8 @@ from datetime import datetime
 
 import aiosqlite
 
+from bot.content.brain import Brain
 from bot.core.model import Priority, Reason
-from bot.service.brain import Brain
 from bot.service.staff import StaffService
 from bot.storage.records import DEFAULT_SLA
 from tests.service.conftest import Harness

@@ -8,7 +8,7 @@ import pytest
 
 from bot.core.messages import MESSAGES
 from bot.core.model import Content, Priority, Reason, Settings, TicketStatus, ToneLexicon
-from bot.service.render import Renderer
+from bot.core.render import Renderer
 from bot.service.staff import MAX_SNOOZE, StaffError, StaffService, TicketHeld
 from bot.storage import Customer, Database, Ticket
 

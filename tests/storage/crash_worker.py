@@ -18,8 +18,8 @@ import uuid
 from pathlib import Path
 
 from bot.channels.base import Inbound, Outbound
+from bot.content.brain import Brain
 from bot.content.loader import load_folder
-from bot.service.brain import Brain
 from bot.service.delivery import OutboxSender
 from bot.service.engine import ConversationService
 from bot.storage import Database

@@ -33,11 +33,11 @@ from bot.channels.telegram.text import MAX_MESSAGE, truncate
 from bot.channels.telegram.threads import ReplyThreads
 from bot.channels.telegram.topics import TopicRelay
 from bot.channels.telegram.webhook import WebhookServer
+from bot.content.brain import Brain
 from bot.content.loader import LoadResult
 from bot.content.problems import ContentError
 from bot.content.reload import ContentWatcher
 from bot.content.stoppable import load_unless_stopped
-from bot.service.brain import Brain
 from bot.service.delivery import OutboxSender
 from bot.service.engine import ConversationService
 from bot.service.staff import StaffService

@@ -12,9 +12,9 @@ from bot.channels.telegram.app import TelegramApp, build_application
 from bot.channels.telegram.config import TelegramConfig
 from bot.channels.telegram.threads import ReplyThreads
 from bot.channels.telegram.topics import TopicRelay
+from bot.content.brain import Brain
 from bot.content.loader import load_folder
 from bot.core.policy import HUMAN
-from bot.service.brain import Brain
 from bot.service.engine import ConversationService
 from bot.storage import Database
 

@@ -27,9 +27,9 @@ from bot.channels.web.app import create_app
 from bot.channels.web.channel import WebChannel
 from bot.channels.web.config import Limits, Rate, WebConfig
 from bot.channels.web.visitors import WebVisitors
+from bot.content.brain import Brain
 from bot.content.loader import load_folder
 from bot.core.model import Content
-from bot.service.brain import Brain
 from bot.service.delivery import OutboxSender
 from bot.service.engine import ConversationService
 from bot.service.staff import StaffService

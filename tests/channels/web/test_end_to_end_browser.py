@@ -22,9 +22,9 @@ import pytest
 from bot.channels.web.config import WebConfig
 from bot.channels.web.runtime import WebServer
 from bot.cli.run import web_service
+from bot.content.brain import Brain
 from bot.content.loader import load_folder
 from bot.service.accounts import AccountService
-from bot.service.brain import Brain
 from bot.storage import Database
 from tests.channels.web.inbox.conftest import FAST, PASSWORD
 

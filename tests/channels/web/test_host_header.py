@@ -19,7 +19,7 @@ from starlette.testclient import TestClient, WebSocketDenialResponse
 from bot.channels.web.config import WebConfig, WebConfigError, load
 from bot.channels.web.security import host_allowed, host_name
 from bot.cli.run import web_service
-from bot.service.brain import Brain
+from bot.content.brain import Brain
 from bot.storage import Database
 from tests.channels.web.conftest import small_content
 

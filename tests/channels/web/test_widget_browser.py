@@ -27,8 +27,8 @@ from starlette.routing import Route
 
 from bot.channels.web.config import WebConfig
 from bot.channels.web.runtime import WebServer
+from bot.content.brain import Brain
 from bot.content.loader import load_folder
-from bot.service.brain import Brain
 from bot.service.engine import ConversationService
 from bot.service.staff import StaffService
 from bot.storage import Database

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 
+from bot.core.render import Renderer
 from bot.service.accounts import AccountService, LoginThrottle
 from bot.service.clock import Clock, utcnow
-from bot.service.render import Renderer
 from bot.service.staff import StaffService
 from bot.storage import Database
 

@@ -19,11 +19,11 @@ from starlette.testclient import TestClient
 
 from bot.channels.base import Inbound
 from bot.channels.web.inbox import InboxDeps, inbox_routes
+from bot.content.brain import Brain
 from bot.content.loader import load_folder
+from bot.core.render import Renderer
 from bot.service.accounts import AccountService
-from bot.service.brain import Brain
 from bot.service.engine import ConversationService
-from bot.service.render import Renderer
 from bot.storage import Database
 
 INTENTS = Path(__file__).resolve().parents[3] / "service" / "intents"

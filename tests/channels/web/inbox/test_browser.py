@@ -23,9 +23,9 @@ import pytest
 import uvicorn
 
 from bot.channels.base import Inbound
+from bot.content.brain import Brain
 from bot.content.loader import load_folder
 from bot.service.accounts import AccountService
-from bot.service.brain import Brain
 from bot.service.engine import ConversationService
 from bot.storage import Database
 from tests.channels.web.conftest import CHROMIUM, CHROMIUM_ARGS, need_chromium

@@ -10,10 +10,10 @@ import random
 import re
 from collections.abc import Mapping
 
-from bot.channels.base import Button
 from bot.core.agents import agent_display
 from bot.core.model import Content, Intent, Lang
 from bot.core.templates import render
+from bot.messages import Button
 
 _NAMELESS = "\x00"
 _NAMELESS_SPACE = re.compile(r"[ \t]*\x00(?=[!,.?:;])|\x00[ \t]?")

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
+from bot.content.loader import load_folder
 from bot.core.model import Content
-from bot.service.render import Renderer
+from bot.core.render import Renderer
+
+INTENTS = Path(__file__).resolve().parents[1] / "service" / "intents"
+
+
+@pytest.fixture
+def content() -> Content:
+    return load_folder(INTENTS).content
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from bot.content.brain import Brain
 from bot.content.loader import load_folder
-from bot.service.brain import Brain
 
 SHIPPED = Path(__file__).resolve().parents[2] / "intents"
 

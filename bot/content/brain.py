@@ -16,9 +16,9 @@ from bot.core.language import detect_language
 from bot.core.matcher import IntentIndex
 from bot.core.model import Analysis, Content, Intent, Lang, MatchResult, PartMatch
 from bot.core.policy import ConversationState, Decision, Situation, Turn, decide
+from bot.core.render import Renderer
 from bot.core.split import split_questions
 from bot.core.tone import ToneAnalyzer
-from bot.service.render import Renderer
 
 MAX_ANALYSED_CHARS = 2000
 """Longer messages are stored whole but analysed by their start: intent lives in the first lines."""
