@@ -15,8 +15,9 @@ from typing import Any
 import aiosqlite
 
 from bot.cli.queue import add_db_argument, db_path, fail, table
-from bot.storage.database import StorageError, connect
+from bot.storage.database import connect
 from bot.storage.migrate import LATEST, SchemaError, migrate, user_version
+from bot.storage.transaction import StorageError
 
 DESCRIPTION = (
     "The database file: `status` tells which file, which schema version, how big, how many rows, and "

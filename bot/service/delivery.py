@@ -3,7 +3,7 @@
 At-least-once by design: a row is marked sent only after the channel accepted it, so a crash in between
 re-sends it on the next start. To bound that, a row is marked *being sent* (committed) just before the
 channel call; on the next start such a row is sent once more and counted as a resend (``db status``), and
-one interrupted :data:`~bot.storage.database.MAX_RESENDS` times is parked as failed instead of risking
+one interrupted :data:`~bot.storage.outbox.MAX_RESENDS` times is parked as failed instead of risking
 more duplicates. Retries back off exponentially unless the platform said exactly when to come back (429).
 
 Different customers are served concurrently (up to ``concurrency`` at once; the platform's own rate limits

@@ -3,7 +3,7 @@
 See ``docs/queue.md`` for the data model, the ticket lifecycle and the durability guarantees.
 """
 
-from bot.storage.database import Database, StorageError, Tx
+from bot.storage.database import Database, Tx
 from bot.storage.records import (
     DEFAULT_SLA,
     Customer,
@@ -18,6 +18,7 @@ from bot.storage.records import (
     StoredUpdate,
     Ticket,
 )
+from bot.storage.transaction import StorageError
 
 __all__ = [
     "DEFAULT_SLA",

@@ -13,15 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.core.model import Priority, TicketStatus
-from bot.storage.database import (
-    ACTIVE_STATUSES,
-    STAFF_CHANNEL,
-    Tx,
-    customer_from_row,
-    median,
-    ticket_from_row,
-)
+from bot.storage.database import Tx
+from bot.storage.outbox import STAFF_CHANNEL
 from bot.storage.records import Customer, Event, Resolution, StoredMessage, Ticket, from_db_time, to_db_time
+from bot.storage.rows import customer_from_row, median, ticket_from_row
+from bot.storage.tickets import ACTIVE_STATUSES
 
 CONVERSATION_GAP = timedelta(hours=24)
 """Customer messages further apart than this belong to different conversations (for the bot-resolved share)."""

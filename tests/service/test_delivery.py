@@ -15,7 +15,7 @@ from bot.channels.base import Outbound
 from bot.core.model import Author
 from bot.service.delivery import OutboxSender
 from bot.storage import Database
-from bot.storage.database import MAX_RESENDS
+from bot.storage.outbox import MAX_RESENDS
 
 
 @dataclass

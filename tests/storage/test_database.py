@@ -12,7 +12,7 @@ import pytest
 from bot.channels.base import Button
 from bot.core.model import Author, Priority, Reason, TicketStatus
 from bot.storage import Customer, Database, StorageError, Ticket
-from bot.storage.database import FIRST_RESPONSE_MINIMUM
+from bot.storage.tickets import FIRST_RESPONSE_MINIMUM
 from tests.storage.conftest import T0
 
 
