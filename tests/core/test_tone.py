@@ -460,7 +460,23 @@ def test_one_or_two_words_are_too_little_for_the_learned_lines() -> None:
     tone = ToneAnalyzer(ToneLexicon(), model=model, word_lexicon=False)
     for short in ("no", "No.", "nope no"):
         assert tone.analyze(short, "en").reasons == (), short
-    assert tone.analyze("no no no", "en").reasons == ("model: +30 ('no')",)
+    assert tone.analyze("so no no", "en").reasons == ("model: +30 ('no')",)
+
+
+def test_a_short_reply_opening_with_no_is_a_correction_not_anger() -> None:
+    """'no, that's wrong' answers a "did you mean": the learned lines skip short replies that open with a
+    no-word (the shipped English model gave them 30 points, issue #17); longer messages and phrases count."""
+    model = ToneModel(
+        {"en": LanguageModel(bias=0.0, weights={"w:wrong": 40.0}, offset=1.0, scale=10.0, cap=30.0)}
+    )
+    tone = ToneAnalyzer(ToneLexicon(anger={"en": {"idiots": 3.0}}), model=model, word_lexicon=False)
+    for reply in ("no, that's wrong", "Nope, wrong again", "no that is wrong"):
+        assert tone.analyze(reply, "en").reasons == (), reply
+    assert tone.analyze("no, that is totally wrong", "en").reasons == ("model: +30 ('wrong')",)
+    assert tone.analyze("that is wrong", "en").reasons == ("model: +30 ('wrong')",)
+    assert tone.analyze("no, you idiots", "en").reasons == ("phrase 'idiots' (+30)",)
+    shipped = ToneAnalyzer(shipped_lexicon())
+    assert shipped.analyze("no, that's not right", "en").anger == 0
 
 
 def test_model_round_trips_through_json() -> None:
