@@ -482,8 +482,9 @@ class ToneAnalyzer:
     ) -> list[tuple[str, float]]:
         """Reason lines from the sentence-vector model, when it has a model for the language and a vector:
         ``sentence meaning`` (anger; with a ``shared_cap`` only what the n-gram model's line, ``model_points``,
-        left of it) and ``negative tone`` (a few points for disappointment and dissatisfaction, on top: it has
-        its own small cap, ``VectorToneModel.negative``)."""
+        left of it) and ``negative tone`` (a few points for disappointment and dissatisfaction, at most its own
+        small cap, ``VectorToneModel.negative``, and within the same shared cap: "you are not wrong about that"
+        read as +9 model, +21 meaning and +8 negative would reach 66)."""
         vectors = self._vectors
         model = vectors.languages.get(language) if vectors is not None else None
         if vectors is None or model is None or not text.strip():
@@ -497,7 +498,10 @@ class ToneAnalyzer:
             points = min(points, model.shared_cap - model_points)
         contribution = round(points)
         lines = [(f"sentence meaning: +{contribution}", float(contribution))] if contribution >= 5 else []
-        negative = round(vectors.negative_points(vector, language))
+        negative = vectors.negative_points(vector, language)
+        if model.shared_cap is not None:  # learned evidence alone never reaches the default threshold
+            negative = min(negative, model.shared_cap - model_points - sum(p for _, p in lines))
+        negative = round(negative)
         if negative >= 5:
             lines.append((f"negative tone: +{negative}", float(negative)))
         return lines

@@ -118,14 +118,16 @@ DISAPPOINTED = np.array([0.0, 0.0, 1.0], dtype=np.float32)
 
 
 def test_negative_tone_is_its_own_small_line_on_top_of_the_anger_lines() -> None:
-    """Disappointment short of anger gets at most the negative line's cap, beside a full anger line and
-    outside its shared cap; a calm vector and a short message get nothing."""
+    """Disappointment short of anger gets at most the negative line's cap, beside the anger line but within
+    the shared cap of the learned lines; a calm vector and a short message get nothing."""
     tone = ToneAnalyzer(ToneLexicon(), model=False, word_lexicon=False, vector_model=NEGATIVE)
     sad = tone.analyze("the trip was quite disappointing", "en", vector=DISAPPOINTED)
     assert sad.reasons == ("negative tone: +8",)
     assert sad.anger == saturate(8) < 25
     both = tone.analyze("the trip was quite disappointing", "en", vector=ANGRY + DISAPPOINTED)
     assert both.reasons == ("sentence meaning: +18", "negative tone: +8")
+    full = tone.analyze("the trip was quite disappointing", "en", vector=2 * ANGRY + DISAPPOINTED)
+    assert full.reasons == ("sentence meaning: +30",)  # the shared cap of the learned lines is used up
     assert tone.analyze("the trip was quite disappointing", "en", vector=CALM).reasons == ()
     assert (
         tone.analyze("disappointing trip", "en", vector=DISAPPOINTED).reasons == ()
