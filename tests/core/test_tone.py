@@ -533,3 +533,11 @@ def test_naive_bayes_ratio_silences_features_common_on_both_sides() -> None:
     ratio = nb_ratio(docs, [1, 1, 0, 0], ["w:idiot", "w:der", "w:bitte"])
     assert ratio[1] == pytest.approx(0.0)
     assert ratio[0] > ratio[2] > 0
+
+
+def test_enough_for_me_is_not_fed_up() -> None:
+    """'reicht mir' is "is enough for me" as often as "I've had enough": only the fed-up forms count."""
+    tone = ToneAnalyzer(shipped_lexicon(), model=False)
+    assert tone.analyze("ein kleinerer Tarif reicht mir!!", "de").anger < 30
+    for angry in ("jetzt reicht es mir", "das reicht mir jetzt", "mir reichts"):
+        assert tone.analyze(angry, "de").anger >= saturate(30), angry
