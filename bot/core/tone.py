@@ -14,7 +14,8 @@ How the score is built (the *points* are additive evidence, the score saturates)
   editor phrase covered, reported as ``negative words: 'dismal' (-3.0), 'grim' (-2.7) (+25)``,
 * optionally a small linear model (``bot/core/tone_model.json``), reported as ``model: +N ('word', ...)``,
 * optionally, when the caller supplies the message's sentence vector, a linear model over it
-  (``bot/core/tone_vector_model.json``), reported as ``sentence meaning: +N``,
+  (``bot/core/tone_vector_model.json``), reported as ``sentence meaning: +N``, and in English a second,
+  small one for negative tone short of anger (disappointment, a flight three hours late), ``negative tone: +N``,
 * ``anger = 100 * (1 - exp(-points / SATURATION))``: one strong phrase alone stays below the default
   escalation threshold of 60, a strong phrase plus any second signal crosses it, and piling on more evidence
   approaches but never exceeds 100.
@@ -93,6 +94,15 @@ MIN_LEARNED_WORDS = 3
 words are too little evidence for a statistical model: GoEmotions counts a bare "No." as disapproval, so the
 English model scored "no", "nope" and "nah" +30, and a customer declining the offer of a person was handed
 over as angry (issue #13, finding 2). Short insults are the phrase lists' job ("Idiot!"), not the model's."""
+
+SHORT_REPLY_WORDS = 4
+_REPLY_OPENERS = frozenset({"no", "nope", "nah", "nein", "ne", "noe", "noep"})
+"""A message of at most :data:`SHORT_REPLY_WORDS` words that opens with one of these is a reply to the bot
+("no, that's not it", "no, that's wrong", "nein, das stimmt nicht"): a customer correcting a "did you mean"
+or declining an offer. GoEmotions labels such replies disapproval, and the English model gave them its full
+30 points, the largest single group of calm CLINC150 validation questions flagged at the TweetEval threshold
+(4 of 19, issue #17). The learned lines skip them; phrases and the other signals still count ("no, you
+idiots!")."""
 
 LEXICON_FILE = "tone_lexicon_en.json"
 LEXICON_LANGUAGE = "en"
@@ -441,7 +451,7 @@ class ToneAnalyzer:
         evidence.extend(_complaint_wording(tokens, language))
         evidence.extend(_surface_signals(text))
         evidence.extend(_conversation_signals(norm, recent, misses))
-        learned = len(tokens) >= MIN_LEARNED_WORDS
+        learned = len(tokens) >= MIN_LEARNED_WORDS and not _is_short_reply(tokens)
         if self._model is not None and learned:
             contribution = round(self._model.points(norm, language))
             if contribution > 0:
@@ -470,10 +480,14 @@ class ToneAnalyzer:
     def _vector_evidence(
         self, text: str, language: str, vector: Sequence[float] | FloatArray | None, model_points: float
     ) -> list[tuple[str, float]]:
-        """One reason line from the sentence-vector model, when it has a model for the language and a vector;
-        with a ``shared_cap`` only what the n-gram model's line (``model_points``) left of it."""
-        model = self._vectors.languages.get(language) if self._vectors is not None else None
-        if model is None or not text.strip():
+        """Reason lines from the sentence-vector model, when it has a model for the language and a vector:
+        ``sentence meaning`` (anger; with a ``shared_cap`` only what the n-gram model's line, ``model_points``,
+        left of it) and ``negative tone`` (a few points for disappointment and dissatisfaction, at most its own
+        small cap, ``VectorToneModel.negative``, and within the same shared cap: "you are not wrong about that"
+        read as +9 model, +21 meaning and +8 negative would reach 66)."""
+        vectors = self._vectors
+        model = vectors.languages.get(language) if vectors is not None else None
+        if vectors is None or model is None or not text.strip():
             return []
         if vector is None and self._embedder is not None:
             vector = self._embedder.embed([text])[0]
@@ -483,7 +497,14 @@ class ToneAnalyzer:
         if model.shared_cap is not None:
             points = min(points, model.shared_cap - model_points)
         contribution = round(points)
-        return [(f"sentence meaning: +{contribution}", float(contribution))] if contribution >= 5 else []
+        lines = [(f"sentence meaning: +{contribution}", float(contribution))] if contribution >= 5 else []
+        negative = vectors.negative_points(vector, language)
+        if model.shared_cap is not None:  # learned evidence alone never reaches the default threshold
+            negative = min(negative, model.shared_cap - model_points - sum(p for _, p in lines))
+        negative = round(negative)
+        if negative >= 5:
+            lines.append((f"negative tone: +{negative}", float(negative)))
+        return lines
 
     def _handoff_phrase(self, text: str, tokens: Sequence[str], language: str) -> str | None:
         stripped = text.strip().casefold()
@@ -511,6 +532,11 @@ class ToneAnalyzer:
                 found.append(hit)
         found.sort(key=lambda h: (h.matched != h.phrase.canonical, -h.phrase.size))
         return found[0].phrase.original if found else None
+
+
+def _is_short_reply(tokens: Sequence[str]) -> bool:
+    """'no, that's wrong': a short correction or refusal (:data:`_REPLY_OPENERS`), not evidence of anger."""
+    return len(tokens) <= SHORT_REPLY_WORDS and bool(tokens) and tokens[0] in _REPLY_OPENERS
 
 
 def _role_before(tokens: Sequence[str], start: int) -> bool:

@@ -56,6 +56,11 @@ class VectorToneModel:
     encoder: str
     """Name prefix of the encoder the weights were fitted on (compared with ``Embedder.name``)."""
     languages: Mapping[str, VectorLanguageModel]
+    negative: Mapping[str, VectorLanguageModel] = field(default_factory=dict)
+    """Per language, a second, small line for *negative tone* (disappointment, sadness, annoyance: the
+    GoEmotions negative group), not only anger. Airline complaints ("3 hours on the tarmac, no info") are
+    negative without being furious; a few points (English: at most 8, score 20) let them count with other
+    evidence while the line alone stays far below any escalation (issue #17, ``docs/tone.md``)."""
 
     def accepts(self, encoder_name: str) -> bool:
         return encoder_name.casefold().startswith(self.encoder.casefold())
@@ -64,40 +69,70 @@ class VectorToneModel:
         model = self.languages.get(language)
         return 0.0 if model is None else model.points(vector)
 
+    def negative_points(self, vector: Sequence[float] | npt.NDArray[np.float32], language: str) -> float:
+        model = self.negative.get(language)
+        return 0.0 if model is None else model.points(vector)
+
     def to_json(self) -> dict[str, object]:
         return {
             "encoder": self.encoder,
-            **{
-                lang: {
-                    "bias": m.bias,
-                    "offset": m.offset,
-                    "scale": m.scale,
-                    "cap": m.cap,
-                    **({"shared_cap": m.shared_cap} if m.shared_cap is not None else {}),
-                    "weights": list(m.weights),
-                }
-                for lang, m in self.languages.items()
-            },
+            **{lang: _line_json(m) for lang, m in self.languages.items()},
+            **(
+                {"negative": {lang: _line_json(m) for lang, m in self.negative.items()}}
+                if self.negative
+                else {}
+            ),
         }
+
+
+def _line_json(m: VectorLanguageModel) -> dict[str, object]:
+    return {
+        "bias": m.bias,
+        "offset": m.offset,
+        "scale": m.scale,
+        "cap": m.cap,
+        **({"shared_cap": m.shared_cap} if m.shared_cap is not None else {}),
+        "weights": list(m.weights),
+    }
+
+
+def _line_from_json(lang: str, raw: Mapping[str, object]) -> VectorLanguageModel:
+    values = raw["weights"]
+    if not isinstance(values, list):
+        raise ValueError(f"{VECTOR_MODEL_FILE}: {lang} has no list of weights")
+    weights = tuple(float(w) for w in values)
+    if not all(math.isfinite(w) for w in weights):
+        raise ValueError(f"{VECTOR_MODEL_FILE}: {lang} has weights that are not numbers")
+    shared = raw.get("shared_cap")
+    return VectorLanguageModel(
+        bias=_number(raw["bias"]),
+        weights=weights,
+        offset=_number(raw["offset"]),
+        scale=_number(raw["scale"]),
+        cap=_number(raw["cap"]),
+        shared_cap=None if shared is None else _number(shared),
+    )
+
+
+def _number(value: object) -> float:
+    if not isinstance(value, int | float | str):
+        raise ValueError(f"{VECTOR_MODEL_FILE}: {value!r} is not a number")
+    return float(value)
 
 
 def vector_model_from_json(data: Mapping[str, object]) -> VectorToneModel:
     languages: dict[str, VectorLanguageModel] = {}
     for lang, raw in data.items():
-        if lang.startswith("_") or not isinstance(raw, dict):
-            continue  # "_about", "encoder"
-        weights = tuple(float(w) for w in raw["weights"])
-        if not all(math.isfinite(w) for w in weights):
-            raise ValueError(f"{VECTOR_MODEL_FILE}: {lang} has weights that are not numbers")
-        languages[lang] = VectorLanguageModel(
-            bias=float(raw["bias"]),
-            weights=weights,
-            offset=float(raw["offset"]),
-            scale=float(raw["scale"]),
-            cap=float(raw["cap"]),
-            shared_cap=float(raw["shared_cap"]) if raw.get("shared_cap") is not None else None,
-        )
-    return VectorToneModel(str(data.get("encoder", "")), languages)
+        if lang.startswith("_") or lang == "negative" or not isinstance(raw, dict):
+            continue  # "_about", "encoder", the negative-tone lines
+        languages[lang] = _line_from_json(lang, raw)
+    negative: dict[str, VectorLanguageModel] = {}
+    raw_negative = data.get("negative", {})
+    if isinstance(raw_negative, dict):
+        for lang, raw in raw_negative.items():
+            if isinstance(raw, dict):
+                negative[str(lang)] = _line_from_json(f"negative {lang}", raw)
+    return VectorToneModel(str(data.get("encoder", "")), languages, negative)
 
 
 _DEFAULT: list[VectorToneModel | None] = []

@@ -67,3 +67,21 @@ def test_shipped_german_model_is_a_refit_of_the_shared_data() -> None:
     assert shipped is not None
     texts, labels, boost, calm = german_data(datasets(), OWN_EXAMPLES)
     assert calibrated(texts, labels, boost, calm, GERMAN) == shipped.languages["de"]
+
+
+@pytest.mark.skipif(not (datasets() / "goemotions").is_dir(), reason="shared datasets not available")
+def test_negative_tone_rows_are_goemotions_negative_group() -> None:
+    """The negative-tone line's label is GoEmotions' negative group, row by row with the English fit's rows:
+    every anger row is negative, and sadness or disappointment without anger is negative too."""
+    from benchmarks.fit_tone_model import english_data, negative_labels, read_rows
+
+    negative = negative_labels(datasets())
+    rows = read_rows(datasets() / "goemotions" / "train.jsonl")
+    assert len(negative) == len(rows) == 43410
+    assert sum(negative) == 9839
+    assert all(n == 1 for n, r in zip(negative, rows, strict=True) if r.label == "anger")
+    assert any(n == 1 and r.label == "sadness" for n, r in zip(negative, rows, strict=True))
+    texts, _labels, _boost, _calm = english_data(
+        datasets(), ROOT / "benchmarks" / "data" / "tone_own_examples.json"
+    )
+    assert texts[: len(rows)] == [r.text for r in rows]

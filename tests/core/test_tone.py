@@ -460,7 +460,23 @@ def test_one_or_two_words_are_too_little_for_the_learned_lines() -> None:
     tone = ToneAnalyzer(ToneLexicon(), model=model, word_lexicon=False)
     for short in ("no", "No.", "nope no"):
         assert tone.analyze(short, "en").reasons == (), short
-    assert tone.analyze("no no no", "en").reasons == ("model: +30 ('no')",)
+    assert tone.analyze("so no no", "en").reasons == ("model: +30 ('no')",)
+
+
+def test_a_short_reply_opening_with_no_is_a_correction_not_anger() -> None:
+    """'no, that's wrong' answers a "did you mean": the learned lines skip short replies that open with a
+    no-word (the shipped English model gave them 30 points, issue #17); longer messages and phrases count."""
+    model = ToneModel(
+        {"en": LanguageModel(bias=0.0, weights={"w:wrong": 40.0}, offset=1.0, scale=10.0, cap=30.0)}
+    )
+    tone = ToneAnalyzer(ToneLexicon(anger={"en": {"idiots": 3.0}}), model=model, word_lexicon=False)
+    for reply in ("no, that's wrong", "Nope, wrong again", "no that is wrong"):
+        assert tone.analyze(reply, "en").reasons == (), reply
+    assert tone.analyze("no, that is totally wrong", "en").reasons == ("model: +30 ('wrong')",)
+    assert tone.analyze("that is wrong", "en").reasons == ("model: +30 ('wrong')",)
+    assert tone.analyze("no, you idiots", "en").reasons == ("phrase 'idiots' (+30)",)
+    shipped = ToneAnalyzer(shipped_lexicon())
+    assert shipped.analyze("no, that's not right", "en").anger == 0
 
 
 def test_model_round_trips_through_json() -> None:
@@ -517,3 +533,11 @@ def test_naive_bayes_ratio_silences_features_common_on_both_sides() -> None:
     ratio = nb_ratio(docs, [1, 1, 0, 0], ["w:idiot", "w:der", "w:bitte"])
     assert ratio[1] == pytest.approx(0.0)
     assert ratio[0] > ratio[2] > 0
+
+
+def test_enough_for_me_is_not_fed_up() -> None:
+    """'reicht mir' is "is enough for me" as often as "I've had enough": only the fed-up forms count."""
+    tone = ToneAnalyzer(shipped_lexicon(), model=False)
+    assert tone.analyze("ein kleinerer Tarif reicht mir!!", "de").anger < 30
+    for angry in ("jetzt reicht es mir", "das reicht mir jetzt", "mir reichts"):
+        assert tone.analyze(angry, "de").anger >= saturate(30), angry

@@ -105,10 +105,43 @@ def test_a_shared_cap_limits_both_learned_lines_together() -> None:
     assert saturate(30) < 60
 
 
+NEGATIVE = VectorToneModel(
+    "use-multilingual-v3",
+    {
+        "en": VectorLanguageModel(
+            bias=0.0, weights=(2.0, 0.0, 0.0), offset=0.5, scale=12.0, cap=30.0, shared_cap=30.0
+        )
+    },
+    {"en": VectorLanguageModel(bias=0.0, weights=(0.0, 0.0, 3.0), offset=0.5, scale=24.0, cap=8.0)},
+)
+DISAPPOINTED = np.array([0.0, 0.0, 1.0], dtype=np.float32)
+
+
+def test_negative_tone_is_its_own_small_line_on_top_of_the_anger_lines() -> None:
+    """Disappointment short of anger gets at most the negative line's cap, beside the anger line but within
+    the shared cap of the learned lines; a calm vector and a short message get nothing."""
+    tone = ToneAnalyzer(ToneLexicon(), model=False, word_lexicon=False, vector_model=NEGATIVE)
+    sad = tone.analyze("the trip was quite disappointing", "en", vector=DISAPPOINTED)
+    assert sad.reasons == ("negative tone: +8",)
+    assert sad.anger == saturate(8) < 25
+    both = tone.analyze("the trip was quite disappointing", "en", vector=ANGRY + DISAPPOINTED)
+    assert both.reasons == ("sentence meaning: +18", "negative tone: +8")
+    full = tone.analyze("the trip was quite disappointing", "en", vector=2 * ANGRY + DISAPPOINTED)
+    assert full.reasons == ("sentence meaning: +30",)  # the shared cap of the learned lines is used up
+    assert tone.analyze("the trip was quite disappointing", "en", vector=CALM).reasons == ()
+    assert (
+        tone.analyze("disappointing trip", "en", vector=DISAPPOINTED).reasons == ()
+    )  # two words: no learned line
+    assert (
+        tone.analyze("die Reise war recht enttäuschend", "de", vector=DISAPPOINTED).reasons == ()
+    )  # English only
+
+
 def test_round_trip_through_json() -> None:
     assert vector_model_from_json(MODEL.to_json() | {"_about": "x"}) == MODEL
     shared = VectorToneModel("x", {"en": VectorLanguageModel(0.0, (1.0,), 0.0, 1.0, 30.0, shared_cap=30.0)})
     assert vector_model_from_json(shared.to_json()) == shared
+    assert vector_model_from_json(NEGATIVE.to_json()) == NEGATIVE
 
 
 def test_shipped_vector_model_is_for_the_multilingual_encoder() -> None:
@@ -121,6 +154,8 @@ def test_shipped_vector_model_is_for_the_multilingual_encoder() -> None:
     assert all(len(m.weights) == 512 for m in model.languages.values())
     assert model.languages["de"].cap <= 40
     assert saturate(model.languages["en"].cap) < 60
+    assert set(model.negative) == {"en"}
+    assert model.negative["en"].cap <= 8  # a few points (score 20), never an escalation of its own
 
 
 def test_bad_weights_are_a_clear_error() -> None:
