@@ -55,6 +55,19 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> FloatArray: ...
 
 
+def embed_messages(embedder: Embedder, texts: Sequence[str]) -> FloatArray:
+    """Vectors of customer messages, in one call to the encoder.
+
+    An embedder with a cache (``bot.content.embeddings.CachedEmbedder``) stores what it embeds in batches,
+    which is right for a folder's examples and wrong for messages (the cache would grow with every
+    customer, and write to disk on every turn): such an embedder offers ``embed_messages``, which looks
+    vectors up but never stores them, and is used when present.
+    """
+    method = getattr(embedder, "embed_messages", None)
+    vectors: FloatArray = method(texts) if method is not None else embedder.embed(texts)
+    return vectors
+
+
 def _centroids(vectors: FloatArray, labels: IntArray, n_intents: int) -> FloatArray:
     """Unit-length mean vector of each intent's examples, one column per intent."""
     sums = np.zeros((vectors.shape[1], n_intents), dtype=np.float32)

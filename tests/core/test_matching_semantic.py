@@ -206,3 +206,25 @@ def test_the_fit_starts_from_the_intents_centroids() -> None:
     logits = np.log(start.probabilities(query, 1.0))
     assert np.allclose(logits - logits.max(), expected - expected.max(), atol=1e-3)
     assert np.allclose(blank.probabilities(query, 1.0), 0.25)
+
+
+class _CountingConcepts(ConceptEmbedder):
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        self.calls.append(list(texts))
+        return super().embed(texts)
+
+
+def test_a_message_and_its_parts_are_embedded_in_one_call() -> None:
+    embedder = _CountingConcepts()
+    index = IntentIndex.build(INTENTS, SETTINGS, embedder=embedder)
+    embedder.calls.clear()
+    texts = ["still waiting for the plastic. how do i quit", "still waiting for the plastic", "how do i quit"]
+    vectors = index.message_vectors([*texts, texts[1]], "en")
+    assert embedder.calls == [texts]  # one call, the repeated part once
+    assert vectors[3] is not None and np.array_equal(vectors[1], vectors[3])
+    for text, vector in zip(texts, vectors, strict=False):
+        assert index.match(text, "en", vector=vector) == index.match(text, "en")
+    assert index.message_vectors(texts, "fr") == [None, None, None]  # not a language of the meaning model
