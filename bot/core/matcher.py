@@ -621,14 +621,14 @@ class IntentIndex:
 
     def _rank(
         self, text: str, language: Lang | None, limit: int, vector: FloatArray | None = None
-    ) -> tuple[list[_Evidence], list[int], str, FloatArray | None]:
+    ) -> tuple[list[_Evidence], list[int], tuple[str, str], FloatArray | None]:
         """Evidence for the best ``limit`` intents (best first), the intents blocked by not_examples, why the
-        message looks out of scope ("" when it does not), and its sentence vector (None when the meaning
-        model did not run). ``vector``: the message's vector from :meth:`message_vectors`, if computed
-        already."""
+        message looks out of scope ("" when it does not) with the out-of-scope intent it is nearest to (""
+        when that is not the reason), and its sentence vector (None when the meaning model did not run).
+        ``vector``: the message's vector from :meth:`message_vectors`, if computed already."""
         query = normalize(text)
         if not query or not self.entries:
-            return [], [], "", None
+            return [], [], ("", ""), None
         config = self.config
         if self._spelling is not None:
             query = self._spelling.repair(query)
@@ -738,7 +738,7 @@ class IntentIndex:
         evidence.sort(key=lambda e: (-e.score, e.intent))
         blocked = self._blocked(query, ids, tfidf, evidence, language)
         kept = [e for e in evidence if e.intent not in blocked]
-        reason = ""
+        reason = outside = ""
         answerable = [e for e in kept if e.intent not in self._out_of_scope]
         if kept and kept[0].intent in self._out_of_scope:
             leader, inside = kept[0], answerable[0].score if answerable else 0.0
@@ -746,8 +746,9 @@ class IntentIndex:
                 leader.score >= config.out_of_scope_min_score
                 and leader.score - inside >= config.out_of_scope_margin
             ):
+                outside = self.intent_ids[leader.intent]
                 reason = (
-                    f"nearest to {self.intent_ids[leader.intent]!r} ({config.out_of_scope_tag}, "
+                    f"nearest to {outside!r} ({config.out_of_scope_tag}, "
                     f"{leader.score:.1f}, {leader.score - inside:.1f} ahead)"
                 )
         kept = answerable
@@ -763,7 +764,7 @@ class IntentIndex:
                 f"{100 * config.none_meaning:g}) nor in wording ({100 * kept[0].similarity:.0f} < "
                 f"{100 * config.none_similarity:g})"
             )
-        return kept[: max(0, limit)], sorted(blocked), reason, vector
+        return kept[: max(0, limit)], sorted(blocked), (reason, outside), vector
 
     def _nearest_in_meaning(self, intent: int, vector: FloatArray | None) -> tuple[float, int]:
         """(cosine, entry) of the intent's example nearest to the message's sentence vector ((0, -1) without)."""
@@ -814,7 +815,7 @@ class IntentIndex:
         ``cross_language_factor``); ``None`` treats every language alike. ``vector``: the message's
         sentence vector from :meth:`message_vectors` (computed here when it is needed and not given).
         """
-        evidence, blocked, out_of_scope, vector = self._rank(text, language, limit, vector)
+        evidence, blocked, (out_of_scope, nearest), vector = self._rank(text, language, limit, vector)
         candidates = tuple(
             Candidate(
                 intent_id=self.intent_ids[e.intent],
@@ -829,6 +830,7 @@ class IntentIndex:
             language=language,
             blocked=tuple(self.intent_ids[i] for i in blocked),
             out_of_scope=out_of_scope,
+            out_of_scope_intent=nearest,
             vector=vector,
             vector_model=self.embedder.name if vector is not None and self.embedder is not None else "",
         )
@@ -845,7 +847,7 @@ class IntentIndex:
                 "  spelling repaired to the examples' words: "
                 + ", ".join(f"{written!r} -> {repaired!r}" for written, repaired in repairs)
             )
-        evidence, blocked, out_of_scope, _ = self._rank(text, language, limit)
+        evidence, blocked, (out_of_scope, _), _ = self._rank(text, language, limit)
         if not evidence:
             lines.append("  no candidate: the message shares no word or letter sequence with any example")
         for place, e in enumerate(evidence, start=1):
