@@ -36,7 +36,7 @@ import math
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import count, pairwise
 
 import numpy as np
@@ -700,7 +700,6 @@ class IntentIndex:
             n_support = max(1, min(config.support, available))
             support = sum(s for s, _, _ in items[:n_support]) / n_support
             best_similarity, best_entry, fuzzy = items[0]
-            meant_similarity, meant_entry = self._nearest_in_meaning(intent, vector)
             probability = float(probabilities[intent])
             vote = votes.get(intent, 0.0)
             gate = min(1.0, best_similarity / config.relative_full_similarity) ** config.relative_gate
@@ -729,8 +728,8 @@ class IntentIndex:
                     bayes=float(bayes[intent]),
                     linear=float(linear[intent]),
                     meaning=float(meaning[intent]),
-                    meant_similarity=meant_similarity,
-                    meant_entry=meant_entry,
+                    meant_similarity=0.0,
+                    meant_entry=-1,
                     gate=gate,
                     combined=combined,
                 )
@@ -751,7 +750,12 @@ class IntentIndex:
                     f"nearest to {outside!r} ({config.out_of_scope_tag}, "
                     f"{leader.score:.1f}, {leader.score - inside:.1f} ahead)"
                 )
-        kept = answerable
+        # The nearest example in meaning explains a candidate; only the ones returned need it.
+        kept = [
+            replace(e, meant_similarity=similarity, meant_entry=entry)
+            for e in answerable[: max(0, limit)]
+            for similarity, entry in [self._nearest_in_meaning(e.intent, vector)]
+        ]
         if (
             not reason
             and kept
