@@ -44,7 +44,7 @@ import numpy.typing as npt
 from rapidfuzz import fuzz
 
 from bot.core.matching_linear import LinearIntentModel
-from bot.core.matching_semantic import Embedder, SemanticIntentModel, embed_messages
+from bot.core.matching_semantic import Embedder, SemanticIntentModel, WordFeatures, embed_messages
 from bot.core.matching_stem import stem
 from bot.core.model import Candidate, Intent, Lang, MatchResult, Settings
 from bot.core.normalize import normalize
@@ -123,6 +123,15 @@ class MatcherConfig:
     cosine) instead of zero, and small folders get at most ``semantic_max_epochs`` passes from there: with
     10 examples an intent, a regression fitted to the end forgets what the centroids knew (BANKING77 10-shot,
     mean of 3 seeds: 77.96 from zero with 100 passes, 78.54 from the centroids with 20)."""
+    semantic_word_scale: float = 0.0
+    """With a value > 0 the meaning model also reads the message's words (its TF-IDF vector, times this):
+    one regression over [words | sentence vector] weighs both jointly. Off by default: at 1.5 it lifted
+    MASSIVE German by 0.5, CLINC150 and BANKING77 10-shot by 0.1-0.2 and the realistic dev set by one
+    message, but turned "keins davon" after a miss into an outage answer (50.4) and changed the scripted
+    conversations' near misses (sixth pass, docs/benchmarks.md)."""
+    semantic_max_words: int = 20_000
+    """Word features of the meaning model (the most frequent of those in two or more examples): memory is
+    three times features x intents floats during the fit (20,000 x 227 intents: 54 MB)."""
     semantic_min_epochs: int = 3
     semantic_max_updates: int = 60_000
     """Load-time budget of the meaning model's fit, in example updates (15,000 examples: 4 passes)."""
@@ -486,6 +495,21 @@ class IntentIndex:
             self._meaning_bounds = np.searchsorted(entry_intent[meaningful], np.arange(n_intents + 1)).astype(
                 np.int64
             )
+            words = None
+            if config.semantic_word_scale > 0:
+                sub = np.array(meaningful, dtype=np.int64)
+                lengths = vectors.starts[sub + 1] - vectors.starts[sub]
+                positions = np.concatenate(
+                    [np.arange(vectors.starts[i], vectors.starts[i + 1]) for i in sub]
+                    or [np.zeros(0, np.int64)]
+                )
+                words = WordFeatures(
+                    vectors.ids[positions],
+                    vectors.tfidf[positions],
+                    np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+                    self._vectorizer.df,
+                    config.semantic_max_words,
+                )
             self._semantic = SemanticIntentModel(
                 self._meaning_vectors,
                 entry_intent[meaningful],
@@ -501,6 +525,8 @@ class IntentIndex:
                 min_epochs=config.semantic_min_epochs,
                 max_updates=config.semantic_max_updates,
                 prototype=config.semantic_prototype,
+                words=words,
+                word_scale=config.semantic_word_scale,
             )
             if config.spelling_repair:
                 self._meaning_spelling = SpellingRepair(self.entries[i].text for i in meaningful)
@@ -651,7 +677,7 @@ class IntentIndex:
             if vector is None:
                 vector = self.message_vectors([text], language)[0]
             assert vector is not None
-            meaning = self._semantic.probabilities(vector, config.semantic_temperature)
+            meaning = self._semantic.probabilities(vector, config.semantic_temperature, ids, tfidf)
             probabilities = (1.0 - share) * probabilities + share * meaning
         else:
             vector = None
