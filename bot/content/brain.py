@@ -62,14 +62,20 @@ class Brain:
         """Language, ranked intents and tone for one message. ``language`` skips detection."""
         text = text[:MAX_ANALYSED_CHARS]
         lang = language or self.detect_language(text, hint=hint, previous=previous)
-        match = self.index.match(text, lang) if text.strip() else MatchResult((), lang)
+        split = split_questions(text)
+        questions = list(split) if len(split) > 1 else []
+        # One encoder call for the message and its questions: the encoder's cost is mostly streaming its
+        # weights, once per call, so two calls cost half as much again as one call for both texts.
+        texts = [text, *questions] if text.strip() else []
+        vectors = self.index.message_vectors(texts, lang) or [None] * (1 + len(questions))
+        match = self.index.match(text, lang, vector=vectors[0]) if text.strip() else MatchResult((), lang)
         # The matcher ran the sentence encoder already; the tone analyser reuses that vector (running the
         # encoder a second time would cost more than the whole tone analysis).
         vector = match.vector if self.tone.accepts_vectors(match.vector_model) else None
         tone = self.tone.analyze(text, lang, recent=recent, misses=misses, vector=vector)
-        questions = split_questions(text)
-        parts = (
-            tuple(PartMatch(q, self.index.match(q, lang)) for q in questions) if len(questions) > 1 else ()
+        parts = tuple(
+            PartMatch(q, self.index.match(q, lang, vector=v))
+            for q, v in zip(questions, vectors[1:], strict=True)
         )
         return Analysis(language=lang, match=match, tone=tone, parts=parts)
 

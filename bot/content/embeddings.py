@@ -110,6 +110,19 @@ class CachedEmbedder:
             return self._inner.embed([])
         return np.stack([self._vectors[key] for key in keys]).astype(np.float32, copy=False)
 
+    def embed_messages(self, texts: Sequence[str]) -> FloatArray:
+        """Vectors of customer messages (a message and its parts, in one encoder call): looked up in the
+        cache (a message that is one of the examples costs nothing), the rest embedded, nothing stored."""
+        found = [self._vectors.get(self._key(text)) for text in texts]
+        missing = [i for i, vector in enumerate(found) if vector is None]
+        if len(missing) == len(texts):
+            return self._inner.embed(texts)
+        fresh = self._inner.embed([texts[i] for i in missing]) if missing else None
+        for row, i in enumerate(missing):
+            assert fresh is not None
+            found[i] = fresh[row]
+        return np.stack([vector for vector in found if vector is not None]).astype(np.float32, copy=False)
+
     def _write(self) -> None:
         if self._path is None:
             return

@@ -36,7 +36,7 @@ import math
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import count, pairwise
 
 import numpy as np
@@ -44,7 +44,7 @@ import numpy.typing as npt
 from rapidfuzz import fuzz
 
 from bot.core.matching_linear import LinearIntentModel
-from bot.core.matching_semantic import Embedder, SemanticIntentModel
+from bot.core.matching_semantic import Embedder, SemanticIntentModel, WordFeatures, embed_messages
 from bot.core.matching_stem import stem
 from bot.core.model import Candidate, Intent, Lang, MatchResult, Settings
 from bot.core.normalize import normalize
@@ -123,6 +123,15 @@ class MatcherConfig:
     cosine) instead of zero, and small folders get at most ``semantic_max_epochs`` passes from there: with
     10 examples an intent, a regression fitted to the end forgets what the centroids knew (BANKING77 10-shot,
     mean of 3 seeds: 77.96 from zero with 100 passes, 78.54 from the centroids with 20)."""
+    semantic_word_scale: float = 0.0
+    """With a value > 0 the meaning model also reads the message's words (its TF-IDF vector, times this):
+    one regression over [words | sentence vector] weighs both jointly. Off by default: at 1.5 it lifted
+    MASSIVE German by 0.5, CLINC150 and BANKING77 10-shot by 0.1-0.2 and the realistic dev set by one
+    message, but turned "keins davon" after a miss into an outage answer (50.4) and changed the scripted
+    conversations' near misses (sixth pass, docs/benchmarks.md)."""
+    semantic_max_words: int = 20_000
+    """Word features of the meaning model (the most frequent of those in two or more examples): memory is
+    three times features x intents floats during the fit (20,000 x 227 intents: 54 MB)."""
     semantic_min_epochs: int = 3
     semantic_max_updates: int = 60_000
     """Load-time budget of the meaning model's fit, in example updates (15,000 examples: 4 passes)."""
@@ -486,6 +495,21 @@ class IntentIndex:
             self._meaning_bounds = np.searchsorted(entry_intent[meaningful], np.arange(n_intents + 1)).astype(
                 np.int64
             )
+            words = None
+            if config.semantic_word_scale > 0:
+                sub = np.array(meaningful, dtype=np.int64)
+                lengths = vectors.starts[sub + 1] - vectors.starts[sub]
+                positions = np.concatenate(
+                    [np.arange(vectors.starts[i], vectors.starts[i + 1]) for i in sub]
+                    or [np.zeros(0, np.int64)]
+                )
+                words = WordFeatures(
+                    vectors.ids[positions],
+                    vectors.tfidf[positions],
+                    np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+                    self._vectorizer.df,
+                    config.semantic_max_words,
+                )
             self._semantic = SemanticIntentModel(
                 self._meaning_vectors,
                 entry_intent[meaningful],
@@ -501,6 +525,8 @@ class IntentIndex:
                 min_epochs=config.semantic_min_epochs,
                 max_updates=config.semantic_max_updates,
                 prototype=config.semantic_prototype,
+                words=words,
+                word_scale=config.semantic_word_scale,
             )
             if config.spelling_repair:
                 self._meaning_spelling = SpellingRepair(self.entries[i].text for i in meaningful)
@@ -597,15 +623,38 @@ class IntentIndex:
         rows = np.repeat(np.arange(len(entries)), lengths)
         return np.bincount(rows, weights=products, minlength=len(entries)).astype(np.float32)
 
+    def wants_vectors(self, language: Lang | None) -> bool:
+        """Whether :meth:`match` reads a sentence vector for a message in ``language``."""
+        return (
+            bool(self._meaning_share(language)) and self._semantic is not None and self.embedder is not None
+        )
+
+    def message_vectors(self, texts: Sequence[str], language: Lang | None) -> list[FloatArray | None]:
+        """The sentence vectors :meth:`match` would compute for each of ``texts``, in one encoder call.
+
+        A message of several questions is matched whole and part by part; one call for all of them costs
+        about as much as one call for the whole message (the encoder streams its weights once per call:
+        two short texts 2.2 ms together, 3.1 ms apart). Texts that are the same after the spelling repair
+        are embedded once. ``None`` for every text when the meaning model does not apply to ``language``.
+        """
+        if not texts or not self.wants_vectors(language) or self.embedder is None:
+            return [None] * len(texts)
+        repaired = [self._meaning_spelling.repair(t) if self._meaning_spelling else t for t in texts]
+        unique = list(dict.fromkeys(repaired))
+        vectors = embed_messages(self.embedder, unique)
+        row = {text: position for position, text in enumerate(unique)}
+        return [vectors[row[text]] for text in repaired]
+
     def _rank(
-        self, text: str, language: Lang | None, limit: int
-    ) -> tuple[list[_Evidence], list[int], str, FloatArray | None]:
+        self, text: str, language: Lang | None, limit: int, vector: FloatArray | None = None
+    ) -> tuple[list[_Evidence], list[int], tuple[str, str], FloatArray | None]:
         """Evidence for the best ``limit`` intents (best first), the intents blocked by not_examples, why the
-        message looks out of scope ("" when it does not), and its sentence vector (None when the meaning
-        model did not run)."""
+        message looks out of scope ("" when it does not) with the out-of-scope intent it is nearest to (""
+        when that is not the reason), and its sentence vector (None when the meaning model did not run).
+        ``vector``: the message's vector from :meth:`message_vectors`, if computed already."""
         query = normalize(text)
         if not query or not self.entries:
-            return [], [], "", None
+            return [], [], ("", ""), None
         config = self.config
         if self._spelling is not None:
             query = self._spelling.repair(query)
@@ -624,14 +673,14 @@ class IntentIndex:
             linear = np.zeros_like(bayes)
             probabilities = bayes
         share = self._meaning_share(language)
-        vector: FloatArray | None = None
         if share and self._semantic is not None and self.embedder is not None:
-            vector = self.embedder.embed(
-                [self._meaning_spelling.repair(text) if self._meaning_spelling else text]
-            )[0]
-            meaning = self._semantic.probabilities(vector, config.semantic_temperature)
+            if vector is None:
+                vector = self.message_vectors([text], language)[0]
+            assert vector is not None
+            meaning = self._semantic.probabilities(vector, config.semantic_temperature, ids, tfidf)
             probabilities = (1.0 - share) * probabilities + share * meaning
         else:
+            vector = None
             meaning = np.zeros_like(bayes)
         # Candidates: intents with a near example, and the model's favourites (which may have none).
         n_model = min(len(probabilities), limit + 3)
@@ -677,7 +726,6 @@ class IntentIndex:
             n_support = max(1, min(config.support, available))
             support = sum(s for s, _, _ in items[:n_support]) / n_support
             best_similarity, best_entry, fuzzy = items[0]
-            meant_similarity, meant_entry = self._nearest_in_meaning(intent, vector)
             probability = float(probabilities[intent])
             vote = votes.get(intent, 0.0)
             gate = min(1.0, best_similarity / config.relative_full_similarity) ** config.relative_gate
@@ -706,8 +754,8 @@ class IntentIndex:
                     bayes=float(bayes[intent]),
                     linear=float(linear[intent]),
                     meaning=float(meaning[intent]),
-                    meant_similarity=meant_similarity,
-                    meant_entry=meant_entry,
+                    meant_similarity=0.0,
+                    meant_entry=-1,
                     gate=gate,
                     combined=combined,
                 )
@@ -715,7 +763,7 @@ class IntentIndex:
         evidence.sort(key=lambda e: (-e.score, e.intent))
         blocked = self._blocked(query, ids, tfidf, evidence, language)
         kept = [e for e in evidence if e.intent not in blocked]
-        reason = ""
+        reason = outside = ""
         answerable = [e for e in kept if e.intent not in self._out_of_scope]
         if kept and kept[0].intent in self._out_of_scope:
             leader, inside = kept[0], answerable[0].score if answerable else 0.0
@@ -723,11 +771,17 @@ class IntentIndex:
                 leader.score >= config.out_of_scope_min_score
                 and leader.score - inside >= config.out_of_scope_margin
             ):
+                outside = self.intent_ids[leader.intent]
                 reason = (
-                    f"nearest to {self.intent_ids[leader.intent]!r} ({config.out_of_scope_tag}, "
+                    f"nearest to {outside!r} ({config.out_of_scope_tag}, "
                     f"{leader.score:.1f}, {leader.score - inside:.1f} ahead)"
                 )
-        kept = answerable
+        # The nearest example in meaning explains a candidate; only the ones returned need it.
+        kept = [
+            replace(e, meant_similarity=similarity, meant_entry=entry)
+            for e in answerable[: max(0, limit)]
+            for similarity, entry in [self._nearest_in_meaning(e.intent, vector)]
+        ]
         if (
             not reason
             and kept
@@ -740,7 +794,7 @@ class IntentIndex:
                 f"{100 * config.none_meaning:g}) nor in wording ({100 * kept[0].similarity:.0f} < "
                 f"{100 * config.none_similarity:g})"
             )
-        return kept[: max(0, limit)], sorted(blocked), reason, vector
+        return kept[: max(0, limit)], sorted(blocked), (reason, outside), vector
 
     def _nearest_in_meaning(self, intent: int, vector: FloatArray | None) -> tuple[float, int]:
         """(cosine, entry) of the intent's example nearest to the message's sentence vector ((0, -1) without)."""
@@ -778,13 +832,20 @@ class IntentIndex:
                     break
         return blocked
 
-    def match(self, text: str, language: Lang | None = None, limit: int = 5) -> MatchResult:
+    def match(
+        self,
+        text: str,
+        language: Lang | None = None,
+        limit: int = 5,
+        vector: FloatArray | None = None,
+    ) -> MatchResult:
         """Ranked candidates for ``text``, best first, at most one per intent and ``limit`` in all.
 
         ``language`` prefers that language's examples (others count, discounted by
-        ``cross_language_factor``); ``None`` treats every language alike.
+        ``cross_language_factor``); ``None`` treats every language alike. ``vector``: the message's
+        sentence vector from :meth:`message_vectors` (computed here when it is needed and not given).
         """
-        evidence, blocked, out_of_scope, vector = self._rank(text, language, limit)
+        evidence, blocked, (out_of_scope, nearest), vector = self._rank(text, language, limit, vector)
         candidates = tuple(
             Candidate(
                 intent_id=self.intent_ids[e.intent],
@@ -799,6 +860,7 @@ class IntentIndex:
             language=language,
             blocked=tuple(self.intent_ids[i] for i in blocked),
             out_of_scope=out_of_scope,
+            out_of_scope_intent=nearest,
             vector=vector,
             vector_model=self.embedder.name if vector is not None and self.embedder is not None else "",
         )
@@ -815,7 +877,7 @@ class IntentIndex:
                 "  spelling repaired to the examples' words: "
                 + ", ".join(f"{written!r} -> {repaired!r}" for written, repaired in repairs)
             )
-        evidence, blocked, out_of_scope, _ = self._rank(text, language, limit)
+        evidence, blocked, (out_of_scope, _), _ = self._rank(text, language, limit)
         if not evidence:
             lines.append("  no candidate: the message shares no word or letter sequence with any example")
         for place, e in enumerate(evidence, start=1):

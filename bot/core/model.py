@@ -176,6 +176,8 @@ class MatchResult:
     """Why the matcher thinks the message is about something the folder does not cover (empty: no such
     evidence): it is nearest to an intent tagged ``out_of_scope``, or nothing it means is near any example.
     The policy never answers such a message."""
+    out_of_scope_intent: str = ""
+    """The intent tagged ``out_of_scope`` the message is nearest to, when that is the reason (else empty)."""
     vector: Sequence[float] | npt.NDArray[np.float32] | None = field(default=None, compare=False, repr=False)
     """The message's sentence vector when the matcher's meaning model ran (``vector_model`` names the
     encoder): the tone analyser reuses it instead of running the encoder a second time."""

@@ -762,6 +762,8 @@ class _Parts:
     out_of_scope: str = ""
     """When every unclear part is about something the folder does not cover: the matcher's reason for the
     first (empty when some unclear part is merely unclear)."""
+    outside_intents: tuple[str, ...] = ()
+    """The out-of-scope intents the unclear parts are nearest to (``MatchResult.out_of_scope_intent``)."""
 
     @property
     def answered_by_parts(self) -> bool:
@@ -794,14 +796,19 @@ def _clear_parts(analysis: Analysis, rules: _Rules) -> _Parts | None:
             found.append(best.intent_id)
             notes.append(f"{part.text!r}: {best.intent_id} {best.score:.1f}")
     out_of_scope = outside[0] if outside and all(outside) else ""
+    nearest = tuple(p.match.out_of_scope_intent for p in analysis.parts if p.match.out_of_scope_intent)
     if not found:
-        return _Parts((), "; ".join(notes), False, False, polite, out_of_scope) if out_of_scope else None
+        return (
+            _Parts((), "; ".join(notes), False, False, polite, out_of_scope, nearest)
+            if out_of_scope
+            else None
+        )
     real = tuple(i for i in found if not _pleasantry(rules.intents[i]))
     # Only pleasantries ("Guten Morgen. Vielen Dank im Voraus!"): one polite answer, the first.
     intents = real or tuple(found[:1])
     dropped = polite or len(intents) < len(found)
     why = "; ".join(notes) + ("; pleasantries left out" if dropped else "")
-    return _Parts(intents, why, not unclear, bool(real), dropped, out_of_scope)
+    return _Parts(intents, why, not unclear, bool(real), dropped, out_of_scope, nearest)
 
 
 def _pleasantry(intent: Intent | None) -> bool:
@@ -830,6 +837,14 @@ def _match(state: ConversationState, turn: Turn, rules: _Rules) -> Decision:
         if not passing and not parts.substantive:
             real = tuple(c for c in candidates if not _pleasantry(rules.intents.get(c.intent_id)))
             return _miss(state, turn, rules, real)
+    whole_outside = turn.analysis.match.out_of_scope_intent if turn.analysis else ""
+    if parts is not None and whole_outside and whole_outside in parts.outside_intents:
+        # The whole message and one of its parts are out of scope for the same reason (nearest to the same
+        # out-of-scope intent): a part that matches on its own is then that topic said again ("macht ihr
+        # auch kfz-versicherungen? mein auto muss neu versichert werden": the second part alone looks like
+        # device insurance), not a second question. Two topics ("what's the weather on mars and how do I
+        # change my address?") are out of scope for different reasons, and the clear one is answered.
+        return _miss(state, turn, rules, candidates)
     if (
         parts is not None
         and parts.substantive

@@ -31,3 +31,17 @@ def test_the_tone_reads_the_vector_the_matcher_computed() -> None:
 def test_vectors_of_another_encoder_are_not_read() -> None:
     assert not shipped().tone.accepts_vectors("some-other-encoder 1.0")
     assert not shipped().tone.accepts_vectors("")
+
+
+def test_the_parts_of_a_message_are_matched_as_on_their_own() -> None:
+    brain = shipped()
+    analysis = brain.analyze("Wo finde ich meine Rechnung? Und wie kann ich kündigen?", language="de")
+    assert [part.text for part in analysis.parts] == [
+        "Wo finde ich meine Rechnung?",
+        "wie kann ich kündigen?",
+    ]
+    for part in analysis.parts:
+        alone = brain.index.match(part.text, "de")
+        assert [(c.intent_id, c.score) for c in part.match.candidates] == [
+            (c.intent_id, c.score) for c in alone.candidates
+        ]

@@ -223,3 +223,19 @@ def test_the_encoder_never_opens_a_network_connection(monkeypatch: pytest.Monkey
     finally:
         embeddings._load_encoder.cache_clear()
         embeddings._cached.cache_clear()
+
+
+def test_messages_are_embedded_in_one_call_and_never_stored(embedder: Embedder, tmp_path: Path) -> None:
+    path = tmp_path / "vectors.npz"
+    counting = _Counting(embedder)
+    cached = CachedEmbedder(counting, path)
+    cached.embed(["Rechnung bitte", "Vertrag kündigen"])
+    before, counting.seen = path.stat().st_mtime_ns, []
+    texts = ["wo ist meine rechnung", "Rechnung bitte", "und wie kündige ich"]
+    vectors = cached.embed_messages(texts)
+    # The example's vector comes from the cache; the two messages reach the encoder together.
+    assert counting.seen == ["wo ist meine rechnung", "und wie kündige ich"]
+    assert path.stat().st_mtime_ns == before and vectors.shape == (3, 512)
+    alone = [embedder.embed([text])[0] for text in texts]
+    assert all(float(v @ a) > 0.999 for v, a in zip(vectors, alone, strict=True))
+    assert cached.embed_messages([]).shape[0] == 0

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.core.matcher import DEFAULT_CONFIG, IntentIndex
-from bot.core.matching_semantic import SemanticIntentModel
+from bot.core.matching_semantic import SemanticIntentModel, WordFeatures
 from bot.core.model import Intent, Settings
 
 CONCEPTS = {
@@ -206,3 +206,46 @@ def test_the_fit_starts_from_the_intents_centroids() -> None:
     logits = np.log(start.probabilities(query, 1.0))
     assert np.allclose(logits - logits.max(), expected - expected.max(), atol=1e-3)
     assert np.allclose(blank.probabilities(query, 1.0), 0.25)
+
+
+class _CountingConcepts(ConceptEmbedder):
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        self.calls.append(list(texts))
+        return super().embed(texts)
+
+
+def test_a_message_and_its_parts_are_embedded_in_one_call() -> None:
+    embedder = _CountingConcepts()
+    index = IntentIndex.build(INTENTS, SETTINGS, embedder=embedder)
+    embedder.calls.clear()
+    texts = ["still waiting for the plastic. how do i quit", "still waiting for the plastic", "how do i quit"]
+    vectors = index.message_vectors([*texts, texts[1]], "en")
+    assert embedder.calls == [texts]  # one call, the repeated part once
+    assert vectors[3] is not None and np.array_equal(vectors[1], vectors[3])
+    for text, vector in zip(texts, vectors, strict=False):
+        assert index.match(text, "en", vector=vector) == index.match(text, "en")
+    assert index.message_vectors(texts, "fr") == [None, None, None]  # not a language of the meaning model
+
+
+def test_with_words_the_meaning_model_separates_intents_whose_vectors_are_the_same() -> None:
+    # Two intents, every example with the same sentence vector: only the words can tell them apart.
+    vectors = np.tile(np.array([[1.0, 0.0]], dtype=np.float32), (4, 1))
+    labels = np.array([0, 0, 1, 1], dtype=np.int32)
+    # Word feature 0 ("rechnung") in intent 0's examples, feature 1 ("vertrag") in intent 1's; feature 2
+    # in every example. TF-IDF rows as the lexical index keeps them (CSR).
+    ids = np.array([0, 2, 0, 2, 1, 2, 1, 2], dtype=np.int32)
+    weights = np.full(8, 0.7071, dtype=np.float32)
+    starts = np.array([0, 2, 4, 6, 8], dtype=np.int64)
+    words = WordFeatures(ids, weights, starts, df=np.array([2, 2, 4], dtype=np.int64), max_features=10)
+    fit = {"scale": 10.0, "rate": 0.05, "l2": 1e-5, "batch": 2, "max_epochs": 30, "min_epochs": 3}
+    blind = SemanticIntentModel(vectors, labels, 2, max_updates=1000, **fit)  # type: ignore[arg-type]
+    reading = SemanticIntentModel(vectors, labels, 2, max_updates=1000, words=words, **fit)  # type: ignore[arg-type]
+    message = np.array([1.0, 0.0], dtype=np.float32)
+    word_ids, word_weights = np.array([1, 2], dtype=np.int32), np.full(2, 0.7071, dtype=np.float32)
+    assert abs(float(blind.probabilities(message, 1.0, word_ids, word_weights)[1]) - 0.5) < 0.05
+    assert float(reading.probabilities(message, 1.0, word_ids, word_weights)[1]) > 0.9
+    # Without the message's words the model falls back on the vector: no preference.
+    assert abs(float(reading.probabilities(message, 1.0)[1]) - 0.5) < 0.15

@@ -162,3 +162,43 @@ def test_a_waiting_ticket_does_not_get_a_complaint_answer_but_an_urgent_intent_s
     assert RaisePriority(5, Priority.URGENT, "sim_block") in stolen.actions
     assert any(isinstance(a, SendAnswer) for a in stolen.actions)
     assert not any(isinstance(a, Clarify) for a in stolen.actions)
+
+
+def _outside(intent_id: str, *scores: tuple[str, float]) -> MatchResult:
+    reason = f"nearest to {intent_id!r} (out_of_scope, 56.8, 31.0 ahead)"
+    return MatchResult(
+        tuple(Candidate(i, s, "x", "de") for i, s in scores),
+        "de",
+        out_of_scope=reason,
+        out_of_scope_intent=intent_id,
+    )
+
+
+def _decide_whole(text: str, whole: MatchResult, parts: tuple[PartMatch, ...]) -> Decision:
+    analysis = Analysis(language="de", match=whole, tone=ToneResult(anger=0.0, reasons=()), parts=parts)
+    turn = Turn(now=NOW, text=text, analysis=analysis)
+    return decide(ConversationState(greeted=True), turn, Situation(), SETTINGS, INTENTS)
+
+
+def test_a_part_that_repeats_the_out_of_scope_topic_of_the_whole_message_is_not_answered() -> None:
+    parts = (
+        PartMatch("macht ihr auch kfz versicherungen?", _outside("oos_other_products", ("complaint", 20.0))),
+        PartMatch("mein auto muss neu versichert werden", _match(("cancellation", 54.0))),
+    )
+    whole = _outside("oos_other_products", ("cancellation", 25.9))
+    decision = _decide_whole(
+        "macht ihr auch kfz versicherungen? mein auto muss neu versichert werden", whole, parts
+    )
+    assert decision.outcome == "not_understood" and "out of scope" in decision.explanation
+    assert not any(isinstance(action, Clarify) for action in decision.actions)
+
+
+def test_a_clear_question_beside_another_out_of_scope_topic_is_still_answered() -> None:
+    parts = (
+        PartMatch("what's the weather on mars", _outside("oos_small_talk", ("complaint", 20.0))),
+        PartMatch("how do I pay?", _match(("payment_methods", 90.0))),
+    )
+    whole = _outside("oos_other_companies", ("payment_methods", 31.4))
+    decision = _decide_whole("what's the weather on mars and how do I pay?", whole, parts)
+    assert decision.answered == ("payment_methods",)
+    assert decision.actions[-1] == SendMessage("partly_understood", ("human",))
