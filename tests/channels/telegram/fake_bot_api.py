@@ -7,6 +7,10 @@ answers Bot API methods with Telegram's own JSON and error texts. It is reachabl
 - :func:`mock_transport`, an ``httpx.MockTransport``: PTB's own ``HTTPXRequest`` talks to it over "HTTP";
 - :class:`FakeServer`, a real HTTP server on localhost: for ``python -m bot run`` as a subprocess.
 
+Updates reach a bot by ``getUpdates`` on any of them, by :meth:`FakeTelegram.push_to_webhook` (one URL, one
+by one), or by :class:`WebhookDelivery`: several replicas' URLs round-robin, per chat in order, chats in
+parallel, failed POSTs retried on the next replica, as Telegram delivers webhooks behind a load balancer.
+
 It records every call and can inject failures: ``429`` with ``retry_after``, ``message thread not found``,
 timeouts. It enforces the limits the bot must respect (4,096 characters, 64-byte callback data, valid HTML
 in parse mode, 128-character topic names, deleteMessage's 48 hours and rights), so a bot that breaks them
@@ -985,8 +989,11 @@ class WebhookDelivery:
             stop.set()
             await loop
 
+    def _secret(self) -> str:
+        with self.telegram.lock:
+            return str(self.telegram.webhook.get("secret_token") or "")
+
     async def _run(self, stop: asyncio.Event) -> None:
-        headers_secret = lambda: str(self.telegram.webhook.get("secret_token") or "")  # noqa: E731
         limits = httpx.Limits(max_connections=self.max_connections, max_keepalive_connections=0)
         async with httpx.AsyncClient(timeout=self.timeout, limits=limits) as client:
             while not stop.is_set():
@@ -1006,7 +1013,7 @@ class WebhookDelivery:
                         self._busy.add(chat)
                         ready.append(update)
                 for update in ready:
-                    task = asyncio.create_task(self._post(client, update, headers_secret()))
+                    task = asyncio.create_task(self._post(client, update, self._secret()))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
                 await asyncio.sleep(0.002)
