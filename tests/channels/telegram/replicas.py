@@ -285,7 +285,7 @@ def answer_index(text: str) -> int | None:
 class Verdict:
     """What the customers saw, judged against what they asked (k-th answer for the k-th question)."""
 
-    customers: int
+    users: list[int]
     questions: int
     answered: int = 0
     """Questions with at least one answer."""
@@ -300,14 +300,14 @@ class Verdict:
 
     def summary(self) -> str:
         return (
-            f"{self.customers} customers × {len(QUESTIONS)}: {self.answered}/{self.questions} answered,"
+            f"{len(self.users)} customers × {len(QUESTIONS)}: {self.answered}/{self.questions} answered,"
             f" {len(self.lost)} lost, {len(self.order_violations)} customers with order violations,"
             f" {self.duplicates} duplicate answers ({self.late_duplicates} after a later answer)"
         )
 
 
 def judge(received: dict[int, list[str]], user_ids: Sequence[int]) -> Verdict:
-    verdict = Verdict(customers=len(user_ids), questions=len(user_ids) * len(QUESTIONS))
+    verdict = Verdict(users=list(user_ids), questions=len(user_ids) * len(QUESTIONS))
     for user_id in user_ids:
         got = [k for k in map(answer_index, received.get(user_id, [])) if k is not None]
         first = list(dict.fromkeys(got))
@@ -397,3 +397,34 @@ async def all_answered(delivery: WebhookDelivery, user_ids: Sequence[int], withi
         await asyncio.sleep(0.1)
     await asyncio.sleep(1.0)
     return True
+
+
+@dataclass(frozen=True)
+class Causes:
+    """Where an order violation or a duplicate came from, read from the database (for the report)."""
+
+    turns_out_of_order: int
+    """Customers whose answers were *stored* out of order: two replicas ran consecutive turns at once."""
+    sends_out_of_order: int
+    """Customers whose answers were stored in order but reached them out of order (the outbox)."""
+    duplicate_turns: int
+    """Questions answered by two stored replies (the turn ran twice), as opposed to one reply sent twice."""
+
+
+def causes(database: str, verdict: Verdict) -> Causes:
+    """Classify the verdict's problems by what the database holds: the stored answers' order (``messages.id``
+    of the bot's replies) tells a turn-order problem from a delivery-order problem."""
+    stored_order: dict[int, list[int]] = {}
+    rows = query(
+        database,
+        "SELECT c.external_id, m.text FROM messages m JOIN customers c ON c.id = m.customer_id"
+        f" WHERE m.author = 'bot' AND c.channel = 'telegram' AND CAST(c.external_id AS BIGINT)"
+        f" BETWEEN {min(verdict.users)} AND {max(verdict.users)} ORDER BY m.id",
+    )
+    for external_id, text in rows:
+        k = answer_index(text)
+        if k is not None:
+            stored_order.setdefault(int(external_id), []).append(k)
+    turns = sum(1 for u in verdict.order_violations if stored_order.get(u) != sorted(stored_order.get(u, [])))
+    duplicate_turns = sum(len(ks) - len(set(ks)) for ks in stored_order.values())
+    return Causes(turns, len(verdict.order_violations) - turns, duplicate_turns)

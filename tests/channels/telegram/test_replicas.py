@@ -34,7 +34,7 @@ from . import replicas as cluster
 from .fake_bot_api import FakeServer, FakeTelegram, WebhookDelivery
 
 REPLICAS = 3
-CUSTOMERS = int(os.environ.get("CAREBOT_CHAOS_CUSTOMERS", "200"))
+CUSTOMERS = int(os.environ.get("CAREBOT_CHAOS_CUSTOMERS", "100"))
 ROUNDS = int(os.environ.get("CAREBOT_CHAOS_ROUNDS", "1"))
 UNTIL_CROSS_REPLICA_ORDER = True
 """Issue #16, not merged yet: the inbox has no claim across processes and a customer's turns are serialised
@@ -88,11 +88,14 @@ async def test_three_replicas_one_killed_mid_burst_lose_nothing_and_keep_each_cu
                     complete = await cluster.all_answered(delivery, users, within=180)
                     verdict = cluster.judge({u: delivery.reply_texts(u) for u in users}, users)
                     stored = cluster.stored(database, users[0], users[-1])
+                    why = cluster.causes(database, verdict)
                     seen_duplicates += verdict.duplicates
                     line = (
                         f"round {round_ + 1}: killed replica {victim.number} at {kill_at} answers;"
                         f" {verdict.summary()}; stored {stored.questions}, handled {stored.handled};"
-                        f" resends counted so far {stored.resends}"
+                        f" resends counted so far {stored.resends}; order violations from turn order"
+                        f" {why.turns_out_of_order}, from sending order {why.sends_out_of_order};"
+                        f" turns run twice {why.duplicate_turns}"
                     )
                     report.append(line)
                     print(line)
