@@ -84,14 +84,15 @@ def is_postgres(database: str) -> bool:
 def _psql(url: str, sql: str) -> list[list[str]]:
     """Run ``sql`` with psql (no Python driver needed here): rows of text fields."""
     result = subprocess.run(
-        ["psql", url, "-v", "ON_ERROR_STOP=1", "-X", "-q", "-A", "-t", "-F", "\t", "-c", sql],
+        ["psql", url, "-v", "ON_ERROR_STOP=1", "-X", "-q", "-A", "-t", "-F", "\x1f", "-R", "\x1e", "-c", sql],
         capture_output=True,
         text=True,
         check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(f"psql failed: {result.stderr.strip()}")
-    return [line.split("\t") for line in result.stdout.splitlines() if line]
+    # Unit and record separators: a customer's or the bot's text may hold tabs and newlines.
+    return [record.split("\x1f") for record in result.stdout.rstrip("\n").split("\x1e") if record]
 
 
 def query(database: str, sql: str) -> list[tuple[str, ...]]:
