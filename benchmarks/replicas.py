@@ -11,8 +11,10 @@ the last answer; and database round trips per customer message:
 
 - ``statements/msg``: SQL statements the replicas executed during the burst (every ``BEGIN``, ``COMMIT``,
   query and update, idle polling included) divided by the questions. Counted inside each replica: this
-  script runs the bot through a wrapper (``--replica``) that counts statements on every SQLite connection
-  (``sqlite3`` trace callback) and every psycopg 3 cursor ``execute`` / ``executemany``;
+  script runs the bot through a wrapper (``--replica``) that counts the calls into the driver: aiosqlite's
+  ``execute*``, ``commit`` and ``rollback``; psycopg 3's cursor ``execute``/``executemany``, transaction
+  blocks (their BEGIN and COMMIT) and ``commit``/``rollback``. Statements a trigger runs inside one call
+  are not round trips and are not counted;
 - ``transactions/msg`` (PostgreSQL only): ``xact_commit + xact_rollback`` of the database in
   ``pg_stat_database`` before and after (pg_stat_statements is not preloaded on the project's server).
 
@@ -65,20 +67,36 @@ class _Counter:
 
 
 def _count_sqlite(counter: _Counter) -> None:
-    import sqlite3
+    """Every statement the bot hands to SQLite through aiosqlite (``execute*``, ``commit``, ``rollback``):
+    one trip to the connection's thread each. Counted at the driver's API, not with a ``sqlite3`` trace
+    callback: CPython reports every statement a trigger runs as one more copy of the statement that fired
+    it, which would count the ``message_seq`` trigger as extra round trips."""
+    import aiosqlite
 
-    real_connect = sqlite3.connect
+    for cls, names in (
+        (
+            aiosqlite.Connection,
+            ("execute", "execute_insert", "execute_fetchall", "executemany", "executescript"),
+        ),
+        (aiosqlite.Cursor, ("execute", "executemany", "executescript")),
+    ):
+        for name in names:
+            real = getattr(cls, name)
 
-    def trace(statement: str) -> None:
-        if not statement.startswith("--"):  # "-- trigger name": part of the statement that fired it
+            # aiosqlite returns an object that is both awaitable and an async context manager: pass it on.
+            def counted(self: Any, *args: Any, __real: Any = real, **kwargs: Any) -> Any:
+                counter.add()
+                return __real(self, *args, **kwargs)
+
+            setattr(cls, name, counted)
+    for name in ("commit", "rollback"):
+        real = getattr(aiosqlite.Connection, name)
+
+        async def ended(self: Any, __real: Any = real) -> Any:
             counter.add()
+            return await __real(self)
 
-    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
-        connection = real_connect(*args, **kwargs)
-        connection.set_trace_callback(trace)
-        return connection
-
-    sqlite3.connect = connect  # type: ignore[assignment]
+        setattr(aiosqlite.Connection, name, ended)
 
 
 def _count_psycopg(counter: _Counter) -> None:
@@ -97,6 +115,23 @@ def _count_psycopg(counter: _Counter) -> None:
                 return await __real(self, *args, **kwargs)
 
             setattr(cls, name, wrapped)
+    # BEGIN and COMMIT/ROLLBACK of ``async with connection.transaction()`` and explicit commit/rollback.
+    for name in ("__aenter__", "__aexit__"):
+        real = getattr(psycopg.AsyncTransaction, name)
+
+        async def block(self: Any, *args: Any, __real: Any = real) -> Any:
+            counter.add()
+            return await __real(self, *args)
+
+        setattr(psycopg.AsyncTransaction, name, block)
+    for name in ("commit", "rollback"):
+        real = getattr(psycopg.AsyncConnection, name)
+
+        async def ended(self: Any, __real: Any = real) -> Any:
+            counter.add()
+            return await __real(self)
+
+        setattr(psycopg.AsyncConnection, name, ended)
     for cls in (psycopg.Cursor, psycopg.ClientCursor, psycopg.ServerCursor):
         for name in ("execute", "executemany"):
             real = getattr(cls, name, None)
