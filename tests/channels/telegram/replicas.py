@@ -23,6 +23,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -132,10 +133,7 @@ def postgres_unavailable(server: str = POSTGRES_SERVER) -> str | None:
         _psql(server, "SELECT 1")
     except (OSError, RuntimeError) as error:
         return f"no PostgreSQL server at {server}: {error}"
-    with postgres_database(server) as url, contextlib.ExitStack() as stack:
-        import tempfile
-
-        scratch = stack.enter_context(tempfile.TemporaryDirectory())
+    with postgres_database(server) as url, tempfile.TemporaryDirectory() as scratch:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
         env.update(BOT_DATABASE=url, PYTHONPATH=str(ROOT))
         # In a scratch folder: an engine that takes the URL for a file name must not litter the repository.
