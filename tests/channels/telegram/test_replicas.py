@@ -11,7 +11,7 @@ different one each round) is SIGKILLed and restarted. After every round:
 - duplicates are counted and reported, and every duplicate a customer saw is a resend the database
   counted (``outbox_sending.resends``: a reply that was on the wire when its process died).
 
-What the default run proves, at a cost CI pays on every push (about 40 s per engine): one round, 100
+What the default run proves, at a cost CI pays on every push (about 45 s per engine): one round, 100
 customers × 5, one kill in the middle of the burst, on each engine: nothing lost, nothing stored twice,
 and (once issue #16's cross-replica claims are merged) no customer's answers out of order. Ordering races
 are rare events (1-2 % of customers on the unfixed code), so the full run of the issue is the detector:
@@ -180,3 +180,20 @@ async def test_webhook_delivery_serialises_a_chat_and_retries_a_refused_post_on_
     refused = [a for a in delivery.attempts if a.url == dead]
     assert refused and all(a.status is None and a.error for a in refused)
     assert {a.url for a in delivery.attempts} == {dead, f"http://127.0.0.1:{port}/hook"}
+
+
+def test_the_judge_finds_lost_answers_order_violations_and_duplicates() -> None:
+    """The chaos test's verdict is only as good as its judge: each problem, built by hand, is found."""
+    answers = [markers[0] + " …" for markers in cluster.answer_markers()]
+    greeting = "Hallo Kunde! Ich bin der automatische Assistent."
+    received = {
+        1: [greeting, *answers],  # all five in order
+        2: [greeting, answers[0], answers[2], answers[1], answers[3], answers[4]],  # 3rd before 2nd
+        3: [answers[0], answers[1], answers[1], answers[2], answers[3]],  # a duplicate, the 5th lost
+        4: [answers[0], answers[1], answers[2], answers[1], answers[3], answers[4]],  # a late duplicate
+    }
+    verdict = cluster.judge(received, [1, 2, 3, 4, 5])
+    assert verdict.lost == [(3, 4), *((5, k) for k in range(5))]
+    assert verdict.order_violations == [2]
+    assert (verdict.duplicates, verdict.late_duplicates) == (2, 1)
+    assert verdict.answered == 5 + 5 + 4 + 5
