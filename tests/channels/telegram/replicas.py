@@ -200,6 +200,8 @@ class Replica:
         self.process: asyncio.subprocess.Process | None = None
         self.runs = 0
         self.kills = 0
+        self.exit_code: int | None = None
+        """The last run's exit code once stopped (0: a clean SIGTERM shutdown)."""
 
     @property
     def url(self) -> str:
@@ -236,15 +238,18 @@ class Replica:
         self.kills += 1
 
     async def stop(self) -> int:
-        """SIGTERM and wait; returns the exit code (SIGKILL after 30 s)."""
-        if self.process is None or self.process.returncode is not None:
-            return 0 if self.process is None else self.process.returncode or 0
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return await asyncio.wait_for(self.process.wait(), timeout=30)
-        except TimeoutError:
-            self.process.kill()
-            return await self.process.wait()
+        """SIGTERM and wait; returns the exit code, also kept in :attr:`exit_code` (SIGKILL after 30 s)."""
+        if self.process is None:
+            return 0
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), timeout=30)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        self.exit_code = self.process.returncode
+        return self.exit_code if self.exit_code is not None else 0
 
 
 @contextlib.asynccontextmanager
