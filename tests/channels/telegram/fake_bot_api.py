@@ -7,6 +7,10 @@ answers Bot API methods with Telegram's own JSON and error texts. It is reachabl
 - :func:`mock_transport`, an ``httpx.MockTransport``: PTB's own ``HTTPXRequest`` talks to it over "HTTP";
 - :class:`FakeServer`, a real HTTP server on localhost: for ``python -m bot run`` as a subprocess.
 
+Updates reach a bot by ``getUpdates`` on any of them, by :meth:`FakeTelegram.push_to_webhook` (one URL, one
+by one), or by :class:`WebhookDelivery`: several replicas' URLs round-robin, per chat in order, chats in
+parallel, failed POSTs retried on the next replica, as Telegram delivers webhooks behind a load balancer.
+
 It records every call and can inject failures: ``429`` with ``retry_after``, ``message thread not found``,
 timeouts. It enforces the limits the bot must respect (4,096 characters, 64-byte callback data, valid HTML
 in parse mode, 128-character topic names, deleteMessage's 48 hours and rights), so a bot that breaks them
@@ -22,8 +26,8 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -882,3 +886,159 @@ class FakeServer:
         finally:
             self.server.shutdown()
             self.server.server_close()
+
+
+# --- webhooks to several replicas, as Telegram delivers them ------------------------------------------
+
+
+def update_chat(update: JSON) -> int | None:
+    """The chat an update belongs to (Telegram serialises delivery per chat), or None if it names none."""
+    for name, value in update.items():
+        if name == "update_id" or not isinstance(value, dict):
+            continue
+        for holder in (value, value.get("message")):
+            if isinstance(holder, dict) and isinstance(holder.get("chat"), dict):
+                return int(holder["chat"]["id"])
+    return None
+
+
+@dataclass
+class Attempt:
+    """One webhook POST: which update went to which replica, and what came back (status or error)."""
+
+    update_id: int
+    chat: int | None
+    url: str
+    status: int | None
+    error: str | None
+    at: float
+
+
+class WebhookDelivery:
+    """Telegram's webhook delivery to ``urls`` (replicas behind a load balancer), round-robin.
+
+    As Telegram does it: a chat's next update is posted only after the previous one was answered 2xx;
+    different chats go in parallel (at most ``max_connections`` POSTs at once, Telegram's default 40); an
+    update whose POST failed (connection refused because the replica was killed, a timeout, any non-2xx)
+    stays queued and is posted again after ``retry_delay`` seconds, to the next replica in turn. A 2xx
+    removes it from :attr:`FakeTelegram.updates` (Telegram forgets it). Every POST is kept in
+    :attr:`attempts`; :attr:`replies` records, per private chat, each ``sendMessage`` the bot made as it
+    arrived (``(perf_counter, text)``), so a test can check order and a benchmark can time answers.
+
+        async with WebhookDelivery(fake, [url1, url2, url3]).running() as delivery:
+            fake.private_message(user, "Hallo")
+            await delivery.drained(within=30)
+    """
+
+    def __init__(
+        self,
+        telegram: FakeTelegram,
+        urls: list[str],
+        *,
+        max_connections: int = 40,
+        retry_delay: float = 0.1,
+        timeout: float = 10.0,
+    ) -> None:
+        if not urls:
+            raise ValueError("at least one webhook URL is needed")
+        self.telegram = telegram
+        self.urls = list(urls)
+        self.max_connections = max_connections
+        self.retry_delay = retry_delay
+        self.timeout = timeout
+        self.attempts: list[Attempt] = []
+        self.replies: dict[int, list[tuple[float, str]]] = {}
+        self.delivered: dict[int, float] = {}
+        """update_id -> perf_counter of the 2xx that made Telegram forget it."""
+        self._next_url = itertools.count()
+        self._busy: set[int | None] = set()
+        self._not_before: dict[int | None, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        telegram.observers.append(self._observe)
+
+    def _observe(self, method: str, params: JSON) -> None:
+        if method != "sendMessage":
+            return
+        try:
+            chat = int(params["chat_id"])
+        except (KeyError, TypeError, ValueError):
+            return
+        if chat > 0:
+            self.replies.setdefault(chat, []).append((time.perf_counter(), str(params.get("text") or "")))
+
+    def reply_texts(self, chat: int) -> list[str]:
+        with self.telegram.lock:
+            return [text for _, text in self.replies.get(chat, [])]
+
+    def idle(self) -> bool:
+        """Nothing queued at the fake and no POST in flight."""
+        with self.telegram.lock:
+            return not self.telegram.updates and not self._busy
+
+    async def drained(self, within: float = 30.0) -> None:
+        """Wait until every queued update was confirmed by some replica."""
+        await self.telegram.wait_for(self.idle, within=within)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[WebhookDelivery]:
+        stop = asyncio.Event()
+        loop = asyncio.create_task(self._run(stop), name="webhook-delivery")
+        try:
+            yield self
+        finally:
+            stop.set()
+            await loop
+
+    def _secret(self) -> str:
+        with self.telegram.lock:
+            return str(self.telegram.webhook.get("secret_token") or "")
+
+    async def _run(self, stop: asyncio.Event) -> None:
+        limits = httpx.Limits(max_connections=self.max_connections, max_keepalive_connections=0)
+        async with httpx.AsyncClient(timeout=self.timeout, limits=limits) as client:
+            while not stop.is_set():
+                now = time.monotonic()
+                with self.telegram.lock:
+                    ready: list[JSON] = []
+                    seen: set[int | None] = set()
+                    for update in self.telegram.updates:
+                        chat = update_chat(update)
+                        if chat in seen:
+                            continue  # only a chat's oldest queued update may go out
+                        seen.add(chat)
+                        if chat in self._busy or self._not_before.get(chat, 0.0) > now:
+                            continue
+                        if len(self._busy) >= self.max_connections:
+                            break
+                        self._busy.add(chat)
+                        ready.append(update)
+                for update in ready:
+                    task = asyncio.create_task(self._post(client, update, self._secret()))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                await asyncio.sleep(0.002)
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _post(self, client: httpx.AsyncClient, update: JSON, secret: str) -> None:
+        chat = update_chat(update)
+        url = self.urls[next(self._next_url) % len(self.urls)]
+        status: int | None = None
+        error: str | None = None
+        try:
+            response = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+            )
+            status = response.status_code
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        with self.telegram.lock:
+            self.attempts.append(Attempt(update["update_id"], chat, url, status, error, time.perf_counter()))
+            if status is not None and 200 <= status < 300:
+                self.telegram.updates = [
+                    u for u in self.telegram.updates if u["update_id"] != update["update_id"]
+                ]
+                self.delivered[update["update_id"]] = time.perf_counter()
+            else:
+                self._not_before[chat] = time.monotonic() + self.retry_delay
+            self._busy.discard(chat)

@@ -58,6 +58,7 @@ class BotProcess:
             BOT_DATABASE=str(self.database),
             BOT_INTENTS=str(FIXTURES / "intents"),
             BOT_LOG_LEVEL="INFO",
+            BOT_WEB_PORT=str(_free_port()),  # not the default 8080, which another bot may hold
         )
         if webhook_port is not None:
             self.env.update(
