@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from bot.core.model import Author, Priority, Reason, TicketStatus
@@ -26,6 +26,8 @@ class Row(Protocol):
     def keys(self) -> list[str]: ...
 
     def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
 
 
 def json_text(value: object) -> str:

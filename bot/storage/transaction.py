@@ -93,6 +93,15 @@ class TxBase:
         result = await self._pg(sql, params)
         return int(result.rowcount)
 
+    async def execute_many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        """One statement for many parameter rows (bulk copies; psycopg pipelines them)."""
+        self._check()
+        if isinstance(self._conn, aiosqlite.Connection):
+            await self._conn.executemany(sql, rows)
+            return
+        async with self._conn.cursor() as cursor:
+            await cursor.executemany(self.dialect.sql(sql), rows)
+
     async def insert(self, sql: str, params: Sequence[object] = ()) -> int:
         """``INSERT … RETURNING id`` and return the id (``sql`` without the RETURNING clause)."""
         row = await self.fetch_one(sql + " RETURNING id", params)
