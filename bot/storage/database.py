@@ -200,14 +200,16 @@ class Database:
 
         from bot.storage import postgres
 
-        if migrate_schema:
-            conn = await postgres.connect(url)
-            try:
+        # One direct connection first, migrating or not: an unreachable server is one clear error at once,
+        # instead of the pool's retries for CONNECT_TIMEOUT_S with a warning for each.
+        conn = await postgres.connect(url)
+        try:
+            if migrate_schema:
                 await migrate_postgresql(conn)
-            except psycopg.Error as error:
-                raise StorageError(f"cannot migrate {postgres.describe(url)}: {error}") from error
-            finally:
-                await conn.close()
+        except psycopg.Error as error:
+            raise StorageError(f"cannot migrate {postgres.describe(url)}: {error}") from error
+        finally:
+            await conn.close()
         pool = await postgres.open_pool(url, pool_size)
         return cls(None, url, sla or DEFAULT_SLA, pool=pool)
 
