@@ -42,7 +42,7 @@ from bot.storage.records import (
 )
 from bot.storage.threads import ThreadQueries
 from bot.storage.tickets import TicketQueries
-from bot.storage.transaction import StorageError, StorageUnavailable, TxBase
+from bot.storage.transaction import StorageError, StorageUnavailable, TxBase, is_retryable
 from bot.storage.updates import UpdateQueries
 
 RETRIES = 5
@@ -74,12 +74,6 @@ class Tx(CustomerQueries, MessageQueries, TicketQueries, OutboxQueries, UpdateQu
     """
 
 
-def _retryable(error: Exception) -> bool:
-    from bot.storage import postgres
-
-    return postgres.is_retryable(error)
-
-
 def _expose(
     method: Callable[Concatenate[Tx, P], Awaitable[R]], *, read_only: bool = False
 ) -> Callable[Concatenate[Database, P], Awaitable[R]]:
@@ -95,7 +89,7 @@ def _expose(
                 async with self.snapshot() if read_only else self.transaction() as tx:
                     return await method(tx, *args, **kwargs)
             except Exception as error:
-                if self._pool is None or attempt == RETRIES or not _retryable(error):
+                if attempt == RETRIES or not is_retryable(error):
                     raise
             await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
         raise AssertionError("unreachable")

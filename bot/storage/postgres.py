@@ -19,6 +19,7 @@ import psycopg.errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from bot.storage import transaction
 from bot.storage.transaction import StorageUnavailable
 
 CONNECT_TIMEOUT_S = 10
@@ -110,11 +111,8 @@ def is_disconnect(error: BaseException, conn: psycopg.AsyncConnection[Any] | Non
 
 
 def is_retryable(error: BaseException) -> bool:
-    """A serialization failure or a deadlock: the transaction was rolled back and may simply run again.
-
-    By SQLSTATE class 40 (transaction rollback): psycopg's ``DeadlockDetected`` is not a subclass of its
-    ``TransactionRollback``."""
-    return isinstance(error, psycopg.Error) and str(getattr(error, "sqlstate", "") or "").startswith("40")
+    """See :func:`bot.storage.transaction.is_retryable`."""
+    return transaction.is_retryable(error)
 
 
 async def run(
