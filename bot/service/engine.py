@@ -40,9 +40,12 @@ from bot.core.policy import (
 )
 from bot.messages import Button, Inbound
 from bot.service.clock import Clock, utcnow
-from bot.storage import Customer, Database, RecordedMessage, Tx
+from bot.storage import Customer, Database, RecordedMessage, StorageUnavailable, Tx, is_retryable
 
 log = logging.getLogger(__name__)
+
+TURN_RETRIES = 3
+"""How often a turn PostgreSQL rolled back for a deadlock or serialization failure is run again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +135,8 @@ class ConversationService:
 
     def _lock(self, customer_id: int) -> asyncio.Lock:
         # One turn at a time per customer keeps replies in order; different customers run concurrently.
+        # Within a process this lock queues the turns; across replicas (PostgreSQL) each turn's transaction
+        # also takes tx.lock("customer", id), which SQLite does not need (one writer at a time anyway).
         return self._locks.setdefault(customer_id, asyncio.Lock())
 
     async def _customer(self, inbound: Inbound) -> Customer:
@@ -195,6 +200,7 @@ class ConversationService:
         customer = await self._customer(inbound)
         brain = self.brain
         async with self._lock(customer.id), self.db.transaction() as tx:
+            await tx.lock("customer", customer.id)  # one turn at a time per customer, across replicas
             state = ConversationState.from_json(await tx.load_conversation(customer.id))
             if state.greeted and not again:
                 return
@@ -213,6 +219,7 @@ class ConversationService:
             return False
         customer = await self._customer(inbound)
         async with self._lock(customer.id), self.db.transaction() as tx:
+            await tx.lock("customer", customer.id)  # one turn at a time per customer, across replicas
             state = ConversationState.from_json(await tx.load_conversation(customer.id))
             await tx.set_customer_language(customer.id, language)
             await tx.save_conversation(customer.id, replace(state, language=language).to_json())
@@ -228,11 +235,22 @@ class ConversationService:
         Without this, one message that always raises would stay unhandled, be retried by every
         :meth:`recover` and keep the bot from starting at all.
         """
-        try:
-            return await self._run_turn(customer, message_id, inbound)
-        except Exception as error:
-            log.exception("turn for message %s failed; handing it to a human", message_id)
-            return await self._fail_safe(customer, message_id, inbound, error)
+        for attempt in range(TURN_RETRIES + 1):
+            try:
+                return await self._run_turn(customer, message_id, inbound)
+            except StorageUnavailable:
+                raise  # the database is away: the message stays stored and unhandled, to be handled later
+            except Exception as error:
+                if is_retryable(error) and attempt < TURN_RETRIES:
+                    # PostgreSQL rolled the turn back (deadlock, serialization failure): nothing of it was
+                    # committed, so it runs again instead of going to a human as a "failed" turn.
+                    log.warning(
+                        "turn for message %s collided with another transaction; running it again", message_id
+                    )
+                    continue
+                log.exception("turn for message %s failed; handing it to a human", message_id)
+                return await self._fail_safe(customer, message_id, inbound, error)
+        raise AssertionError("unreachable")
 
     async def _fail_safe(
         self, customer: Customer, message_id: int, inbound: Inbound, error: Exception
@@ -240,6 +258,7 @@ class ConversationService:
         brain = self.brain
         now = self._clock()
         async with self._lock(customer.id), self.db.transaction() as tx:
+            await tx.lock("customer", customer.id)  # one turn at a time per customer, across replicas
             ticket = await tx.active_ticket(customer.id)
             language = brain.renderer.language(customer.language or inbound.language_hint)
             if ticket is None:
@@ -269,6 +288,7 @@ class ConversationService:
         brain = self.brain  # one brain for the whole turn, even if a reload swaps it meanwhile
         now = self._clock()
         async with self._lock(customer.id), self.db.transaction() as tx:
+            await tx.lock("customer", customer.id)  # one turn at a time per customer, across replicas
             if customer.blocked:
                 await tx.mark_handled(message_id, analysis_json=None, ticket_id=None)
                 return TurnReport(message_id, "ignored", "customer is blocked")

@@ -240,3 +240,6 @@ CREATE TABLE web_keys (
     value TEXT NOT NULL CHECK (length(value) >= 32),
     created_at TEXT NOT NULL
 ) STRICT;
+
+-- One active ticket per customer (migration 0009_one_active_ticket, issue #16).
+CREATE UNIQUE INDEX tickets_one_active ON tickets (customer_id) WHERE status <> 'resolved';
