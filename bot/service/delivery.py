@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from bot.channels.base import ON_THE_WIRE, Channel, DeliveryError, Outbound, Withdrawn
 from bot.core.model import Author
 from bot.service.clock import Clock, utcnow
+from bot.service.metrics import Metrics
 from bot.storage import Database, Interrupted, OutboxItem
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,14 @@ class OutboxSender:
         clock: Clock = utcnow,
         recipients: Mapping[str, frozenset[str]] | None = None,
         concurrency: int = CONCURRENCY,
+        metrics: Metrics | None = None,
     ) -> None:
         """``recipients`` limits a channel to some customers: a terminal chat serves exactly one, and
         must never show (or mark as sent) replies meant for a customer in another terminal.
-        ``concurrency`` 1 is the old strictly serial sender (kept for the benchmark's baseline)."""
+        ``concurrency`` 1 is the old strictly serial sender (kept for the benchmark's baseline).
+        ``metrics``: the process's counters (messages out, resends); a private set when not given."""
         self.db = db
+        self.metrics = metrics or Metrics()
         self.channels = dict(channels)
         self._recipients = dict(recipients or {})
         self._clock = clock
@@ -84,6 +88,7 @@ class OutboxSender:
         found = await self.db.recover_sending(
             list(self.channels), self._clock(), recipients=only if self._recipients else None
         )
+        self.metrics.resent(sum(not row.gave_up for row in found))
         for row in found:
             if row.gave_up:
                 log.warning(
@@ -141,6 +146,7 @@ class OutboxSender:
                 finally:
                     ON_THE_WIRE.reset(token)
                 await self.db.mark_sent(item.id, external_id, self._clock())
+                self.metrics.sent(name)
                 delivered += 1
         return delivered
 
