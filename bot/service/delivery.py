@@ -95,11 +95,13 @@ class OutboxSender:
                     "outbox row %s was interrupted while being sent %d times; parked as failed, not sent again",
                     row.outbox_id,
                     row.resends,
+                    extra={"outbox_id": row.outbox_id},
                 )
             else:
                 log.warning(
                     "outbox row %s was being sent when the bot stopped; sending it again (it may arrive twice)",
                     row.outbox_id,
+                    extra={"outbox_id": row.outbox_id},
                 )
         return found
 
@@ -140,7 +142,12 @@ class OutboxSender:
                     await self._failed(item.id, item.attempts, error)
                     break
                 except Exception as error:  # a channel bug must not stop delivery to everyone else
-                    log.exception("channel %s crashed sending outbox row %s", name, item.id)
+                    log.exception(
+                        "channel %s crashed sending outbox row %s",
+                        name,
+                        item.id,
+                        extra={"outbox_id": item.id},
+                    )
                     await self._failed(item.id, item.attempts, DeliveryError(repr(error)))
                     break
                 finally:
@@ -178,6 +185,7 @@ class OutboxSender:
             outbox_id,
             error,
             f"retry at {retry_at}" if retry_at else "giving up",
+            extra={"outbox_id": outbox_id},
         )
         await self.db.mark_failed(outbox_id, str(error), retry_at=retry_at, now=now)
 

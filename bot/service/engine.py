@@ -239,7 +239,11 @@ class ConversationService:
         try:
             return await self._run_turn(customer, message_id, inbound)
         except Exception as error:
-            log.exception("turn for message %s failed; handing it to a human", message_id)
+            log.exception(
+                "turn for message %s failed; handing it to a human",
+                message_id,
+                extra={"message_id": message_id, "customer_id": customer.id},
+            )
             return await self._fail_safe(customer, message_id, inbound, error)
 
     async def _fail_safe(

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -36,8 +35,10 @@ from bot.storage.gauges import queue_figures
 
 log = logging.getLogger(__name__)
 
-CONTENT_TYPE = CONTENT_TYPE_LATEST
-"""The ``Content-Type`` of :meth:`Metrics.exposition` (Prometheus' text format)."""
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+"""The ``Content-Type`` of :meth:`Metrics.exposition`: Prometheus' classic text format, which every
+Prometheus (and the Grafana agent, VictoriaMetrics, …) reads; prometheus-client's ``CONTENT_TYPE_LATEST``
+moved to a version older servers do not know."""
 
 TURN_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Seconds. A turn on SQLite takes a few milliseconds; over a second means the database or the matcher is
