@@ -89,7 +89,7 @@ def test_caddy_balances_every_replica_on_the_ports_and_path_the_bot_uses(
     assert f":{webhook}" in block and f":{web}" not in block
     assert re.search(r"^\s*health_uri /readyz$", caddyfile, re.MULTILINE)
     assert re.search(rf"^\s*health_port {web}$", caddyfile, re.MULTILINE)
-    assert "respond /metrics 404" in caddyfile
+    assert re.search(r"handle /metrics \{\s*respond 404\s*\}", caddyfile)
     assert caddyfile.count("{") == caddyfile.count("}")
     caddy = compose["services"]["caddy"]
     assert caddy["image"].startswith("caddy:2")
