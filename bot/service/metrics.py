@@ -51,7 +51,7 @@ class Metrics:
     """Counters, the turn latency histogram and the database gauges of one process."""
 
     def __init__(self, *, clock: Clock = utcnow) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry = CollectorRegistry()
         self._clock = clock
         registry = self.registry
         ProcessCollector(registry=registry)

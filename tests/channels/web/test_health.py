@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 
-from bot.channels.web.config import WebConfig
+from bot.channels.web.config import WebConfig, WebConfigError, load
 from bot.channels.web.health import Health
 from bot.channels.web.runtime import WebServer
 from bot.cli.run import web_service
@@ -188,3 +189,11 @@ async def test_probes_pass_the_host_check_and_metrics_only_with_a_token(tmp_path
         assert scrape.status_code == 200
         assert (await client.get("/metrics", headers=stranger)).status_code == 401
         assert (await client.get("/", headers=stranger)).status_code == 400
+
+
+def test_a_metrics_token_must_be_long_and_header_safe() -> None:
+    assert load({"BOT_METRICS_TOKEN": f"  {TOKEN} "}).metrics_token == TOKEN
+    assert load({}).metrics_token is None
+    for bad in ("too-short", "has spaces in the middle of it", "ümlaut-token-0123456789"):
+        with pytest.raises(WebConfigError, match=r"^BOT_METRICS_TOKEN: must be at least 16 printable"):
+            load({"BOT_METRICS_TOKEN": bad})
