@@ -90,9 +90,8 @@ class TelegramBot:
         self.app: TelegramApp = build_application(
             config, request=request, get_updates_request=get_updates_request, rate_limiter=rate_limiter
         )
-        limiter = self.app.bot.rate_limiter
-        if isinstance(limiter, SplitRateLimiter):
-            limiter.on_flood = self.metrics.flood
+        if isinstance(self.app.bot.rate_limiter, SplitRateLimiter):
+            self.app.bot.rate_limiter.on_flood = self.metrics.flood  # every 429, waited out or not
         self.threads = ReplyThreads()
         self.channel = TelegramChannel(self.app.bot, self.threads)
         self.sender = OutboxSender(db, {CHANNEL_NAME: self.channel}, metrics=self.metrics)
