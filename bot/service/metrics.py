@@ -28,10 +28,10 @@ from prometheus_client import (
     generate_latest,
 )
 
-from bot.core.model import Priority, TicketStatus
+from bot.core.model import Priority
 from bot.service.clock import Clock, utcnow
 from bot.storage import Database
-from bot.storage.gauges import queue_figures
+from bot.storage.gauges import ACTIVE_TICKET_STATUSES, queue_figures
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,6 @@ moved to a version older servers do not know."""
 TURN_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Seconds. A turn on SQLite takes a few milliseconds; over a second means the database or the matcher is
 struggling (docs/benchmarks.md has the measured distribution)."""
-
-ACTIVE_STATUSES = tuple(status.value for status in TicketStatus if status.active)
 
 
 class Metrics:
@@ -104,12 +102,6 @@ class Metrics:
             ["channel"],
             registry=registry,
         )
-        self.outbox_failed = Gauge(
-            "carebot_outbox_failed",
-            "Outbox rows parked as failed (never delivered; staff see them)",
-            ["channel"],
-            registry=registry,
-        )
         self.database_up = Gauge(
             "carebot_database_up",
             "1 when this scrape could read the database-backed figures, 0 when it could not",
@@ -155,16 +147,14 @@ class Metrics:
         figures = await queue_figures(db)
         self.outbox_pending.clear()
         self.outbox_oldest_age.clear()
-        self.outbox_failed.clear()
         for row in figures.outbox:
             self.outbox_pending.labels(row.channel).set(row.pending)
-            self.outbox_failed.labels(row.channel).set(row.failed)
             age = 0.0 if row.oldest_pending is None else (now - row.oldest_pending).total_seconds()
             self.outbox_oldest_age.labels(row.channel).set(max(0.0, age))
         # Every combination is reported, zeros included: an alert on "urgent tickets waiting" needs a
         # series that exists before the first urgent ticket does.
         for priority in Priority:
-            for status in ACTIVE_STATUSES:
+            for status in ACTIVE_TICKET_STATUSES:
                 count = figures.tickets.get((priority.value, status), 0)
                 self.tickets_open.labels(priority.value, status).set(count)
 
@@ -179,7 +169,7 @@ class Metrics:
             await self.refresh(db)
         except Exception:
             log.debug("metrics: the database-backed figures could not be read", exc_info=True)
-            for gauge in (self.outbox_pending, self.outbox_oldest_age, self.outbox_failed, self.tickets_open):
+            for gauge in (self.outbox_pending, self.outbox_oldest_age, self.tickets_open):
                 gauge.clear()
             self.database_up.set(0)
         else:

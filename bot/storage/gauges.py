@@ -1,7 +1,7 @@
 """The figures a metrics scrape reads from the shared database: outbox depth and age, open tickets, a ping.
 
-Portable SQL only (``?`` placeholders, ``count``/``min``/``GROUP BY``): the same statements run on SQLite
-and on PostgreSQL. Times are ISO-8601 TEXT (:func:`~bot.storage.records.to_db_time`), whose fixed width
+Portable SQL only (``count``/``min``/``GROUP BY``, no engine's functions): the same statements run on
+SQLite and on PostgreSQL. Times are ISO-8601 TEXT (:func:`~bot.storage.records.to_db_time`), whose fixed width
 makes ``min`` the earliest; the age is computed in Python, not with an engine's date functions.
 """
 
@@ -10,17 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.core.model import TicketStatus
 from bot.storage.database import Database
 from bot.storage.records import from_db_time
 
 
 @dataclass(frozen=True, slots=True)
 class OutboxFigures:
-    """One channel's outbox: rows waiting, rows parked as failed, when the oldest waiting row was queued."""
+    """One channel's outbox: rows waiting, and when the oldest of them was queued."""
 
     channel: str
     pending: int
-    failed: int
     oldest_pending: datetime | None
 
 
@@ -31,35 +31,37 @@ class QueueFigures:
     """``(priority, status)`` → tickets not resolved; combinations without tickets are absent."""
 
 
-async def queue_figures(db: Database) -> QueueFigures:
-    """Both in one read-only snapshot: two indexed aggregates, cheap enough for a scrape every 15 s.
+ACTIVE_TICKET_STATUSES = tuple(status.value for status in TicketStatus if status.active)
 
-    Failed rows are counted here too (they never leave the table): parked replies nobody received.
+
+async def queue_figures(db: Database) -> QueueFigures:
+    """Both in one read-only snapshot, costing what is waiting, not what was ever stored.
+
+    Delivered outbox rows and resolved tickets pile up for years; a scrape every 15 s must not scan them.
+    So the conditions are literals the partial index ``outbox_due`` (``WHERE status = 'pending'``) and the
+    index ``tickets_queue`` (``status`` first) answer; a ``?`` would hide from SQLite's planner that the
+    partial index applies, and ``status <> 'resolved'`` would read every ticket. Measured on a file with
+    300,000 delivered rows: 74 ms per scrape scanning, well under a millisecond through the indexes
+    (docs/scaling.md). Rows parked as failed are not counted for the same reason (no index covers them;
+    staff see them in the inbox).
     """
+    statuses = ", ".join(f"'{status}'" for status in ACTIVE_TICKET_STATUSES)
     async with db.snapshot() as tx:
         outbox_rows = await tx.fetch_all(
-            "SELECT channel, status, count(*) AS n, min(created_at) AS oldest FROM outbox"
-            " WHERE status IN (?, ?) GROUP BY channel, status",
-            ("pending", "failed"),
+            "SELECT channel, count(*) AS n, min(created_at) AS oldest FROM outbox"
+            " WHERE status = 'pending' GROUP BY channel"
         )
         ticket_rows = await tx.fetch_all(
-            "SELECT priority, status, count(*) AS n FROM tickets WHERE status <> ? GROUP BY priority, status",
-            ("resolved",),
+            f"SELECT priority, status, count(*) AS n FROM tickets WHERE status IN ({statuses})"
+            " GROUP BY priority, status"
         )
-    pending: dict[str, int] = {}
-    failed: dict[str, int] = {}
-    oldest: dict[str, datetime] = {}
-    for row in outbox_rows:
-        channel = str(row["channel"])
-        if row["status"] == "pending":
-            pending[channel] = int(row["n"])
-            if row["oldest"] is not None:
-                oldest[channel] = from_db_time(str(row["oldest"]))
-        else:
-            failed[channel] = int(row["n"])
     outbox = tuple(
-        OutboxFigures(name, pending.get(name, 0), failed.get(name, 0), oldest.get(name))
-        for name in sorted(pending.keys() | failed.keys())
+        OutboxFigures(
+            channel=str(row["channel"]),
+            pending=int(row["n"]),
+            oldest_pending=None if row["oldest"] is None else from_db_time(str(row["oldest"])),
+        )
+        for row in sorted(outbox_rows, key=lambda row: str(row["channel"]))
     )
     tickets = {(str(row["priority"]), str(row["status"])): int(row["n"]) for row in ticket_rows}
     return QueueFigures(outbox=outbox, tickets=tickets)
