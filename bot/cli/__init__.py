@@ -13,11 +13,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-from bot.cli import chat, customer, db, intents, queue, run, staff
+from bot.cli import chat, customer, db, intents, logs, queue, run, staff
 from bot.storage import StorageError
 
 COMMANDS = (run, chat, intents, queue, db, customer, staff)
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_LEVELS = logs.LEVELS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,14 +39,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The main job: serve customers (Telegram when configured, else the terminal chat).
         args_list = ["run"]
     args = parser.parse_args(args_list)
-    level_name = os.environ.get("BOT_LOG_LEVEL", "WARNING").upper()
-    if level_name not in LOG_LEVELS:
-        print(f"error: BOT_LOG_LEVEL: {level_name!r} is not one of {', '.join(LOG_LEVELS)}", file=sys.stderr)
+    try:
+        level_name, log_format = logs.settings(
+            os.environ.get("BOT_LOG_LEVEL"), os.environ.get("BOT_LOG_FORMAT")
+        )
+    except logs.SettingError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else level_name,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(logging.DEBUG if args.verbose else level_name, log_format)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

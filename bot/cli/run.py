@@ -24,6 +24,7 @@ from bot.channels.telegram.config import ConfigError, TelegramConfig
 from bot.channels.telegram.config import load as load_telegram
 from bot.channels.web.config import WebConfig, WebConfigError
 from bot.channels.web.config import load as load_web
+from bot.cli import logs
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _say(line: str) -> None:
-    print(f"carebot: {line}", file=sys.stderr, flush=True)
+    logs.say(line)  # "carebot: ..." (a JSON record with BOT_LOG_FORMAT=json)
 
 
 async def _serve(telegram: TelegramConfig | None, web: WebConfig) -> int:
@@ -138,7 +139,7 @@ async def _serve_with_telegram(
         for server in servers:
             server.sender.wake()
 
-    routes = _extra_routes(db, bot.conversation, wake=wake, notify_staff=True)
+    routes = _extra_routes(db, bot.conversation, web_config, wake=wake, notify_staff=True)
     web = WebServer(db, bot.conversation, web_config, extra_routes=routes)
     servers.append(web)
     web.bind()
@@ -201,7 +202,7 @@ def web_service(db: Database, brain: Brain, config: WebConfig) -> tuple[Conversa
             server.sender.wake()
 
     conversation = ConversationService(db, brain, on_enqueued=wake)
-    routes = _extra_routes(db, conversation, wake=wake, notify_staff=False)
+    routes = _extra_routes(db, conversation, config, wake=wake, notify_staff=False)
     web = WebServer(db, conversation, config, extra_routes=routes)
     servers.append(web)
     return conversation, web
@@ -228,20 +229,28 @@ async def _heartbeat(path: Path, web: WebServer, stop: asyncio.Event) -> None:
 
 
 def _extra_routes(
-    db: Database, conversation: ConversationService, *, wake: Callable[[], None], notify_staff: bool
+    db: Database,
+    conversation: ConversationService,
+    config: WebConfig,
+    *,
+    wake: Callable[[], None],
+    notify_staff: bool,
 ) -> Sequence[BaseRoute]:
-    """Other web surfaces served beside the widget on the same port: the staff inbox (docs/inbox.md).
+    """Other web surfaces served beside the widget on the same port: the staff inbox (docs/inbox.md),
+    ``/readyz`` and ``/metrics`` (docs/scaling.md).
 
     ``notify_staff`` is True when a Telegram staff group carries the staff notifications (without one their
     outbox rows would only wait); ``wake`` lets every sender of this process deliver an action's replies at
     once.
     """
+    from bot.channels.web.health import Health
     from bot.channels.web.inbox import InboxDeps, inbox_routes
 
     deps = InboxDeps(
         db=db, renderer=lambda: conversation.brain.renderer, notify_staff=notify_staff, wake=wake
     )
-    return inbox_routes(deps)
+    health = Health(db, conversation.metrics, lambda: conversation.brain, token=config.metrics_token)
+    return [*inbox_routes(deps), *health.routes()]
 
 
 def _has_inbox(web: WebServer) -> bool:

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from bot.channels.base import ON_THE_WIRE, Channel, DeliveryError, Outbound, Withdrawn
 from bot.core.model import Author
 from bot.service.clock import Clock, utcnow
+from bot.service.metrics import Metrics
 from bot.storage import Database, Interrupted, OutboxItem
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,14 @@ class OutboxSender:
         clock: Clock = utcnow,
         recipients: Mapping[str, frozenset[str]] | None = None,
         concurrency: int = CONCURRENCY,
+        metrics: Metrics | None = None,
     ) -> None:
         """``recipients`` limits a channel to some customers: a terminal chat serves exactly one, and
         must never show (or mark as sent) replies meant for a customer in another terminal.
-        ``concurrency`` 1 is the old strictly serial sender (kept for the benchmark's baseline)."""
+        ``concurrency`` 1 is the old strictly serial sender (kept for the benchmark's baseline).
+        ``metrics``: the process's counters (messages out, resends); a private set when not given."""
         self.db = db
+        self.metrics = metrics or Metrics()
         self.channels = dict(channels)
         self._recipients = dict(recipients or {})
         self._clock = clock
@@ -84,17 +88,20 @@ class OutboxSender:
         found = await self.db.recover_sending(
             list(self.channels), self._clock(), recipients=only if self._recipients else None
         )
+        self.metrics.resent(sum(not row.gave_up for row in found))
         for row in found:
             if row.gave_up:
                 log.warning(
                     "outbox row %s was interrupted while being sent %d times; parked as failed, not sent again",
                     row.outbox_id,
                     row.resends,
+                    extra={"outbox_id": row.outbox_id},
                 )
             else:
                 log.warning(
                     "outbox row %s was being sent when the bot stopped; sending it again (it may arrive twice)",
                     row.outbox_id,
+                    extra={"outbox_id": row.outbox_id},
                 )
         return found
 
@@ -135,12 +142,18 @@ class OutboxSender:
                     await self._failed(item.id, item.attempts, error)
                     break
                 except Exception as error:  # a channel bug must not stop delivery to everyone else
-                    log.exception("channel %s crashed sending outbox row %s", name, item.id)
+                    log.exception(
+                        "channel %s crashed sending outbox row %s",
+                        name,
+                        item.id,
+                        extra={"outbox_id": item.id},
+                    )
                     await self._failed(item.id, item.attempts, DeliveryError(repr(error)))
                     break
                 finally:
                     ON_THE_WIRE.reset(token)
                 await self.db.mark_sent(item.id, external_id, self._clock())
+                self.metrics.sent(name)
                 delivered += 1
         return delivered
 
@@ -172,6 +185,7 @@ class OutboxSender:
             outbox_id,
             error,
             f"retry at {retry_at}" if retry_at else "giving up",
+            extra={"outbox_id": outbox_id},
         )
         await self.db.mark_failed(outbox_id, str(error), retry_at=retry_at, now=now)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -40,6 +41,7 @@ from bot.core.policy import (
 )
 from bot.messages import Button, Inbound
 from bot.service.clock import Clock, utcnow
+from bot.service.metrics import Metrics
 from bot.storage import Customer, Database, RecordedMessage, StorageUnavailable, Tx, is_retryable
 
 log = logging.getLogger(__name__)
@@ -121,8 +123,11 @@ class ConversationService:
         notify_staff: bool = False,
         clock: Clock = utcnow,
         on_enqueued: Callable[[], None] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        """``metrics``: the process's counters (its ``/metrics``); a private set when not given."""
         self.db = db
+        self.metrics = metrics or Metrics()
         self.brain = brain
         self.notify_staff = notify_staff
         self._clock = clock
@@ -156,6 +161,7 @@ class ConversationService:
         ``on_stored`` runs after the message is committed and before the turn (also for a duplicate): a
         channel that acknowledges messages (the web widget) acknowledges exactly then, never earlier.
         """
+        arrived = time.perf_counter()
         customer = await self._customer(inbound)
         recorded = await self.db.record_inbound(
             customer.id,
@@ -165,11 +171,13 @@ class ConversationService:
             channel_message_id=inbound.message_id,
             received_at=inbound.received_at,
         )
+        self.metrics.received(inbound.channel, duplicate=recorded.duplicate)
         if on_stored is not None:
             await on_stored(recorded)
         if recorded.duplicate:
             return TurnReport(recorded.id, "duplicate", "already stored", duplicate=True)
-        return await self._safe_turn(customer, recorded.id, inbound)
+        with self.metrics.turn(inbound.channel, since=arrived):
+            return await self._safe_turn(customer, recorded.id, inbound)
 
     async def recover(self) -> list[TurnReport]:
         """Finish turns that a crash interrupted: every stored but unhandled message, oldest first."""
@@ -248,7 +256,11 @@ class ConversationService:
                         "turn for message %s collided with another transaction; running it again", message_id
                     )
                     continue
-                log.exception("turn for message %s failed; handing it to a human", message_id)
+                log.exception(
+                    "turn for message %s failed; handing it to a human",
+                    message_id,
+                    extra={"message_id": message_id, "customer_id": customer.id},
+                )
                 return await self._fail_safe(customer, message_id, inbound, error)
         raise AssertionError("unreachable")
 

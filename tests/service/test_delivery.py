@@ -13,6 +13,7 @@ import pytest
 from bot.channels.base import Outbound
 from bot.core.model import Author
 from bot.service.delivery import OutboxSender
+from bot.service.metrics import Metrics
 from bot.storage import Database
 from bot.storage.outbox import MAX_RESENDS
 
@@ -111,3 +112,13 @@ async def test_concurrency_one_is_the_serial_sender(db: Database) -> None:
     channel = GatedChannel(db)
     assert await OutboxSender(db, {"test": channel}, concurrency=1).run_once() == 3
     assert channel.sent == [("a", "a1"), ("a", "a2"), ("b", "b1")]
+
+
+async def test_sent_rows_and_resends_after_a_crash_are_counted(db: Database) -> None:
+    (interrupted,) = await queue(db, "anna", "hello")
+    await queue(db, "bert", "hi", "there")
+    assert await db.mark_sending(interrupted, datetime.now(UTC))  # what a process that then died had done
+    metrics = Metrics()
+    assert await OutboxSender(db, {"test": GatedChannel(db)}, metrics=metrics).run_once() == 3
+    assert metrics.registry.get_sample_value("carebot_messages_out_total", {"channel": "test"}) == 3
+    assert metrics.registry.get_sample_value("carebot_outbox_resends_total") == 1

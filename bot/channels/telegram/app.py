@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram.error import TelegramError
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, BaseRateLimiter, ContextTypes, ExtBot, JobQueue
 from telegram.request import BaseRequest
 
@@ -55,6 +55,9 @@ class SplitRateLimiter(BaseRateLimiter[int]):
     def __init__(self, private: AIORateLimiter, groups: AIORateLimiter) -> None:
         self.private = private
         self.groups = groups
+        self.on_flood: Callable[[str], None] | None = None
+        """Called with ``"group"`` or ``"private"`` for every 429 Telegram answers, also for those the
+        limiter waits out itself (the runtime counts them: ``carebot_telegram_429``)."""
 
     async def initialize(self) -> None:
         await self.private.initialize()
@@ -82,6 +85,8 @@ class SplitRateLimiter(BaseRateLimiter[int]):
         # minute, and a handler waiting for one must not queue behind the staff group's messages.
         writes_to_group = _group(data.get("chat_id")) and not endpoint.startswith("get")
         limiter = self.groups if writes_to_group else self.private
+        if self.on_flood is not None:
+            callback = _noticing_floods(callback, self.on_flood, "group" if writes_to_group else "private")
         hook = ON_THE_WIRE.get()
         if hook is not None:
             # The outbox marks its row as being sent here, after the limiter's wait, right before the
@@ -93,6 +98,23 @@ class SplitRateLimiter(BaseRateLimiter[int]):
                 return await request(*args, **kwargs)
 
         return await limiter.process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+
+def _noticing_floods(
+    request: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+    on_flood: Callable[[str], None],
+    scope: str,
+) -> Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]]:
+    """``request``, telling ``on_flood`` about each 429 before the limiter sees it (and maybe retries)."""
+
+    async def callback(*args: Any, **kwargs: Any) -> bool | JSONDict | list[JSONDict]:
+        try:
+            return await request(*args, **kwargs)
+        except RetryAfter:
+            on_flood(scope)
+            raise
+
+    return callback
 
 
 def default_rate_limiter() -> SplitRateLimiter:

@@ -22,7 +22,7 @@ from telegram.error import TelegramError
 from telegram.ext import BaseRateLimiter, ContextTypes
 from telegram.request import BaseRequest
 
-from bot.channels.telegram.app import ALLOWED_UPDATES, TelegramApp, build_application
+from bot.channels.telegram.app import ALLOWED_UPDATES, SplitRateLimiter, TelegramApp, build_application
 from bot.channels.telegram.channel import CHANNEL_NAME, TelegramChannel
 from bot.channels.telegram.config import ConfigError, TelegramConfig
 from bot.channels.telegram.customers import CustomerHandlers
@@ -40,6 +40,7 @@ from bot.content.reload import ContentWatcher
 from bot.content.stoppable import load_unless_stopped
 from bot.service.delivery import OutboxSender
 from bot.service.engine import ConversationService
+from bot.service.metrics import Metrics
 from bot.service.staff import StaffService
 from bot.storage import Database, StorageError
 
@@ -85,16 +86,21 @@ class TelegramBot:
     ) -> None:
         self.config = config
         self.db = db
+        self.metrics = Metrics()
         self.app: TelegramApp = build_application(
             config, request=request, get_updates_request=get_updates_request, rate_limiter=rate_limiter
         )
+        if isinstance(self.app.bot.rate_limiter, SplitRateLimiter):
+            self.app.bot.rate_limiter.on_flood = self.metrics.flood  # every 429, waited out or not
         self.threads = ReplyThreads()
         self.channel = TelegramChannel(self.app.bot, self.threads)
-        self.sender = OutboxSender(db, {CHANNEL_NAME: self.channel})
+        self.sender = OutboxSender(db, {CHANNEL_NAME: self.channel}, metrics=self.metrics)
         self.topics = TopicRelay(db, self.app.bot, config.staff_chat_id, self.threads)
         brain = Brain.build(content.content)
         log.info("matcher: %s", brain.index.description)
-        self.conversation = ConversationService(db, brain, notify_staff=True, on_enqueued=self.wake)
+        self.conversation = ConversationService(
+            db, brain, notify_staff=True, on_enqueued=self.wake, metrics=self.metrics
+        )
         self.watcher = ContentWatcher(
             config.intents,
             on_reload=self._reloaded,

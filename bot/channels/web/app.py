@@ -1,8 +1,8 @@
 """The web channel's ASGI app: the sample page, widget.js, and the widget's endpoints.
 
 Paths: ``/`` (the sample company page), ``/widget.js``, ``/widget/...`` (token, WebSocket, the SSE + POST
-fallback, the sample page's stylesheet), ``/healthz``. Other surfaces (the staff inbox) plug in their routes
-with ``extra_routes``. The protocol is described in docs/web.md.
+fallback, the sample page's stylesheet), ``/healthz``. Other surfaces (the staff inbox, ``/readyz`` and
+``/metrics`` from :mod:`.health`) plug in their routes with ``extra_routes``. The protocol is described in docs/web.md.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from importlib import resources
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from bot.channels.web import security
+from bot.channels.web import health, security
 from bot.channels.web.config import MAX_FRAME, MAX_TEXT
 from bot.channels.web.protocol import FrameError, Hello, Identify, Ping, Say, parse
 from bot.channels.web.visitors import Send as _SendFrame
@@ -90,9 +90,6 @@ class _Widget:
             "Cross-Origin-Resource-Policy": "cross-origin",
         }
         return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
-
-    async def healthz(self, request: Request) -> Response:
-        return PlainTextResponse("ok")
 
     # --- HTTP endpoints (token, fallback) ---------------------------------------------------------------
 
@@ -346,9 +343,14 @@ def create_app(visitors: WebVisitors, *, extra_routes: Sequence[BaseRoute] = ())
         Route("/widget/send", widget.preflight, methods=["OPTIONS"]),
         Route("/widget/events", widget.events, methods=["GET"]),
         WebSocketRoute("/widget/ws", widget.socket),
-        Route("/healthz", widget.healthz, methods=["GET", "HEAD"]),
+        Route("/healthz", health.alive, methods=["GET", "HEAD"]),
         *extra_routes,
     ]
     config = visitors.config
-    guard = Middleware(security.HostGuard, listen=config.host, allowed=config.allowed_hosts)
+    guard = Middleware(
+        security.HostGuard,
+        listen=config.host,
+        allowed=config.allowed_hosts,
+        exempt=health.unguarded_paths(config.metrics_token),
+    )
     return Starlette(routes=routes, middleware=[guard])

@@ -61,6 +61,8 @@ class WebConfig:
     allowed_hosts: tuple[str, ...] = ()
     """``BOT_WEB_ALLOWED_HOSTS``: more names the bot may be reached by (a reverse proxy that passes the
     public ``Host`` on), besides its own address and localhost. See :func:`bot.channels.web.security.host_allowed`."""
+    metrics_token: str | None = None
+    """``BOT_METRICS_TOKEN``: when set, ``/metrics`` requires it as a Bearer token (bot/channels/web/health.py)."""
 
     @property
     def url(self) -> str:
@@ -111,6 +113,12 @@ def load(env: Mapping[str, str] | None = None) -> WebConfig:
         for item in env.get("BOT_WEB_ALLOWED_HOSTS", "").split(",")
         if item.strip()
     )
+    metrics_token = env.get("BOT_METRICS_TOKEN", "").strip() or None
+    if metrics_token is not None and (len(metrics_token) < 16 or not _header_safe(metrics_token)):
+        raise WebConfigError(
+            "BOT_METRICS_TOKEN",
+            "must be at least 16 printable characters without spaces (openssl rand -hex 32)",
+        )
     return WebConfig(
         host=host,
         port=port,
@@ -118,4 +126,10 @@ def load(env: Mapping[str, str] | None = None) -> WebConfig:
         secret=secret,
         identity_secret=identity,
         allowed_hosts=allowed_hosts,
+        metrics_token=metrics_token,
     )
+
+
+def _header_safe(token: str) -> bool:
+    """Whether ``token`` can travel in an ``Authorization`` header as it is (Prometheus sends it verbatim)."""
+    return token.isascii() and token.isprintable() and " " not in token

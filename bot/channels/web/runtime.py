@@ -44,7 +44,7 @@ class WebServer:
     ) -> None:
         self.config = config
         self.channel = WebChannel()
-        self.sender = OutboxSender(db, {NAME: self.channel})
+        self.sender = OutboxSender(db, {NAME: self.channel}, metrics=conversation.metrics)
         self.visitors = WebVisitors(db, conversation, self.channel, config, wake=self.sender.wake)
         self.app = create_app(self.visitors, extra_routes=extra_routes)
         self._socket: socket.socket | None = None
@@ -92,6 +92,7 @@ class WebServer:
                 self.app,
                 log_level=logging.getLevelName(max(logging.getLogger().level, logging.WARNING)).lower(),
                 access_log=False,
+                log_config=None,  # uvicorn's records go through the root handler (BOT_LOG_FORMAT=json too)
                 lifespan="off",
                 ws_max_size=MAX_FRAME * 2,
                 ws_ping_interval=20.0,

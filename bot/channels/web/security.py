@@ -133,17 +133,22 @@ class HostGuard:
     HTTP with 400, a WebSocket with a 400 denial response where the server supports one (uvicorn does),
     else a close before accepting."""
 
-    def __init__(self, app: ASGIApp, *, listen: str, allowed: Iterable[str] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, *, listen: str, allowed: Iterable[str] = (), exempt: Iterable[str] = ()
+    ) -> None:
+        """``exempt``: HTTP paths served whatever the Host (health probes, see bot/channels/web/health.py)."""
         self.app = app
         self.listen = listen
         self.allowed = tuple(allowed)
+        self.exempt = frozenset(exempt)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         header = Headers(scope=scope).get("host")
-        if host_allowed(header, self.listen, self.allowed):
+        exempt = scope["type"] == "http" and scope.get("path") in self.exempt
+        if exempt or host_allowed(header, self.listen, self.allowed):
             await self.app(scope, receive, send)
             return
         refusal = PlainTextResponse(

@@ -71,7 +71,7 @@ class BotProcess:
         return self.tmp_path / f"run{self.runs}.log"
 
     async def start(self) -> None:
-        """Start, and return once the page answers (the intents loaded, recovery done, the port open)."""
+        """Start, and return once it is ready (/readyz: the intents loaded, the database answers)."""
         self.runs += 1
         with self.log.open("w") as log:
             self.process = await asyncio.create_subprocess_exec(
@@ -81,7 +81,7 @@ class BotProcess:
         while time.monotonic() < deadline:
             assert self.process.returncode is None, self.log.read_text()
             try:
-                if await asyncio.to_thread(self._get, "/healthz") == "ok":
+                if "ready" in await asyncio.to_thread(self._get, "/readyz"):
                     return
             except OSError:
                 pass

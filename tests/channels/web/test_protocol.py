@@ -393,4 +393,4 @@ def test_pages_carry_a_strict_content_security_policy(stack: Stack) -> None:
     assert script.headers["content-type"].startswith("text/javascript")
     assert "/*CAREBOT_LABELS*/" not in script.text and '"message": "Nachricht"' in script.text
     assert len(script.content) <= 30 * 1024
-    assert stack.client.get("/healthz").text == "ok"
+    assert stack.client.get("/healthz").json() == {"status": "ok"}
