@@ -56,8 +56,11 @@ class Result:
 def fill(path: Path, *, delivered: int, resolved: int, pending: int, open_tickets: int) -> None:
     con = sqlite3.connect(path)
     stamp = to_db_time(START)
-    con.execute(
-        "INSERT INTO customers (id, channel, external_id, created_at) VALUES (1, 'web', 'v1', ?)", (stamp,)
+    # One customer holds the resolved history; each open ticket has a customer of its own (the schema allows
+    # one active ticket per customer).
+    con.executemany(
+        "INSERT INTO customers (id, channel, external_id, created_at) VALUES (?, 'web', ?, ?)",
+        [(n, f"v{n}", stamp) for n in range(1, open_tickets + 2)],
     )
     outbox = []
     for n in range(delivered + pending):
@@ -71,6 +74,7 @@ def fill(path: Path, *, delivered: int, resolved: int, pending: int, open_ticket
     priorities = [priority.value for priority in Priority]
     tickets = [
         (
+            1 if n < resolved else 2 + n - resolved,
             "resolved" if n < resolved else "open",
             priorities[n % len(priorities)],
             *([stamp] * 5),
@@ -82,7 +86,7 @@ def fill(path: Path, *, delivered: int, resolved: int, pending: int, open_ticket
     con.executemany(
         "INSERT INTO tickets (customer_id, status, priority, reason, created_at, waiting_since,"
         " first_response_due, resolution_due, updated_at, resolved_at, resolution)"
-        " VALUES (1, ?, ?, 'unmatched', ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, 'unmatched', ?, ?, ?, ?, ?, ?, ?)",
         tickets,
     )
     con.commit()
