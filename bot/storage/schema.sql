@@ -240,3 +240,26 @@ CREATE TABLE web_keys (
     value TEXT NOT NULL CHECK (length(value) >= 32),
     created_at TEXT NOT NULL
 ) STRICT;
+-- Several replicas (migration replicas): leases, budgets, generations; see bot/storage/coordination.py.
+CREATE TABLE leases (
+    scope TEXT NOT NULL CHECK (length(scope) > 0),
+    key TEXT NOT NULL,
+    owner TEXT NOT NULL CHECK (length(owner) > 0),
+    lease_until TEXT NOT NULL,
+    PRIMARY KEY (scope, key)
+) STRICT;
+
+CREATE INDEX leases_owner ON leases (owner);
+
+CREATE TABLE budgets (
+    name TEXT PRIMARY KEY CHECK (length(name) > 0),
+    window_no INTEGER NOT NULL,
+    used INTEGER NOT NULL CHECK (used >= 0),
+    blocked_until TEXT NOT NULL DEFAULT ''
+) STRICT;
+
+CREATE TABLE generations (
+    name TEXT PRIMARY KEY CHECK (length(name) > 0),
+    value INTEGER NOT NULL CHECK (value >= 0),
+    changed_at TEXT NOT NULL
+) STRICT;

@@ -28,6 +28,9 @@ class TxBase:
         self._sla = sla
         self._open = True
 
+    skip_locked = ""
+    """`` FOR UPDATE SKIP LOCKED`` on PostgreSQL; nothing on SQLite, where one writer runs at a time."""
+
     # --- plumbing, public for the storage package's report modules -------------------------------------
 
     def _check(self) -> None:
