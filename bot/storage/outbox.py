@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.core.model import Author
 from bot.messages import Button
+from bot.storage.coordination import OUTBOX, CoordinationQueries, LeaseLost
 from bot.storage.records import (
     Interrupted,
     OutboxItem,
@@ -20,7 +21,6 @@ from bot.storage.records import (
 from bot.storage.rows import (
     json_text,
 )
-from bot.storage.coordination import OUTBOX, CoordinationQueries, LeaseLost
 from bot.storage.transaction import StorageError
 
 _ITEMS = (

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.storage.coordination import CoordinationQueries, inbox_scope
 from bot.storage.records import (
     StoredUpdate,
     to_db_time,
 )
-from bot.storage.coordination import CoordinationQueries, inbox_scope
 
 
 class UpdateQueries(CoordinationQueries):
