@@ -22,7 +22,14 @@ from telegram.error import TelegramError
 from telegram.ext import BaseRateLimiter, ContextTypes
 from telegram.request import BaseRequest
 
-from bot.channels.telegram.app import ALLOWED_UPDATES, TelegramApp, build_application
+from bot.channels.telegram.app import (
+    ALLOWED_UPDATES,
+    SplitRateLimiter,
+    TelegramApp,
+    build_application,
+    default_rate_limiter,
+)
+from bot.channels.telegram.budget import SharedBudget
 from bot.channels.telegram.channel import CHANNEL_NAME, TelegramChannel
 from bot.channels.telegram.config import ConfigError, TelegramConfig
 from bot.channels.telegram.customers import CustomerHandlers
@@ -85,8 +92,11 @@ class TelegramBot:
     ) -> None:
         self.config = config
         self.db = db
+        limiter = rate_limiter or default_rate_limiter()
+        if isinstance(limiter, SplitRateLimiter) and limiter.shared is None:
+            limiter.shared = SharedBudget(db)  # ~30/s and 20/min per group across every replica
         self.app: TelegramApp = build_application(
-            config, request=request, get_updates_request=get_updates_request, rate_limiter=rate_limiter
+            config, request=request, get_updates_request=get_updates_request, rate_limiter=limiter
         )
         self.threads = ReplyThreads()
         self.channel = TelegramChannel(self.app.bot, self.threads)
