@@ -95,20 +95,23 @@ async def run_job(
     stop: asyncio.Event,
     *,
     every: float,
+    lease: float | None = None,
     owner: str | None = None,
     clock: Callable[[], datetime] = _now,
 ) -> None:
     """Run ``work`` every ``every`` seconds on the one replica holding the job's lease, until ``stop``.
 
-    The lease lasts three periods and the holder renews it each time it runs; when the holder dies another
-    replica takes the job over after at most three periods. A failing run is logged, never fatal.
+    The lease lasts ``lease`` seconds (default: three periods) and the holder renews it each time it runs;
+    when the holder dies another replica takes the job over once it lapses. A failing run is logged, never
+    fatal.
     """
     me = owner or replica_id()
     while not stop.is_set():
         try:
             now = clock()
-            held = await db.take_lease(JOB, name, me, now=now, until=now + timedelta(seconds=3 * every))
-            if held is not None:
+            until = now + timedelta(seconds=3 * every if lease is None else lease)
+            held = await db.take_lease(JOB, name, me, now=now, until=until)
+            if held is not None and not stop.is_set():
                 await work()
         except Exception:
             log.exception("the timed job %s failed; trying again in %.0f s", name, every)

@@ -169,8 +169,12 @@ class CoordinationQueries(TxBase):
         )
         if row is not None:
             return 0.0
-        state = await self.fetch_one("SELECT blocked_until FROM budgets WHERE name = ?", (budget.name,))
-        wait = (window_no + 1) * budget.window - epoch
+        state = await self.fetch_one(
+            "SELECT window_no, used, blocked_until FROM budgets WHERE name = ?", (budget.name,)
+        )
+        wait = 0.0
+        if state is None or (state["window_no"] == window_no and state["used"] >= budget.limit):
+            wait = (window_no + 1) * budget.window - epoch  # the window is full: until the next one
         if state is not None and state["blocked_until"] > stamp:
             wait = max(wait, (from_db_time(state["blocked_until"]) - now).total_seconds())
         return max(wait, 0.001)
