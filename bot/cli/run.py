@@ -156,6 +156,7 @@ async def _serve_without_telegram(
     from bot.content.brain import Brain
     from bot.content.problems import ContentError
     from bot.content.reload import ContentWatcher
+    from bot.service.replicas import SharedContentReload
 
     conversation, web = web_service(db, await asyncio.to_thread(Brain.build, loaded.content), web_config)
     web.bind()
@@ -166,7 +167,9 @@ async def _serve_without_telegram(
     def broken(error: ContentError) -> None:
         _say(f"the intents folder has errors; still serving the last good version\n{error}")
 
-    watcher = ContentWatcher(intents, on_reload=reloaded, on_error=broken, initial=loaded)
+    watcher = ContentWatcher(
+        intents, on_reload=reloaded, on_error=broken, initial=loaded, shared=SharedContentReload(db)
+    )
     await conversation.recover()
     _say("Telegram is off because TELEGRAM_BOT_TOKEN is not set (docs/telegram.md)")
     _announce(web.url, _has_inbox(web))
@@ -208,11 +211,14 @@ def web_service(db: Database, brain: Brain, config: WebConfig) -> tuple[Conversa
 
 
 async def _wake_snoozed(db: Database, stop: asyncio.Event) -> None:
-    """Snoozed tickets whose time has come go back to the queue (Telegram's runtime has its own job)."""
-    while not stop.is_set():
+    """Snoozed tickets whose time has come go back to the queue, on the one replica holding the job's
+    lease (Telegram's runtime has its own job)."""
+    from bot.service.replicas import run_job
+
+    async def wake() -> None:
         await db.wake_snoozed(datetime.now(UTC))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), SNOOZE_CHECK_SECONDS)
+
+    await run_job(db, "snooze", wake, stop, every=SNOOZE_CHECK_SECONDS)
 
 
 async def _heartbeat(path: Path, web: WebServer, stop: asyncio.Event) -> None:

@@ -119,3 +119,36 @@ async def run_job(
             await asyncio.wait_for(stop.wait(), every)
     with contextlib.suppress(Exception):
         await db.release_leases(JOB, me, [name])
+
+
+CONTENT = "content"
+"""The generation counter of the intents folder, and the name of the job that watches it."""
+
+
+class SharedContentReload:
+    """:class:`bot.content.reload.SharedReload` on the database: the holder of the ``content`` job lease
+    watches the folder; the ``content`` generation tells every replica to check its own."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        owner: str | None = None,
+        lease: float = 10.0,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.db = db
+        self.owner = owner or replica_id()
+        self.lease = lease
+        self._clock = clock
+
+    async def may_watch(self) -> bool:
+        now = self._clock()
+        until = now + timedelta(seconds=self.lease)
+        return await self.db.take_lease(JOB, CONTENT, self.owner, now=now, until=until) is not None
+
+    async def generation(self) -> int:
+        return await self.db.generation(CONTENT)
+
+    async def announce(self) -> int:
+        return await self.db.bump_generation(CONTENT, self._clock())

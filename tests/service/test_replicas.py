@@ -4,18 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import random
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from bot.channels.base import Outbound
+from bot.content.loader import LoadResult, load_folder
+from bot.content.reload import ContentWatcher
 from bot.core.model import Author
 from bot.service.delivery import OutboxSender
-from bot.service.replicas import run_job
+from bot.service.replicas import SharedContentReload, run_job
 from bot.storage import Database
 from bot.storage.coordination import JOB
+from tests.content.conftest import DEFAULTS, GOOD
+
+ROUTER = """
+intents:
+  - id: router_reset
+    title: {de: Router, en: Router}
+    examples:
+      de: [Router neu starten, Router reset, Router geht nicht]
+      en: [restart router, router reset, router broken]
+    answers:
+      de: ["Ziehen Sie den Stecker für 30 Sekunden."]
+      en: ["Unplug it for 30 seconds."]
+"""
 
 
 @pytest.fixture
@@ -84,3 +101,45 @@ async def test_a_timed_job_runs_on_one_replica_only(replicas: list[Database]) ->
     await asyncio.wait_for(asyncio.gather(*(job(name) for name in "ABC")), 10)
     assert len(set(ran)) == 1  # the holder ran it every time, the others never
     assert await replicas[0].lease_holder(JOB, "snooze", datetime.now(UTC)) is None  # released on stop
+
+
+async def test_a_reload_on_one_replica_reaches_every_replica(
+    replicas: list[Database], tmp_path: Path
+) -> None:
+    """Each replica has its own copy of the folder; only the job's holder watches it. Staff type /reload
+    on that one: the generation goes up, and a replica whose folder changed reloads too."""
+    folders = [tmp_path / name for name in "AB"]
+    for folder in folders:
+        shutil.copytree(GOOD, folder)
+    reloaded: dict[str, list[LoadResult]] = {"A": [], "B": []}
+    watchers = {
+        name: ContentWatcher(
+            folder,
+            on_reload=reloaded[name].append,
+            initial=load_folder(folder, defaults=DEFAULTS),
+            interval=0.02,
+            defaults=DEFAULTS,
+            shared=SharedContentReload(db, owner=name, lease=60),
+        )
+        for name, folder, db in zip("AB", folders, replicas, strict=False)
+    }
+    assert await watchers["A"].shared.may_watch()  # type: ignore[union-attr]  # A holds the job
+    stop = asyncio.Event()
+    running = [asyncio.create_task(watcher.run(stop)) for watcher in watchers.values()]
+    try:
+        await asyncio.sleep(0.2)  # both started (each checks its own folder once at start)
+        (folders[1] / "router.yaml").write_text(ROUTER, encoding="utf-8")
+        await asyncio.sleep(0.3)
+        assert reloaded["B"] == []  # B does not watch its folder: A does, and A's did not change
+        outcome = await watchers["A"].check_now(everywhere=True)
+        assert outcome.status == "unchanged"
+        for _ in range(250):
+            if reloaded["B"]:
+                break
+            await asyncio.sleep(0.02)
+        assert [intent.id for intent in reloaded["B"][-1].content.intents][-1] == "router_reset"
+        assert reloaded["A"] == []
+        assert await replicas[1].generation("content") == 1
+    finally:
+        stop.set()
+        await asyncio.gather(*running)

@@ -15,7 +15,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
 from telegram.error import TelegramError
@@ -47,8 +47,10 @@ from bot.content.reload import ContentWatcher
 from bot.content.stoppable import load_unless_stopped
 from bot.service.delivery import OutboxSender
 from bot.service.engine import ConversationService
+from bot.service.replicas import SharedContentReload
 from bot.service.staff import StaffService
 from bot.storage import Database, StorageError
+from bot.storage.coordination import JOB
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,7 @@ class TelegramBot:
             on_reload=self._reloaded,
             on_error=self._broken,
             initial=content,
+            shared=SharedContentReload(db),
         )
         self.customers = CustomerHandlers(self.conversation, db, self.channel, self.topics.wake)
         self.staff = StaffService(db, lambda: self.conversation.brain.renderer, source=SOURCE)
@@ -148,8 +151,12 @@ class TelegramBot:
             log.warning("could not tell the staff group: %s", error)
 
     async def _wake_snoozed(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Snoozed tickets whose time has come go back to the queue (and their topics say so)."""
+        """Snoozed tickets whose time has come go back to the queue (and their topics say so): on the one
+        replica holding the job's lease."""
         now = datetime.now(UTC)
+        until = now + timedelta(seconds=3 * SNOOZE_CHECK_SECONDS)
+        if await self.db.take_lease(JOB, "snooze", self.sender.owner, now=now, until=until) is None:
+            return  # another replica runs it
         async with self.db.transaction() as tx:
             for ticket_id in await tx.wake_snoozed(now):
                 await tx.enqueue_staff(
