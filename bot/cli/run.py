@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from bot.content.loader import LoadResult
     from bot.service.engine import ConversationService
     from bot.storage import Database
+    from bot.storage.notify import Notifications
 
 SNOOZE_CHECK_SECONDS = 30.0
 HEARTBEAT_SECONDS = 20.0
@@ -128,6 +129,7 @@ async def _serve_with_telegram(
     from bot.channels.telegram.app import protect_logs
     from bot.channels.telegram.runtime import TelegramBot
     from bot.channels.web.runtime import WebServer
+    from bot.storage.notify import Notifications
 
     protect_logs(telegram.token)
     bot = TelegramBot(telegram, db, loaded)
@@ -138,8 +140,9 @@ async def _serve_with_telegram(
         for server in servers:
             server.sender.wake()
 
-    routes = _extra_routes(db, bot.conversation, wake=wake, notify_staff=True)
-    web = WebServer(db, bot.conversation, web_config, extra_routes=routes)
+    notifications = Notifications(db)
+    routes = _extra_routes(db, bot.conversation, wake=wake, notify_staff=True, notifications=notifications)
+    web = WebServer(db, bot.conversation, web_config, extra_routes=routes, notifications=notifications)
     servers.append(web)
     web.bind()
     mode = f"webhook {telegram.webhook.url}" if telegram.webhook else "polling"
@@ -196,6 +199,7 @@ def web_service(db: Database, brain: Brain, config: WebConfig) -> tuple[Conversa
     """
     from bot.channels.web.runtime import WebServer
     from bot.service.engine import ConversationService
+    from bot.storage.notify import Notifications
 
     servers: list[WebServer] = []
 
@@ -204,8 +208,9 @@ def web_service(db: Database, brain: Brain, config: WebConfig) -> tuple[Conversa
             server.sender.wake()
 
     conversation = ConversationService(db, brain, on_enqueued=wake)
-    routes = _extra_routes(db, conversation, wake=wake, notify_staff=False)
-    web = WebServer(db, conversation, config, extra_routes=routes)
+    notifications = Notifications(db)
+    routes = _extra_routes(db, conversation, wake=wake, notify_staff=False, notifications=notifications)
+    web = WebServer(db, conversation, config, extra_routes=routes, notifications=notifications)
     servers.append(web)
     return conversation, web
 
@@ -234,7 +239,12 @@ async def _heartbeat(path: Path, web: WebServer, stop: asyncio.Event) -> None:
 
 
 def _extra_routes(
-    db: Database, conversation: ConversationService, *, wake: Callable[[], None], notify_staff: bool
+    db: Database,
+    conversation: ConversationService,
+    *,
+    wake: Callable[[], None],
+    notify_staff: bool,
+    notifications: Notifications | None = None,
 ) -> Sequence[BaseRoute]:
     """Other web surfaces served beside the widget on the same port: the staff inbox (docs/inbox.md).
 
@@ -245,7 +255,11 @@ def _extra_routes(
     from bot.channels.web.inbox import InboxDeps, inbox_routes
 
     deps = InboxDeps(
-        db=db, renderer=lambda: conversation.brain.renderer, notify_staff=notify_staff, wake=wake
+        db=db,
+        renderer=lambda: conversation.brain.renderer,
+        notify_staff=notify_staff,
+        wake=wake,
+        notifications=notifications,
     )
     return inbox_routes(deps)
 
