@@ -12,8 +12,31 @@ DEFAULT_INTENTS = Path("intents")
 FALLBACK_STAFF_NAME = "staff"
 
 
+POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
+
+
+def database_location(value: str | Path | None) -> Path | str:
+    """A ``BOT_DATABASE`` / ``--database`` value: a ``postgresql://`` URL stays text (``Path`` would fold its
+    ``//``), anything else is a SQLite file path; empty means the default file."""
+    if isinstance(value, Path):
+        return value
+    text = (value or "").strip()
+    if not text:
+        return DEFAULT_DATABASE
+    return text if text.startswith(POSTGRESQL_SCHEMES) else Path(text)
+
+
+def database() -> Path | str:
+    """Where the data lives: ``BOT_DATABASE`` as a SQLite file path or a ``postgresql://`` URL."""
+    return database_location(os.environ.get("BOT_DATABASE"))
+
+
 def database_path() -> Path:
-    return Path(os.environ.get("BOT_DATABASE") or DEFAULT_DATABASE)
+    """The SQLite file of ``BOT_DATABASE``; for commands that only work on a file (see :func:`database`)."""
+    location = database()
+    if isinstance(location, str):
+        raise ValueError("BOT_DATABASE is a PostgreSQL URL, not a SQLite file")
+    return location
 
 
 def intents_dir() -> Path:

@@ -37,7 +37,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--intents", type=Path, help="intents folder (default: $BOT_INTENTS or intents/)")
-    parser.add_argument("--database", type=Path, help="SQLite file (default: $BOT_DATABASE or data/bot.db)")
+    parser.add_argument(
+        "--database",
+        type=config.database_location,
+        help="SQLite file or postgresql:// URL (default: $BOT_DATABASE or data/bot.db)",
+    )
     parser.add_argument("--user", help="customer id in the database (default: your login name)")
     parser.add_argument("--name", help="customer display name (default: your login name)")
     parser.add_argument("--language", help="language hint, as a channel would send it (e.g. de, en)")
@@ -59,7 +63,7 @@ def _login() -> str:
 
 async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     intents = getattr(args, "intents", None) or config.intents_dir()
-    database = getattr(args, "database", None) or config.database_path()
+    database = getattr(args, "database", None) or config.database()
     try:
         loaded = await asyncio.to_thread(load_folder, intents)
     except ContentError as error:
@@ -72,7 +76,8 @@ async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     interactive = stdin.isatty()
 
     channel = TerminalChannel(stdout)
-    log_file = Path(database).with_name("chat.log")
+    # Beside the SQLite file; with PostgreSQL beside the default file's folder (the server has no folder).
+    log_file = (database if isinstance(database, Path) else config.DEFAULT_DATABASE).with_name("chat.log")
     async with await Database.open(database) as db, _logs_to(log_file):
         sender = OutboxSender(db, {NAME: channel}, recipients={NAME: frozenset({user})})
         brain = Brain.build(loaded.content)

@@ -1,7 +1,8 @@
-"""`python -m bot db`: schema migrations and a health check of the database file.
+"""`python -m bot db`: schema migrations, a health check, and moving the data between engines.
 
 The bot migrates on start anyway; ``migrate`` exists so an operator can upgrade (and back up) on their
-own schedule, and ``status`` answers "which file, which version, how big, is it healthy?".
+own schedule, ``status`` answers "which database, which version, how big, is it healthy?", and ``copy``
+moves an installation from its SQLite file to PostgreSQL (or back) with every row compared.
 """
 
 from __future__ import annotations
@@ -13,16 +14,24 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import psycopg
 
 from bot.cli.queue import add_db_argument, db_path, fail, table
-from bot.storage.database import connect
-from bot.storage.migrate import LATEST, SchemaError, migrate, user_version
+from bot.config import database_location
+from bot.storage import Database
+from bot.storage import postgres as pg
+from bot.storage.catalog import existing_tables, schema_version
+from bot.storage.copy import copy_database
+from bot.storage.database import Tx, connect
+from bot.storage.dialect import POSTGRESQL_HEALTH
+from bot.storage.migrate import LATEST, SchemaError, migrate, migrate_postgresql
 from bot.storage.transaction import StorageError
 
 DESCRIPTION = (
-    "The database file: `status` tells which file, which schema version, how big, how many rows, and "
-    "whether it is healthy; `migrate` upgrades the schema (atomically; the bot also does this on start), "
-    "so you can back up and upgrade on your own schedule."
+    "The database (a SQLite file or a postgresql:// URL): `status` tells which, which schema version, how "
+    "big, how many rows, and whether it is healthy; `migrate` upgrades the schema (atomically; the bot also "
+    "does this on start), so you can back up and upgrade on your own schedule; `copy` moves everything to "
+    "another, empty database (SQLite to PostgreSQL or back) and compares row counts and checksums."
 )
 
 TABLES = (
@@ -41,15 +50,34 @@ TABLES = (
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
-    parser = sub.add_parser("db", help="database schema and health", description=DESCRIPTION)
+    parser = sub.add_parser("db", help="database schema, health and copies", description=DESCRIPTION)
     parser.set_defaults(handler=lambda args: _usage(parser))
     actions = parser.add_subparsers(dest="db_command", metavar="ACTION")
     up = actions.add_parser("migrate", help=f"bring the schema to version {LATEST} (atomic)")
     add_db_argument(up)
     up.set_defaults(handler=cmd_migrate)
-    status = actions.add_parser("status", help="file, schema version, row counts, integrity")
+    status = actions.add_parser("status", help="database, schema version, row counts, integrity")
     add_db_argument(status)
     status.set_defaults(handler=cmd_status)
+    copy = actions.add_parser(
+        "copy",
+        help="copy everything into another, empty database and compare",
+        description=(
+            "Copy every table, ids included, from the source (--from, default $BOT_DATABASE; opened read-only "
+            "and left untouched) into the target (--to; created and migrated if need be, refused unless "
+            "empty), in one transaction. Then row counts and a SHA-256 per table are compared and printed. "
+            "Stop the bot first: rows written meanwhile would not be copied."
+        ),
+    )
+    copy.add_argument(
+        "--from",
+        dest="database",
+        type=database_location,
+        metavar="FILE|URL",
+        help="source (default: $BOT_DATABASE or data/bot.db)",
+    )
+    copy.add_argument("--to", required=True, type=database_location, metavar="FILE|URL", help="empty target")
+    copy.set_defaults(handler=cmd_copy)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -57,25 +85,38 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
+def _name(location: Path | str) -> str:
+    """How messages name a database: the path, or the server and database without the password."""
+    return str(location) if isinstance(location, Path) else pg.describe(location)
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
-    path = db_path(args)
+    location = db_path(args)
 
     async def main() -> tuple[int, int]:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await _connect(path)
+        if isinstance(location, str):
+            conn = await pg.connect(location)
+            try:
+                return await migrate_postgresql(conn)
+            finally:
+                await conn.close()
+        location.parent.mkdir(parents=True, exist_ok=True)
+        sqlite_conn = await _connect(location)
         try:
-            return await migrate(conn)
+            return await migrate(sqlite_conn)
         finally:
-            await conn.close()
+            await sqlite_conn.close()
 
     try:
         before, after = asyncio.run(main())
     except (SchemaError, StorageError, OSError) as error:
         return fail(str(error))
+    except psycopg.Error as error:
+        return fail(f"{_name(location)}: {pg.reason(error, location if isinstance(location, str) else '')}")
     if before == after:
-        print(f"{path}: schema is up to date (version {after}).")
+        print(f"{_name(location)}: schema is up to date (version {after}).")
     else:
-        print(f"{path}: migrated from version {before} to {after}.")
+        print(f"{_name(location)}: migrated from version {before} to {after}.")
     return 0
 
 
@@ -102,21 +143,21 @@ def file_size(path: Path) -> str:
     return f"{kib(main + wal_size)} (file {kib(main)} + WAL {kib(wal_size)})"
 
 
-async def _delivery_lines(conn: aiosqlite.Connection) -> list[str]:
+async def _delivery_lines(tx: Tx, present: set[str]) -> list[str]:
     """The inbox and outbox at a glance: what waits, what was skipped as unprocessable, what was resent."""
-    try:
-        async with conn.execute("SELECT state, count(*) FROM inbound_updates GROUP BY state") as cursor:
-            inbox = {str(state): int(n) for state, n in await cursor.fetchall()}
-        async with conn.execute(
-            "SELECT count(sending_since), coalesce(sum(resends), 0) FROM outbox_sending"
-        ) as cursor:
-            marks = await cursor.fetchone()
-        async with conn.execute(
-            "SELECT status, count(*) FROM outbox WHERE kind = 'message' AND status <> 'sent' GROUP BY status"
-        ) as cursor:
-            outbox = {str(status): int(n) for status, n in await cursor.fetchall()}
-    except sqlite3.OperationalError:
+    if not {"inbound_updates", "outbox_sending", "outbox"} <= present:
         return []  # an older schema: `db migrate` adds the inbox
+    inbox = {
+        str(row[0]): int(row[1])
+        for row in await tx.fetch_all("SELECT state, count(*) FROM inbound_updates GROUP BY state")
+    }
+    marks = await tx.fetch_one("SELECT count(sending_since), coalesce(sum(resends), 0) FROM outbox_sending")
+    outbox = {
+        str(row[0]): int(row[1])
+        for row in await tx.fetch_all(
+            "SELECT status, count(*) FROM outbox WHERE kind = 'message' AND status <> 'sent' GROUP BY status"
+        )
+    }
     sending, resends = (int(marks[0]), int(marks[1])) if marks else (0, 0)
     return [
         f"inbox: {inbox.get('pending', 0)} update(s) pending, {inbox.get('poisoned', 0)} poisoned"
@@ -126,42 +167,85 @@ async def _delivery_lines(conn: aiosqlite.Connection) -> list[str]:
     ]
 
 
+async def _health(tx: Tx) -> tuple[bool, str]:
+    """SQLite: ``quick_check`` and ``foreign_key_check``. PostgreSQL: invalid indexes, unchecked constraints."""
+    if tx.engine == "sqlite":
+        check = [str(row[0]) for row in await tx.fetch_all("PRAGMA quick_check")]
+        orphans = len(await tx.fetch_all("PRAGMA foreign_key_check"))
+        healthy = check == ["ok"] and orphans == 0
+        return healthy, "ok" if healthy else "; ".join(check) + f"; {orphans} foreign-key problem(s)"
+    row = await tx.fetch_one(POSTGRESQL_HEALTH)
+    bad, unvalidated = (int(row[0]), int(row[1])) if row else (0, 0)
+    healthy = bad == 0 and unvalidated == 0
+    return healthy, "ok" if healthy else f"{bad} invalid index(es), {unvalidated} unvalidated constraint(s)"
+
+
 def cmd_status(args: argparse.Namespace) -> int:
-    path = db_path(args)
-    if not path.exists():
-        print(f"{path}: does not exist yet (it is created on first use, or by `db migrate`).")
+    location = db_path(args)
+    if isinstance(location, Path) and not location.exists():
+        print(f"{location}: does not exist yet (it is created on first use, or by `db migrate`).")
         return 1
 
     async def main() -> int:
-        conn = await _connect(path)
-        try:
-            version = await user_version(conn)
+        async with (
+            await Database.open(location, migrate_schema=False, pool_size=1) as db,
+            db.snapshot() as tx,
+        ):
+            version = await schema_version(tx)
+            present = await existing_tables(tx)
             rows: list[list[object]] = []
             for name in TABLES:
-                try:
-                    async with conn.execute(f"SELECT count(*) FROM {name}") as cursor:
-                        found = await cursor.fetchone()
+                if name in present:
+                    found = await tx.fetch_one(f"SELECT count(*) FROM {name}")
                     rows.append([name, found[0] if found else 0])
-                except sqlite3.OperationalError:
+                else:
                     rows.append([name, "missing"])
-            delivery = await _delivery_lines(conn)
-            async with conn.execute("PRAGMA quick_check") as cursor:
-                check = [str(row[0]) for row in await cursor.fetchall()]
-            async with conn.execute("PRAGMA foreign_key_check") as cursor:
-                orphans = len(list(await cursor.fetchall()))
-            # Measured while open: closing the last connection checkpoints the WAL into the file.
-            size = file_size(path)
-        finally:
-            await conn.close()
-        print(f"{path}: schema version {version} (this bot: {LATEST}), {size}, WAL journal")
+            delivery = await _delivery_lines(tx, present)
+            healthy, verdict = await _health(tx)
+            if isinstance(location, Path):
+                # Measured while open: closing the last connection checkpoints the WAL into the file.
+                size = f"{file_size(location)}, WAL journal"
+            else:
+                found = await tx.fetch_one(
+                    "SELECT pg_database_size(current_database()), current_setting('server_version')"
+                )
+                size = f"{kib(int(found[0]))}, PostgreSQL {found[1]}" if found else "PostgreSQL"
+        print(f"{db.name}: schema version {version} (this bot: {LATEST}), {size}")
         print(table(["TABLE", "ROWS"], rows))
         for line in delivery:
             print(line)
-        healthy = check == ["ok"] and orphans == 0
-        print(f"integrity: {'ok' if healthy else '; '.join(check) + f'; {orphans} foreign-key problem(s)'}")
+        print(f"integrity: {verdict}")
         return 0 if healthy and version == LATEST else 1
 
     try:
         return asyncio.run(main())
-    except (StorageError, sqlite3.DatabaseError) as error:
-        return fail(str(error) if isinstance(error, StorageError) else f"{path}: {error}")
+    except StorageError as error:
+        return fail(str(error))
+    except sqlite3.DatabaseError as error:
+        return fail(f"{location}: {error}")
+
+
+def cmd_copy(args: argparse.Namespace) -> int:
+    source: Path | str = db_path(args)
+    target: Path | str = args.to
+    if _name(source) == _name(target):
+        return fail("--from and --to name the same database")
+    try:
+        checks = asyncio.run(copy_database(source, target))
+    except (StorageError, SchemaError) as error:
+        return fail(str(error))
+    except (psycopg.Error, sqlite3.Error) as error:
+        return fail(f"copy failed, the target is unchanged: {type(error).__name__}: {error}".splitlines()[0])
+    rows = [
+        [c.table, c.source_rows, c.target_rows, c.target_sha256[:16], "ok" if c.same else "DIFFERENT"]
+        for c in checks
+    ]
+    print(f"{_name(source)} -> {_name(target)}")
+    print(table(["TABLE", "SOURCE ROWS", "TARGET ROWS", "SHA-256 (first 16)", "CHECK"], rows))
+    different = [c.table for c in checks if not c.same]
+    if different:
+        print(f"copy differs from the source in: {', '.join(different)}")
+        return 1
+    total = sum(c.target_rows for c in checks)
+    print(f"copied {total} row(s) in {len(checks)} tables; counts and checksums match the source.")
+    return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -111,7 +112,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         action = _action(actions, name, helptext, helptext[0].upper() + helptext[1:] + ".")
         action.add_argument("--since", default="7d", help="how far back: 12h, 7d, 2w (default: 7d)")
         action.add_argument(
-            "--database", "--db", type=Path, metavar="FILE", help="SQLite file (default: $BOT_DATABASE)"
+            "--database", "--db", type=str, metavar="FILE", help="SQLite file (default: $BOT_DATABASE)"
         )
         _folder_argument(action)
         action.set_defaults(handler=cmd_suggest if name == "suggest" else cmd_misses)
@@ -405,7 +406,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _missed(args: argparse.Namespace) -> tuple[LoadResult, list[Any]] | int:
     """Shared by ``misses`` and ``suggest``: the current folder, and the missed messages judged by it."""
-    from bot.config import database_path
+    from bot.config import database_location
     from bot.content.brain import Brain
     from bot.content.suggest import SuggestError, find_misses, parse_since, read_messages
 
@@ -419,7 +420,15 @@ def _missed(args: argparse.Namespace) -> tuple[LoadResult, list[Any]] | int:
         print(f"{_folder(args)}: the folder does not load; run 'intents check' first", file=sys.stderr)
         return 1
     try:
-        messages = read_messages(args.database or database_path(), since)
+        location = database_location(args.database or os.environ.get("BOT_DATABASE"))
+        if not isinstance(location, Path):
+            print(
+                "intents misses/suggest read a SQLite file; with PostgreSQL, `db copy --from URL --to FILE`"
+                " makes one to read",
+                file=sys.stderr,
+            )
+            return 1
+        messages = read_messages(location, since)
     except SuggestError as error:
         print(error, file=sys.stderr)
         return 1

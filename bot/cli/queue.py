@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.config import database_path, intents_dir, staff_name
+from bot.config import database, database_location, intents_dir, staff_name
 from bot.core.model import Author, TicketStatus
 from bot.core.render import Renderer
 from bot.service.describe import describe_analysis, describe_event, wake_due, when
@@ -35,20 +35,21 @@ STAFF_GROUP_VARIABLE = "TELEGRAM_STAFF_CHAT_ID"
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
-    """``--database FILE`` as in ``chat`` and ``intents``; ``--db`` stays as a short alias."""
+    """``--database FILE|URL`` as in ``chat`` and ``intents``; ``--db`` stays as a short alias."""
     parser.add_argument(
         "--database",
         "--db",
         dest="database",
-        type=Path,
-        metavar="FILE",
-        help="SQLite file (default: $BOT_DATABASE or data/bot.db)",
+        type=database_location,
+        metavar="FILE|URL",
+        help="SQLite file or postgresql:// URL (default: $BOT_DATABASE or data/bot.db)",
     )
 
 
-def db_path(args: argparse.Namespace) -> Path:
-    explicit: Path | None = getattr(args, "database", None)
-    return explicit or database_path()
+def db_path(args: argparse.Namespace) -> Path | str:
+    """The database to open: ``--database``, else ``BOT_DATABASE``: a file path or a ``postgresql://`` URL."""
+    explicit: Path | str | None = getattr(args, "database", None)
+    return explicit or database()
 
 
 class WordingError(Exception):
@@ -76,7 +77,7 @@ def run_with_db(args: argparse.Namespace, action: Callable[[Database], Awaitable
     "nothing to do".
     """
     path = db_path(args)
-    if not path.exists():
+    if isinstance(path, Path) and not path.exists():
         return fail(f"no database at {path} (set BOT_DATABASE or --database; `db migrate` creates one)", 1)
 
     async def main() -> int:

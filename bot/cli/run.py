@@ -75,7 +75,7 @@ async def _serve(telegram: TelegramConfig | None, web: WebConfig) -> int:
     from bot.storage import Database, StorageError
 
     intents = telegram.intents if telegram else shared.intents_dir()
-    database = telegram.database if telegram else shared.database_path()
+    database = telegram.database if telegram else shared.database()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -132,6 +132,8 @@ class ConversationService:
 
     def _lock(self, customer_id: int) -> asyncio.Lock:
         # One turn at a time per customer keeps replies in order; different customers run concurrently.
+        # Within a process this lock queues the turns; across replicas (PostgreSQL) each turn's transaction
+        # also takes tx.lock("customer", id), which SQLite does not need (one writer at a time anyway).
         return self._locks.setdefault(customer_id, asyncio.Lock())
 
     async def _customer(self, inbound: Inbound) -> Customer:
@@ -195,6 +197,7 @@ class ConversationService:
         customer = await self._customer(inbound)
         brain = self.brain
         async with self._lock(customer.id), self.db.transaction() as tx:
+            await tx.lock("customer", customer.id)  # one turn at a time per customer, across replicas
             state = ConversationState.from_json(await tx.load_conversation(customer.id))
             if state.greeted and not again:
                 return
@@ -213,6 +216,7 @@ class ConversationService:
             return False
         customer = await self._customer(inbound)
         async with self._lock(customer.id), self.db.transaction() as tx:
+            await tx.lock("customer", customer.id)  # one turn at a time per customer, across replicas
             state = ConversationState.from_json(await tx.load_conversation(customer.id))
             await tx.set_customer_language(customer.id, language)
             await tx.save_conversation(customer.id, replace(state, language=language).to_json())
@@ -240,6 +244,7 @@ class ConversationService:
         brain = self.brain
         now = self._clock()
         async with self._lock(customer.id), self.db.transaction() as tx:
+            await tx.lock("customer", customer.id)  # one turn at a time per customer, across replicas
             ticket = await tx.active_ticket(customer.id)
             language = brain.renderer.language(customer.language or inbound.language_hint)
             if ticket is None:
@@ -269,6 +274,7 @@ class ConversationService:
         brain = self.brain  # one brain for the whole turn, even if a reload swaps it meanwhile
         now = self._clock()
         async with self._lock(customer.id), self.db.transaction() as tx:
+            await tx.lock("customer", customer.id)  # one turn at a time per customer, across replicas
             if customer.blocked:
                 await tx.mark_handled(message_id, analysis_json=None, ticket_id=None)
                 return TurnReport(message_id, "ignored", "customer is blocked")

@@ -103,6 +103,7 @@ class StaffService:
         not held by someone else."""
         now = self.clock()
         async with self.db.transaction() as tx:
+            await tx.lock_ticket(ticket_id)  # other replicas' turns and staff actions on it wait (PostgreSQL)
             ticket = await self._ticket(tx, ticket_id)
             self._require_active(ticket)
             if owner:

@@ -7,12 +7,12 @@ stores and finds them.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.storage.database import Tx
 from bot.storage.records import from_db_time, opt_time, to_db_time
+from bot.storage.rows import Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ class Session:
     expires_at: datetime
 
 
-def _account(row: sqlite3.Row, prefix: str = "") -> Account:
+def _account(row: Row, prefix: str = "") -> Account:
     return Account(
         id=int(row[prefix + "id"]),
         name=str(row[prefix + "name"]),
@@ -123,7 +123,7 @@ async def update_hash(tx: Tx, account_id: int, password_hash: str) -> None:
 
 
 async def add_token(tx: Tx, account_id: int, token_hash: str, now: datetime) -> int:
-    return await tx.execute(
+    return await tx.insert(
         "INSERT INTO staff_tokens (account_id, token_hash, created_at) VALUES (?, ?, ?)",
         (account_id, token_hash, to_db_time(now)),
     )

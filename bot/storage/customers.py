@@ -20,7 +20,7 @@ class CustomerQueries(TxBase):
         """Find or create the customer; refreshes the display name, keeps a known language unless given."""
         row = await self.fetch_one(
             "INSERT INTO customers (channel, external_id, display_name, language, created_at)"
-            " VALUES (?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'))"
+            f" VALUES (?, ?, ?, ?, {self.dialect.now})"
             " ON CONFLICT (channel, external_id) DO UPDATE SET"
             "  display_name = CASE WHEN excluded.display_name <> '' THEN excluded.display_name"
             "                      ELSE customers.display_name END,"
@@ -54,7 +54,7 @@ class CustomerQueries(TxBase):
     async def save_conversation(self, customer_id: int, state_json: str) -> None:
         await self.execute(
             "INSERT INTO conversations (customer_id, state, updated_at)"
-            " VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'))"
+            f" VALUES (?, ?, {self.dialect.now})"
             " ON CONFLICT (customer_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
             (customer_id, state_json),
         )

@@ -1,6 +1,10 @@
-"""The one SQLite file: customers, conversations, tickets, messages, events, ratings and the outbox.
+"""The database: customers, conversations, tickets, messages, events, ratings and the outbox.
 
-Why it is built this way:
+One SQLite file by default, or a PostgreSQL server when several replicas share the data
+(``BOT_DATABASE=postgresql://…``). On PostgreSQL a pool of connections runs several customers'
+transactions at once (READ COMMITTED; what must not interleave takes ``Tx.lock``, see docs/queue.md).
+
+Why SQLite is used this way:
 
 * WAL lets readers (``python -m bot queue list``) run while the bot writes; ``busy_timeout`` makes writers
   queue for the lock instead of failing with "database is locked".
@@ -16,19 +20,24 @@ Why it is built this way:
 from __future__ import annotations
 
 import asyncio
+import random
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from bot.core.model import Priority
+from bot.storage import postgres
 from bot.storage.customers import CustomerQueries
+from bot.storage.dialect import ERASED_TABLES, POSTGRESQL, SQLITE, Engine, is_postgresql
 from bot.storage.messages import MessageQueries
-from bot.storage.migrate import migrate
+from bot.storage.migrate import migrate, migrate_postgresql
 from bot.storage.outbox import OutboxQueries
 from bot.storage.records import (
     DEFAULT_SLA,
@@ -36,8 +45,14 @@ from bot.storage.records import (
 )
 from bot.storage.threads import ThreadQueries
 from bot.storage.tickets import TicketQueries
-from bot.storage.transaction import StorageError, TxBase
+from bot.storage.transaction import StorageError, StorageUnavailable, TxBase
 from bot.storage.updates import UpdateQueries
+
+RETRIES = 5
+"""How often a write rolled back by a serialization failure or deadlock is run again (PostgreSQL)."""
+
+DEFAULT_POOL_SIZE = 10
+"""Connections per Database on PostgreSQL: how many customers' transactions one replica runs in parallel."""
 
 BUSY_TIMEOUT_MS = 15_000
 """How long a writer waits for the lock. Transactions here last milliseconds; 15 s only matters when a
@@ -61,12 +76,20 @@ def _expose(
 ) -> Callable[Concatenate[Database, P], Awaitable[R]]:
     """Expose a :class:`Tx` method on :class:`Database`, running in a transaction of its own.
 
-    ``read_only`` methods run in a snapshot, so they never wait for the write lock.
+    ``read_only`` methods run in a snapshot, so they never wait for the write lock. A transaction that
+    PostgreSQL rolled back for a serialization failure or a deadlock is run again (it changed nothing).
     """
 
     async def wrapper(self: Database, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        async with self.snapshot() if read_only else self.transaction() as tx:
-            return await method(tx, *args, **kwargs)
+        for attempt in range(RETRIES + 1):
+            try:
+                async with self.snapshot() if read_only else self.transaction() as tx:
+                    return await method(tx, *args, **kwargs)
+            except psycopg.Error as error:
+                if attempt == RETRIES or not postgres.is_retryable(error):
+                    raise
+            await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
+        raise AssertionError("unreachable")
 
     wrapper.__name__ = method.__name__
     wrapper.__qualname__ = f"Database.{method.__name__}"
@@ -75,32 +98,72 @@ def _expose(
 
 
 class Database:
-    """The bot's storage. ``async with await Database.open(path) as db:`` or call :meth:`close`."""
+    """The bot's storage. ``async with await Database.open(location) as db:`` or call :meth:`close`.
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path, sla: Mapping[Priority, SlaPolicy]) -> None:
+    ``location`` is a SQLite file path or a ``postgresql://`` URL; everything above this class is the same
+    on both engines (see :mod:`bot.storage.dialect` for what is not).
+    """
+
+    def __init__(
+        self,
+        conn: aiosqlite.Connection | None,
+        path: Path | str,
+        sla: Mapping[Priority, SlaPolicy],
+        *,
+        pool: AsyncConnectionPool[Any] | None = None,
+    ) -> None:
         self._conn = conn
-        self.path = path
+        self._pool = pool
+        self.location = path
+        """The file path (SQLite) or the URL (PostgreSQL) this database was opened from."""
+        self.dialect = SQLITE if pool is None else POSTGRESQL
         self.sla = sla
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[object] | None = None
+        self._owners: set[asyncio.Task[object] | None] = set()
         self._closed = False
         self._undoing: asyncio.Task[None] | None = None
+        self._releasing: set[asyncio.Future[None]] = set()
+
+    @property
+    def engine(self) -> Engine:
+        return self.dialect.name
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file; a PostgreSQL database has none (use :attr:`location`)."""
+        if not isinstance(self.location, Path):
+            raise StorageError(f"{self.name} is not a file")
+        return self.location
+
+    @property
+    def name(self) -> str:
+        """What messages may show: the file path, or the server and database without the password."""
+        return str(self.location) if isinstance(self.location, Path) else postgres.describe(self.location)
 
     @classmethod
     async def open(
         cls,
-        path: str | Path,
+        location: str | Path,
         *,
         sla: Mapping[Priority, SlaPolicy] | None = None,
         migrate_schema: bool = True,
         synchronous: str = "FULL",
+        pool_size: int = DEFAULT_POOL_SIZE,
     ) -> Database:
         """Open (creating the file and its folder), set the pragmas and bring the schema up to date.
+
+        A ``postgresql://`` URL opens a pool of up to ``pool_size`` connections instead; a server that
+        cannot be reached is :class:`StorageUnavailable` naming the host and database (never the password).
 
         ``synchronous="NORMAL"`` trades the last commits on power loss (never on a crash of the process)
         for speed; only the benchmark uses it, to show what the fsync costs.
         """
-        path = Path(path)
+        if is_postgresql(location):
+            return await cls._open_postgresql(
+                str(location), sla=sla, migrate_schema=migrate_schema, pool_size=pool_size
+            )
+        path = Path(location)
         try:
             if str(path) != ":memory:":
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -118,12 +181,32 @@ class Database:
             raise
         return cls(conn, path, sla or DEFAULT_SLA)
 
+    @classmethod
+    async def _open_postgresql(
+        cls, url: str, *, sla: Mapping[Priority, SlaPolicy] | None, migrate_schema: bool, pool_size: int
+    ) -> Database:
+        if migrate_schema:
+            conn = await postgres.connect(url)
+            try:
+                await migrate_postgresql(conn)
+            except psycopg.Error as error:
+                raise StorageError(f"cannot migrate {postgres.describe(url)}: {error}") from error
+            finally:
+                await conn.close()
+        pool = await postgres.open_pool(url, pool_size)
+        return cls(None, url, sla or DEFAULT_SLA, pool=pool)
+
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
             if self._undoing is not None:  # let a cancelled caller's BEGIN be rolled back first
                 await asyncio.gather(self._undoing, return_exceptions=True)
-            await self._conn.close()
+            if self._releasing:
+                await asyncio.gather(*self._releasing, return_exceptions=True)
+            if self._conn is not None:
+                await self._conn.close()
+            if self._pool is not None:
+                await self._pool.close()
 
     async def __aenter__(self) -> Database:
         return self
@@ -135,18 +218,88 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` when the block raises."""
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` on SQLite, ``BEGIN`` (READ COMMITTED) … ``COMMIT`` on
+        PostgreSQL; ``ROLLBACK`` when the block raises."""
+        if self._pool is not None:
+            async with self._pg_transaction("BEGIN", commit=True) as tx:
+                yield tx
+            return
         async with self._exclusive():
             await self._begin("BEGIN IMMEDIATE")
-            tx = Tx(self._conn, self.sla)
+            tx = Tx(self._sqlite, self.sla, self.dialect)
             try:
                 yield tx
             except BaseException:
                 tx._open = False
-                await self._conn.rollback()
+                await self._sqlite.rollback()
                 raise
             tx._open = False
-            await self._conn.commit()
+            await self._sqlite.commit()
+
+    @property
+    def _sqlite(self) -> aiosqlite.Connection:
+        assert self._conn is not None
+        return self._conn
+
+    @asynccontextmanager
+    async def _pg_transaction(self, begin: str, *, commit: bool) -> AsyncIterator[Tx]:
+        """One pooled connection for the block; it goes back to the pool rolled back or closed, whatever
+        happens to the caller (a task cancelled mid-statement must not leave a transaction open on a
+        connection the next task gets)."""
+        assert self._pool is not None
+        task = asyncio.current_task()
+        if task in self._owners:
+            raise StorageError("nested transaction: use the Tx you already hold, not the Database")
+        if self._closed:
+            raise StorageError("database is closed")
+        self._owners.add(task)
+        try:
+            conn = await self._pg_begin(begin)
+            tx = Tx(conn, self.sla, self.dialect)
+            try:
+                yield tx
+                tx._open = False
+                await postgres.run(conn, "COMMIT" if commit else "ROLLBACK", ())
+            finally:
+                tx._open = False
+                await self._release(conn)
+        finally:
+            self._owners.discard(task)
+
+    async def _pg_begin(self, begin: str) -> psycopg.AsyncConnection[Any]:
+        """A pooled connection with ``begin`` done. A connection the server dropped while it sat in the
+        pool (a restart) fails right here, before anything was sent: it is discarded and another one tried.
+        """
+        assert self._pool is not None
+        last: BaseException | None = None
+        for _ in range(3):
+            try:
+                conn: psycopg.AsyncConnection[Any] = await self._pool.getconn()
+            except PoolTimeout as error:
+                raise StorageUnavailable(
+                    f"{self.name}: no connection ({postgres.reason(error, '')})"
+                ) from error
+            try:
+                await conn.execute(begin)
+                return conn
+            except psycopg.Error as error:
+                await self._release(conn)
+                if not postgres.is_disconnect(error, conn):
+                    raise
+                last = error
+            except BaseException:
+                await self._release(conn)
+                raise
+        raise StorageUnavailable(
+            f"{self.name}: the server went away ({postgres.reason(last or Exception(), '')})"
+        )
+
+    async def _release(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        assert self._pool is not None
+        releasing = postgres.release(self._pool, conn)
+        self._releasing.add(releasing)
+        releasing.add_done_callback(self._releasing.discard)
+        await asyncio.shield(releasing)
 
     async def _begin(self, statement: str) -> None:
         """``BEGIN``, safe against the caller being cancelled while SQLite works on it.
@@ -160,7 +313,7 @@ class Database:
         if self._undoing is not None:
             await asyncio.shield(self._undoing)
             self._undoing = None
-        started = asyncio.ensure_future(self._conn.execute(statement))
+        started = asyncio.ensure_future(self._sqlite.execute(statement))
         try:
             await asyncio.shield(started)
         except asyncio.CancelledError:
@@ -172,7 +325,7 @@ class Database:
             await started
         except Exception:
             return  # the BEGIN itself failed: no transaction to end
-        await self._conn.rollback()
+        await self._sqlite.rollback()
 
     @asynccontextmanager
     async def _exclusive(self) -> AsyncIterator[None]:
@@ -191,23 +344,34 @@ class Database:
 
     @asynccontextmanager
     async def erasing(self) -> AsyncIterator[Tx]:
-        """A transaction for erasing personal data that leaves no copy of it in the file or the WAL.
+        """A transaction for erasing personal data that leaves no copy of it in the database's files.
 
-        ``secure_delete`` makes SQLite overwrite the bytes it frees (old row versions, index entries,
-        overflow pages) with zeros instead of leaving them in free space; after the commit a
+        SQLite: ``secure_delete`` makes SQLite overwrite the bytes it frees (old row versions, index
+        entries, overflow pages) with zeros instead of leaving them in free space; after the commit a
         ``wal_checkpoint(TRUNCATE)`` copies the new pages into the database file and empties the WAL, which
         until then still held every erased value in its earlier frames. The checkpoint waits (busy timeout)
         for a running bot's readers; :attr:`last_checkpoint` says whether it completed.
+
+        PostgreSQL: an update leaves the old row version in the table until VACUUM removes it, so the
+        tables the erasure touched are VACUUMed right after the commit (the server's WAL and any backups
+        keep their copies until they are recycled; docs/queue.md says so).
         """
-        await self._conn.execute("PRAGMA secure_delete = ON")
+        if self._pool is not None:
+            async with self.transaction() as tx:
+                yield tx
+            async with self._pool.connection() as conn:
+                for table in ERASED_TABLES:
+                    await conn.execute(f"VACUUM {table}")
+            return
+        await self._sqlite.execute("PRAGMA secure_delete = ON")
         try:
             async with self.transaction() as tx:
                 yield tx
-            async with self._exclusive(), self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
+            async with self._exclusive(), self._sqlite.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
                 row = await cursor.fetchone()
             self.last_checkpoint = None if row is None else (int(row[0]), int(row[1]), int(row[2]))
         finally:
-            await self._conn.execute("PRAGMA secure_delete = OFF")
+            await self._sqlite.execute("PRAGMA secure_delete = OFF")
 
     last_checkpoint: tuple[int, int, int] | None = None
     """``(busy, wal frames, checkpointed frames)`` of the last :meth:`erasing`; busy 0 means the WAL is empty."""
@@ -215,14 +379,20 @@ class Database:
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Tx]:
         """A read-only transaction: one consistent view that never blocks (or waits for) writers."""
+        if self._pool is not None:
+            async with self._pg_transaction(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", commit=False
+            ) as tx:
+                yield tx
+            return
         async with self._exclusive():
             await self._begin("BEGIN")
-            tx = Tx(self._conn, self.sla)
+            tx = Tx(self._sqlite, self.sla, self.dialect)
             try:
                 yield tx
             finally:
                 tx._open = False
-                await self._conn.rollback()
+                await self._sqlite.rollback()
 
     upsert_customer = _expose(Tx.upsert_customer)
     customer = _expose(Tx.customer, read_only=True)

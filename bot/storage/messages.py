@@ -31,17 +31,16 @@ class MessageQueries(TxBase):
         channel_message_id: str | None,
         received_at: datetime,
     ) -> RecordedMessage:
-        """Store a customer's message; a redelivered one (same channel message id) is reported, not stored."""
-        if channel_message_id is not None:
-            row = await self.fetch_one(
-                "SELECT id FROM messages WHERE customer_id = ? AND channel_message_id = ? AND author = 'customer'",
-                (customer_id, str(channel_message_id)),
-            )
-            if row is not None:
-                return RecordedMessage(int(row["id"]), duplicate=True)
-        message_id = await self.execute(
+        """Store a customer's message; a redelivered one (same channel message id) is reported, not stored.
+
+        The unique index ``messages_inbound_dedup`` decides, not a read before the write: two replicas
+        storing the same redelivered message at once get one row, and the second learns it is a duplicate.
+        """
+        row = await self.fetch_one(
             "INSERT INTO messages (customer_id, author, text, attachment, payload, channel_message_id,"
-            " created_at) VALUES (?, 'customer', ?, ?, ?, ?, ?)",
+            " created_at) VALUES (?, 'customer', ?, ?, ?, ?, ?)"
+            " ON CONFLICT (customer_id, channel_message_id)"
+            " WHERE author = 'customer' AND channel_message_id IS NOT NULL DO NOTHING RETURNING id",
             (
                 customer_id,
                 text,
@@ -51,14 +50,21 @@ class MessageQueries(TxBase):
                 to_db_time(received_at),
             ),
         )
-        return RecordedMessage(message_id, duplicate=False)
+        if row is not None:
+            return RecordedMessage(int(row["id"]), duplicate=False)
+        existing = await self.fetch_one(
+            "SELECT id FROM messages WHERE customer_id = ? AND channel_message_id = ? AND author = 'customer'",
+            (customer_id, str(channel_message_id)),
+        )
+        assert existing is not None
+        return RecordedMessage(int(existing["id"]), duplicate=True)
 
     async def mark_handled(
         self, message_id: int, *, analysis_json: str | None, ticket_id: int | None
     ) -> None:
         """The engine is done with this customer message: it will not be re-handled after a restart."""
         await self.execute(
-            "UPDATE messages SET handled_at = strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'),"
+            f"UPDATE messages SET handled_at = {self.dialect.now},"
             " analysis = coalesce(?, analysis), ticket_id = coalesce(?, ticket_id) WHERE id = ?",
             (analysis_json, ticket_id, message_id),
         )

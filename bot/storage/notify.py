@@ -22,9 +22,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.storage.coordination import replica_id
+
+if TYPE_CHECKING:
+    from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +49,7 @@ def pg_channel(topic: str) -> str:
 class Notifications:
     """Publish/subscribe by topic across every replica on one database (see the module docstring)."""
 
-    def __init__(self, db: Any, *, owner: str | None = None, poll: float = SQLITE_POLL) -> None:
+    def __init__(self, db: Database, *, owner: str | None = None, poll: float = SQLITE_POLL) -> None:
         self.db = db
         self.owner = owner or replica_id()
         self.poll = poll
@@ -59,7 +62,7 @@ class Notifications:
 
     @property
     def engine(self) -> str:
-        return str(getattr(self.db, "engine", "sqlite"))
+        return self.db.engine
 
     def subscribe(self, topic: str, handler: Handler) -> None:
         self._handlers.setdefault(topic, []).append(handler)
@@ -180,4 +183,4 @@ class Notifications:
             stopping.cancel()
 
     def _url(self) -> str:
-        return str(getattr(self.db, "location", ""))
+        return str(self.db.location)

@@ -79,7 +79,7 @@ class OutboxQueries(CoordinationQueries):
                 return int(row["id"])
         author = Author(author)
         stamp = to_db_time(now)
-        message_id = await self.execute(
+        message_id = await self.insert(
             "INSERT INTO messages (customer_id, ticket_id, author, agent, text, buttons, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
@@ -92,7 +92,7 @@ class OutboxQueries(CoordinationQueries):
                 stamp,
             ),
         )
-        return await self.execute(
+        return await self.insert(
             "INSERT INTO outbox (channel, kind, customer_id, message_id, ticket_id, dedup_key,"
             " next_attempt_at, created_at) VALUES (?, 'message', ?, ?, ?, ?, ?, ?)",
             (customer.channel, customer_id, message_id, ticket_id, dedup_key, stamp, stamp),
@@ -103,7 +103,7 @@ class OutboxQueries(CoordinationQueries):
     ) -> int:
         """A notification for the staff channel (the Telegram staff group); delivered like any message."""
         stamp = to_db_time(now)
-        return await self.execute(
+        return await self.insert(
             "INSERT INTO outbox (channel, kind, ticket_id, payload, next_attempt_at, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (STAFF_CHANNEL, kind, ticket_id, json_text(dict(payload)), stamp, stamp),
@@ -121,7 +121,7 @@ class OutboxQueries(CoordinationQueries):
             _ITEMS + " WHERE o.channel = ? AND o.status = 'pending' AND o.next_attempt_at <= ?"
             " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.customer_id = o.customer_id"
             "   AND e.status = 'pending' AND e.id < o.id AND e.next_attempt_at > ?)"
-            " ORDER BY o.kind IS ? DESC, o.id LIMIT ?",
+            " ORDER BY o.kind IS NOT DISTINCT FROM ? DESC, o.id LIMIT ?",
             (channel, to_db_time(now), to_db_time(now), first_kind, limit),
         )
         return [_item(row) for row in rows]
@@ -147,11 +147,11 @@ class OutboxQueries(CoordinationQueries):
         """Count the attempt; ``retry_at`` None gives up for good (the row stays, visible to staff)."""
         await self.execute(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?,"
-            " status = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END,"
+            " status = ?,"
             " next_attempt_at = coalesce(?, next_attempt_at) WHERE id = ? AND status = 'pending'",
             (
                 error[:1000],
-                None if retry_at is None else 1,
+                "failed" if retry_at is None else "pending",
                 None if retry_at is None else to_db_time(retry_at),
                 outbox_id,
             ),
@@ -282,7 +282,7 @@ class OutboxQueries(CoordinationQueries):
         if exclude:
             skip = " AND o.customer_id NOT IN (" + ",".join("?" for _ in exclude) + ")"
             params.extend(int(key) for key in exclude)
-        params.append(customers * 4)
+        params.append(customers)
         heads = await self.fetch_all(
             "SELECT o.id, o.customer_id FROM outbox o WHERE o.channel = ? AND o.status = 'pending'"
             " AND o.customer_id IS NOT NULL AND o.next_attempt_at <= ?"

@@ -7,7 +7,6 @@ for forgetting. Nothing here is on the customer's hot path.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,7 +15,7 @@ from bot.core.model import Priority, TicketStatus
 from bot.storage.database import Tx
 from bot.storage.outbox import STAFF_CHANNEL
 from bot.storage.records import Customer, Event, Resolution, StoredMessage, Ticket, from_db_time, to_db_time
-from bot.storage.rows import customer_from_row, median, ticket_from_row
+from bot.storage.rows import Row, customer_from_row, median, ticket_from_row
 from bot.storage.tickets import ACTIVE_STATUSES
 
 CONVERSATION_GAP = timedelta(hours=24)
@@ -163,7 +162,7 @@ async def stats(tx: Tx, now: datetime, *, days: int = 30) -> QueueStats:
         (Resolution.RESOLVED, since),
     )
 
-    def _span(rows: list[sqlite3.Row], end: str) -> timedelta | None:
+    def _span(rows: list[Row], end: str) -> timedelta | None:
         seconds = median(
             [(from_db_time(r[end]) - from_db_time(r["created_at"])).total_seconds() for r in rows]
         )
@@ -175,8 +174,7 @@ async def stats(tx: Tx, now: datetime, *, days: int = 30) -> QueueStats:
     current: tuple[int, datetime, bool, bool] | None = None  # customer, last time, needed a human, answered
     for row in await tx.fetch_all(
         "SELECT customer_id, created_at, ticket_id IS NOT NULL AS human,"
-        " coalesce(json_array_length(CASE WHEN json_valid(analysis) THEN analysis END, '$.answered'), 0)"
-        " AS answered"
+        f" {tx.dialect.answered_count('analysis')} AS answered"
         " FROM messages WHERE author = 'customer' AND created_at >= ? ORDER BY customer_id, created_at, id",
         (since,),
     ):
@@ -328,9 +326,7 @@ async def forget_customer(tx: Tx, customer_id: int, actor: str, now: datetime) -
         "UPDATE messages SET text = '', payload = NULL, buttons = '[]', channel_message_id = NULL,"
         # The analysis quotes the customer; what the bot did (outcome, intents answered) is not personal
         # and keeps the bot's share in `queue stats` true after an erasure.
-        " analysis = CASE WHEN json_valid(analysis) AND json_extract(analysis, '$.outcome') IS NOT NULL"
-        "  THEN json_object('outcome', json_extract(analysis, '$.outcome'),"
-        "   'answered', json(coalesce(json_extract(analysis, '$.answered'), '[]'))) END,"
+        f" analysis = {tx.dialect.forget_analysis('analysis')},"
         " handled_at = coalesce(handled_at, CASE WHEN author = 'customer' THEN ? END)"
         " WHERE customer_id = ?",
         (stamp, customer_id),

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
 
 from bot.core.model import Author, Priority, Reason, TicketStatus
 from bot.storage.records import (
@@ -18,11 +18,23 @@ from bot.storage.records import (
 )
 
 
+class Row(Protocol):
+    """What a stored row offers on both engines (``Row``, :class:`bot.storage.postgres.PgRow`)."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def keys(self) -> list[str]: ...
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
 def json_text(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def customer_from_row(row: sqlite3.Row, prefix: str = "") -> Customer:
+def customer_from_row(row: Row, prefix: str = "") -> Customer:
     """``prefix`` reads columns aliased in a join (``c_id``, ``c_channel`` …)."""
     return Customer(
         id=row[prefix + "id"],
@@ -34,7 +46,7 @@ def customer_from_row(row: sqlite3.Row, prefix: str = "") -> Customer:
     )
 
 
-def ticket_from_row(row: sqlite3.Row) -> Ticket:
+def ticket_from_row(row: Row) -> Ticket:
     return Ticket(
         id=row["id"],
         customer_id=row["customer_id"],
@@ -58,7 +70,7 @@ def ticket_from_row(row: sqlite3.Row) -> Ticket:
     )
 
 
-def message_from_row(row: sqlite3.Row) -> StoredMessage:
+def message_from_row(row: Row) -> StoredMessage:
     return StoredMessage(
         id=row["id"],
         customer_id=row["customer_id"],
@@ -78,7 +90,7 @@ def message_from_row(row: sqlite3.Row) -> StoredMessage:
     )
 
 
-def event_from_row(row: sqlite3.Row) -> Event:
+def event_from_row(row: Row) -> Event:
     detail = row["detail"]
     return Event(
         id=row["id"],

@@ -240,7 +240,11 @@ CREATE TABLE web_keys (
     value TEXT NOT NULL CHECK (length(value) >= 32),
     created_at TEXT NOT NULL
 ) STRICT;
--- Several replicas (migration replicas): leases, budgets, generations; see bot/storage/coordination.py.
+
+-- One active ticket per customer (migration 0009_one_active_ticket, issue #16).
+CREATE UNIQUE INDEX tickets_one_active ON tickets (customer_id) WHERE status <> 'resolved';
+
+-- Several replicas (migration 0010_replicas): leases, budgets, generations; see bot/storage/coordination.py.
 CREATE TABLE leases (
     scope TEXT NOT NULL CHECK (length(scope) > 0),
     key TEXT NOT NULL,

@@ -22,7 +22,7 @@ class ThreadQueries(TxBase):
     async def set_ticket_thread(self, ticket_id: int, channel: str, thread_id: str | int) -> None:
         await self.execute(
             "INSERT INTO ticket_threads (ticket_id, channel, thread_id, created_at)"
-            " VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'))"
+            f" VALUES (?, ?, ?, {self.dialect.now})"
             " ON CONFLICT (ticket_id, channel) DO UPDATE SET thread_id = excluded.thread_id",
             (ticket_id, channel, str(thread_id)),
         )
@@ -46,7 +46,8 @@ class ThreadQueries(TxBase):
     ) -> None:
         await self.execute(
             "INSERT INTO message_links (channel, external_chat_id, external_message_id, message_id)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET message_id = excluded.message_id",
+            " VALUES (?, ?, ?, ?) ON CONFLICT (channel, external_chat_id, external_message_id)"
+            " DO UPDATE SET message_id = excluded.message_id",
             (channel, str(external_chat_id), str(external_message_id), message_id),
         )
 

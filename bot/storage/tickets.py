@@ -19,7 +19,7 @@ from bot.storage.rows import (
     median,
     ticket_from_row,
 )
-from bot.storage.transaction import TxBase
+from bot.storage.transaction import StorageError, TxBase
 
 RATING_WINDOW = timedelta(days=3)
 """A rating answer counts if it comes within this time after the ticket was resolved."""
@@ -66,12 +66,20 @@ class TicketQueries(TxBase):
         first_message_id: int | None,
         now: datetime,
     ) -> Ticket:
+        """Open a ticket; if the customer already has an active one, that one is returned instead.
+
+        The partial unique index ``tickets_one_active`` guarantees one active ticket per customer: two
+        replicas deciding at the same moment that a customer needs a ticket insert twice, the second
+        insert conflicts (after waiting for the first to commit) and gets the first one's ticket, with
+        ``first_message_id`` attached to it. No second "created" event, no error.
+        """
         sla = self._sla[Priority(priority)]
         stamp = to_db_time(now)
         row = await self.fetch_one(
             "INSERT INTO tickets (customer_id, status, priority, reason, anger, anger_reasons, summary,"
             " created_at, waiting_since, first_response_due, resolution_due, updated_at)"
-            " VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            " VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (customer_id) WHERE status <> 'resolved' DO NOTHING RETURNING *",
             (
                 customer_id,
                 Priority(priority).value,
@@ -86,7 +94,14 @@ class TicketQueries(TxBase):
                 stamp,
             ),
         )
-        assert row is not None
+        if row is None:
+            existing = await self.active_ticket(customer_id)
+            assert existing is not None, "the conflicting ticket is committed and active"
+            if first_message_id is not None:
+                await self.execute(
+                    "UPDATE messages SET ticket_id = ? WHERE id = ?", (existing.id, first_message_id)
+                )
+            return existing
         ticket = ticket_from_row(row)
         if first_message_id is not None:
             await self.execute(
@@ -104,7 +119,7 @@ class TicketQueries(TxBase):
     async def attach_message(self, ticket_id: int, message_id: int, now: datetime) -> None:
         """A customer message joins the ticket; a snoozed or waiting ticket goes back to the queue."""
         await self.execute("UPDATE messages SET ticket_id = ? WHERE id = ?", (ticket_id, message_id))
-        ticket = await self.ticket(ticket_id)
+        ticket = await self.lock_ticket(ticket_id)
         if ticket is not None and ticket.status in (TicketStatus.SNOOZED, TicketStatus.WAITING):
             await self._back_to_queue(ticket, "customer", "customer_wrote", now)
         elif ticket is not None:
@@ -133,7 +148,7 @@ class TicketQueries(TxBase):
         """
         stamp = to_db_time(now)
         condition = "status <> 'resolved'" if force else "status = 'open' AND assignee IS NULL"
-        before = await self.ticket(ticket_id)
+        before = await self.ticket(ticket_id, for_update=True)
         if before is None:
             return False
         changed = await self.execute(
@@ -151,12 +166,13 @@ class TicketQueries(TxBase):
     async def claim_next(self, agent: str, now: datetime) -> Ticket | None:
         """Claim the head of the queue (most urgent, then longest waiting); None when nothing is open.
 
-        Inside ``BEGIN IMMEDIATE`` the pick and the claim cannot be separated by another agent, so
-        agents who only ever take "the next one" never collide at all.
+        Inside ``BEGIN IMMEDIATE`` (SQLite) the pick and the claim cannot be separated by another agent;
+        on PostgreSQL the pick locks the row and skips rows other agents are claiming right now
+        (``FOR UPDATE SKIP LOCKED``). Either way agents who only take "the next one" never collide.
         """
         row = await self.fetch_one(
             "SELECT id FROM tickets WHERE status = 'open' AND assignee IS NULL"
-            " ORDER BY priority_rank DESC, waiting_since, id LIMIT 1"
+            " ORDER BY priority_rank DESC, waiting_since, id LIMIT 1" + self.skip_locked
         )
         if row is None or not await self.claim(int(row["id"]), agent, now):
             return None
@@ -193,7 +209,9 @@ class TicketQueries(TxBase):
     async def wake_snoozed(self, now: datetime) -> list[int]:
         """Snoozed tickets whose time has come go back to the queue, waiting since the snooze ended."""
         rows = await self.fetch_all(
-            "SELECT * FROM tickets WHERE status = 'snoozed' AND snoozed_until <= ?", (to_db_time(now),)
+            "SELECT * FROM tickets WHERE status = 'snoozed' AND snoozed_until <= ? ORDER BY id"
+            + self.dialect.for_update,
+            (to_db_time(now),),
         )
         for row in rows:
             ticket = ticket_from_row(row)
@@ -249,14 +267,15 @@ class TicketQueries(TxBase):
         new priority (a shorter target only: a raise never grants more time). The ticket keeps the
         highest anger seen, and the event ``priority_raised`` says from what, to what and why.
         """
-        ticket = await self.ticket(ticket_id)
+        ticket = await self.lock_ticket(ticket_id)
         target = Priority(priority)
         if ticket is None or ticket.status is TicketStatus.RESOLVED or ticket.priority.rank >= target.rank:
             return None
         sla = self._sla[target]
         await self.execute(
-            "UPDATE tickets SET priority = ?, anger = max(anger, ?),"
-            " first_response_due = min(first_response_due, ?), resolution_due = min(resolution_due, ?),"
+            f"UPDATE tickets SET priority = ?, anger = {self.dialect.greatest}(anger, ?),"
+            f" first_response_due = {self.dialect.least}(first_response_due, ?),"
+            f" resolution_due = {self.dialect.least}(resolution_due, ?),"
             " updated_at = ? WHERE id = ?",
             (
                 target.value,
@@ -272,13 +291,15 @@ class TicketQueries(TxBase):
         return ticket.priority
 
     async def reopen(self, ticket_id: int, agent: str, now: datetime) -> None:
-        ticket = await self.require_ticket(ticket_id)
+        ticket = await self.lock_ticket(ticket_id)
+        if ticket is None:
+            raise StorageError(f"no ticket #{ticket_id}")
         await self._back_to_queue(ticket, agent, "reopened", now)
 
     async def add_note(self, ticket_id: int, agent: str, text: str, now: datetime) -> int:
         """An internal note: a private agent message on the ticket, never sent to the customer."""
         ticket = await self.require_ticket(ticket_id)
-        message_id = await self.execute(
+        message_id = await self.insert(
             "INSERT INTO messages (customer_id, ticket_id, author, agent, private, text, created_at)"
             " VALUES (?, ?, 'agent', ?, 1, ?, ?)",
             (ticket.customer_id, ticket_id, agent, text, to_db_time(now)),

@@ -68,7 +68,7 @@ class UpdateQueries(CoordinationQueries):
         if exclude:
             skip = " AND u.chat NOT IN (" + ",".join("?" for _ in exclude) + ")"
             params.extend(exclude)
-        params.append(chats * 4)
+        params.append(chats)
         heads = await self.fetch_all(
             "SELECT u.* FROM inbound_updates u WHERE u.channel = ? AND u.state = 'pending'"
             " AND NOT EXISTS (SELECT 1 FROM inbound_updates e WHERE e.channel = u.channel AND e.chat = u.chat"

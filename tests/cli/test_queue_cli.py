@@ -311,7 +311,7 @@ def test_options_spelled_as_elsewhere_and_tickets_as_listed(
     with pytest.raises(SystemExit):
         main(["queue", "list", "--help"])
     helptext = capsys.readouterr().out
-    assert "show at most N tickets" in helptext and "--database FILE, --db FILE" in helptext
+    assert "show at most N tickets" in helptext and "--database FILE|URL, --db FILE|URL" in helptext
     with pytest.raises(SystemExit):
         main(["queue", "show", "--help"])
     assert "ticket number, as `list` prints it (3 or #3)" in capsys.readouterr().out

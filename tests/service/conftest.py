@@ -1,4 +1,4 @@
-"""A real SQLite file, a real YAML folder, the real engine and outbox, and a channel that records."""
+"""A real database (SQLite file and PostgreSQL, see tests/conftest.py), a real YAML folder, the real engine and outbox, and a channel that records."""
 
 from __future__ import annotations
 
@@ -82,8 +82,8 @@ def content() -> Content:
 
 
 @pytest.fixture
-async def harness(tmp_path: Path, content: Content) -> AsyncIterator[Harness]:
-    db = await Database.open(tmp_path / "bot.db")
+async def harness(database_location: str | Path, content: Content) -> AsyncIterator[Harness]:
+    db = await Database.open(database_location)
     try:
         channel = RecordingChannel()
         sender = OutboxSender(db, {"test": channel})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections import deque
 from datetime import UTC, datetime, timedelta
 
@@ -35,14 +34,14 @@ def accounts(db: Database, clock: Clock) -> AccountService:
     return AccountService(db, clock=clock, hasher=FAST)
 
 
-def _rows(db: Database, sql: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(db.path) as conn:
-        return [tuple(row) for row in conn.execute(sql)]
+async def _rows(db: Database, sql: str) -> list[tuple[object, ...]]:
+    async with db.snapshot() as tx:
+        return [tuple(row) for row in await tx.fetch_all(sql)]
 
 
 async def test_passwords_are_stored_as_argon2id_and_checked(db: Database, accounts: AccountService) -> None:
     await accounts.add("Alice", "correct horse battery", admin=True)
-    [(stored,)] = _rows(db, "SELECT password_hash FROM staff_accounts")
+    [(stored,)] = await _rows(db, "SELECT password_hash FROM staff_accounts")
     assert str(stored).startswith("$argon2id$") and "correct horse" not in str(stored)
     found = await accounts.check_password("alice", "correct horse battery")  # names ignore case
     assert found is not None and (found.name, found.admin) == ("Alice", True)
@@ -92,7 +91,7 @@ async def test_tokens_are_shown_once_stored_hashed_and_revocable(
     await accounts.add("Alice", "correct horse battery")
     token = await accounts.new_token("Alice")
     assert token.startswith(TOKEN_PREFIX) and len(token) > 40
-    [(stored,)] = _rows(db, "SELECT token_hash FROM staff_tokens")
+    [(stored,)] = await _rows(db, "SELECT token_hash FROM staff_tokens")
     assert token not in str(stored)
     found = await accounts.check_token(token)
     assert found is not None and found.name == "Alice"
@@ -119,7 +118,7 @@ async def test_removing_an_account_removes_its_tokens_and_sessions(
     await accounts.remove("alice")
     assert await accounts.check_token(token) is None
     assert await accounts.session(cookie) is None
-    assert _rows(db, "SELECT count(*) FROM staff_tokens") == [(0,)]
+    assert await _rows(db, "SELECT count(*) FROM staff_tokens") == [(0,)]
     with pytest.raises(AccountError, match="no account"):
         await accounts.remove("alice")
 
@@ -131,7 +130,7 @@ async def test_an_outdated_hash_is_upgraded_on_login(db: Database, clock: Clock)
     await weak.add("Alice", "correct horse battery")
     stronger = AccountService(db, clock=clock, hasher=FAST)
     assert await stronger.check_password("Alice", "correct horse battery") is not None
-    [(stored,)] = _rows(db, "SELECT password_hash FROM staff_accounts")
+    [(stored,)] = await _rows(db, "SELECT password_hash FROM staff_accounts")
     assert "m=8192" in str(stored)
 
 

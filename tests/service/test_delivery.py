@@ -7,7 +7,6 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -36,13 +35,6 @@ class GatedChannel:
         await asyncio.sleep(self.delays.get(user_id, 0) * random.random())
         self.sent.append((user_id, message.text))
         return str(len(self.sent))
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> Database:
-    database = await Database.open(tmp_path / "bot.db")
-    yield database  # type: ignore[misc]
-    await database.close()
 
 
 async def queue(db: Database, user: str, *texts: str) -> list[int]:

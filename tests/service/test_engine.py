@@ -1,4 +1,4 @@
-"""The conversation engine end to end: real YAML, real SQLite file, real outbox, a recording channel."""
+"""The conversation engine end to end: real YAML, a real database (both engines), real outbox, a recording channel."""
 
 from __future__ import annotations
 
@@ -7,30 +7,25 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
-import aiosqlite
-
 from bot.channels.base import DeliveryError, Inbound
 from bot.content.brain import Brain
 from bot.core.model import Analysis, Priority, Reason, TicketStatus
 from bot.core.policy import ConversationState
 from bot.service.delivery import OutboxSender
+from bot.storage.rows import Row
 from tests.service.conftest import Harness
 
 
-async def _ticket_row(harness: Harness, ticket_id: int) -> aiosqlite.Row:
-    async with aiosqlite.connect(harness.db.path) as conn:
-        conn.row_factory = aiosqlite.Row
-        cursor = await conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
-        row = await cursor.fetchone()
+async def _ticket_row(harness: Harness, ticket_id: int) -> Row:
+    async with harness.db.snapshot() as tx:
+        row = await tx.fetch_one("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
     assert row is not None
     return row
 
 
-async def _message_rows(harness: Harness) -> list[aiosqlite.Row]:
-    async with aiosqlite.connect(harness.db.path) as conn:
-        conn.row_factory = aiosqlite.Row
-        cursor = await conn.execute("SELECT * FROM messages ORDER BY id")
-        return list(await cursor.fetchall())
+async def _message_rows(harness: Harness) -> list[Row]:
+    async with harness.db.snapshot() as tx:
+        return await tx.fetch_all("SELECT * FROM messages ORDER BY id")
 
 
 async def test_first_message_is_greeted_honestly_then_answered_with_follow_up(harness: Harness) -> None:
@@ -250,11 +245,11 @@ async def test_a_rating_counts_only_from_the_tickets_own_customer_and_only_once(
         "Diese Bewertung zählt nicht: Bewerten kann nur, wessen Anliegen erledigt wurde – einmal und bis zu 3 "
         "Tage danach."
     ]
-    async with aiosqlite.connect(harness.db.path) as conn:
-        cursor = await conn.execute("SELECT rating FROM ratings WHERE ticket_id = ?", (ticket_id,))
-        assert await cursor.fetchall() == [(5,)]
-        cursor = await conn.execute("SELECT actor FROM events WHERE kind = 'rated'")
-        assert await cursor.fetchall() == [("customer",)]
+    async with harness.db.snapshot() as tx:
+        rows = await tx.fetch_all("SELECT rating FROM ratings WHERE ticket_id = ?", (ticket_id,))
+        assert [tuple(row) for row in rows] == [(5,)]
+        rows = await tx.fetch_all("SELECT actor FROM events WHERE kind = 'rated'")
+        assert [tuple(row) for row in rows] == [("customer",)]
 
 
 async def test_a_lone_surrogate_is_stored_as_a_replacement_character_and_answered(harness: Harness) -> None:

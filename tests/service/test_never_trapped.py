@@ -9,20 +9,17 @@ import json
 from dataclasses import replace
 from datetime import datetime
 
-import aiosqlite
-
 from bot.content.brain import Brain
 from bot.core.model import Priority, Reason
 from bot.service.staff import StaffService
 from bot.storage.records import DEFAULT_SLA
+from bot.storage.rows import Row
 from tests.service.conftest import Harness
 
 
-async def _rows(harness: Harness, sql: str, *params: object) -> list[aiosqlite.Row]:
-    async with aiosqlite.connect(harness.db.path) as conn:
-        conn.row_factory = aiosqlite.Row
-        cursor = await conn.execute(sql, params)
-        return list(await cursor.fetchall())
+async def _rows(harness: Harness, sql: str, *params: object) -> list[Row]:
+    async with harness.db.snapshot() as tx:
+        return await tx.fetch_all(sql, params)
 
 
 def _staff(harness: Harness) -> StaffService:

@@ -37,7 +37,7 @@ intents:
 
 @pytest.fixture
 async def replicas(db: Database) -> AsyncIterator[list[Database]]:
-    others = [await Database.open(db.path) for _ in range(2)]
+    others = [await Database.open(db.location) for _ in range(2)]
     try:
         yield [db, *others]
     finally:

@@ -21,7 +21,7 @@ LEASE = timedelta(seconds=15)
 @pytest.fixture
 async def replicas(db: Database) -> AsyncIterator[list[Database]]:
     """``db`` and two more connections to the same database, each standing for one replica."""
-    others = [await Database.open(db.path) for _ in range(2)]
+    others = [await Database.open(db.location) for _ in range(2)]
     try:
         yield [db, *others]
     finally:

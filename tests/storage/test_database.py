@@ -7,6 +7,7 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.channels.base import Button
@@ -14,6 +15,8 @@ from bot.core.model import Author, Priority, Reason, TicketStatus
 from bot.storage import Customer, Database, StorageError, Ticket
 from bot.storage.tickets import FIRST_RESPONSE_MINIMUM
 from tests.storage.conftest import T0
+
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
 
 
 async def _ticket(db: Database, customer: Customer, priority: Priority = Priority.NORMAL, at=T0) -> Ticket:
@@ -76,10 +79,10 @@ async def test_conversation_state_round_trips(db: Database, customer: Customer) 
 
 async def test_check_constraints_reject_unknown_enum_values(db: Database, customer: Customer) -> None:
     ticket = await _ticket(db, customer)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY_ERRORS):
         async with db.transaction() as tx:
             await tx.execute("UPDATE tickets SET status = 'lost' WHERE id = ?", (ticket.id,))
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY_ERRORS):
         await db.record_inbound(
             customer.id, text="", attachment="hologram", payload=None, channel_message_id=None, received_at=T0
         )
@@ -132,8 +135,13 @@ async def test_wait_estimate_is_unknown_without_data_then_scales_with_queue(
     db: Database, customer: Customer
 ) -> None:
     assert await db.wait_estimate(Priority.NORMAL, T0) is None
+
+    # One active ticket per customer (tickets_one_active): each ticket here has a customer of its own.
+    async def someone(name: str) -> Customer:
+        return await db.upsert_customer("terminal", name, name, "de")
+
     for count, minutes in enumerate((10, 20, 30), start=1):
-        ticket = await _ticket(db, customer, at=T0 - timedelta(hours=2))
+        ticket = await _ticket(db, await someone(f"w{count}"), at=T0 - timedelta(hours=2))
         async with db.transaction() as tx:
             await tx.mark_first_response(
                 ticket.id, "alice", T0 - timedelta(hours=2) + timedelta(minutes=minutes)
@@ -141,8 +149,8 @@ async def test_wait_estimate_is_unknown_without_data_then_scales_with_queue(
         if count < FIRST_RESPONSE_MINIMUM:  # one or two quick answers are luck, not a typical wait
             assert await db.wait_estimate(Priority.NORMAL, T0) is None
     assert await db.wait_estimate(Priority.NORMAL, T0) == pytest.approx(20)
-    await _ticket(db, customer, Priority.URGENT, at=T0 - timedelta(minutes=1))
-    await _ticket(db, customer, Priority.LOW, at=T0 - timedelta(minutes=1))
+    await _ticket(db, await someone("urgent"), Priority.URGENT, at=T0 - timedelta(minutes=1))
+    await _ticket(db, await someone("low"), Priority.LOW, at=T0 - timedelta(minutes=1))
     # One urgent ticket is ahead of a normal one; the low one is not; no agent acted in the last hour.
     assert await db.wait_estimate(Priority.NORMAL, T0) == pytest.approx(40)
     assert await db.wait_estimate(Priority.URGENT, T0) == pytest.approx(40)

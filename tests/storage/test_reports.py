@@ -35,10 +35,13 @@ async def _ticket(
 
 
 async def test_queue_is_ordered_by_priority_then_wait(db: Database, customer: Customer) -> None:
+    async def someone(name: str) -> Customer:  # one active ticket per customer
+        return await db.upsert_customer("terminal", name, name, "de")
+
     normal_old = await _ticket(db, customer, Priority.NORMAL, 50)
-    urgent_new = await _ticket(db, customer, Priority.URGENT, 1)
-    normal_new = await _ticket(db, customer, Priority.NORMAL, 10)
-    low_oldest = await _ticket(db, customer, Priority.LOW, 500)
+    urgent_new = await _ticket(db, await someone("u"), Priority.URGENT, 1)
+    normal_new = await _ticket(db, await someone("n"), Priority.NORMAL, 10)
+    low_oldest = await _ticket(db, await someone("l"), Priority.LOW, 500)
     async with db.snapshot() as tx:
         entries = await queue_entries(tx, T0)
     assert [e.ticket.id for e in entries] == [urgent_new, normal_old, normal_new, low_oldest]
@@ -140,12 +143,15 @@ async def test_bot_share_counts_answered_conversations_and_closures_by_kind(
         await _said(db, answered, minutes, ("invoice_copy",))
     unanswered = await db.upsert_customer("terminal", "b", "B", "en")
     await _said(db, unanswered, 40, ())  # asked something off-topic and left: not a bot resolution
+    # One active ticket per customer: each is closed before the next one opens.
     staff_done = await _ticket(db, customer, Priority.NORMAL, 120)
-    handed_back = await _ticket(db, customer, Priority.NORMAL, 100)
-    withdrawn = await _ticket(db, customer, Priority.NORMAL, 90)
     async with db.transaction() as tx:
         await tx.resolve(staff_done, "alice", T0 - timedelta(minutes=60))
+    handed_back = await _ticket(db, customer, Priority.NORMAL, 100)
+    async with db.transaction() as tx:
         await tx.resolve(handed_back, "alice", T0 - timedelta(minutes=99), resolution="handed_back")
+    withdrawn = await _ticket(db, customer, Priority.NORMAL, 90)
+    async with db.transaction() as tx:
         assert await tx.withdraw(withdrawn, T0 - timedelta(minutes=89))
         assert not await tx.withdraw(withdrawn, T0)  # closed already: nothing changes
     async with db.snapshot() as tx:

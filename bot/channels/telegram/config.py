@@ -46,7 +46,8 @@ class Webhook:
 class TelegramConfig:
     token: str
     staff_chat_id: int
-    database: Path
+    database: Path | str
+    """A SQLite file or a ``postgresql://`` URL (``BOT_DATABASE``)."""
     intents: Path
     api_base_url: str = DEFAULT_API_BASE_URL
     webhook: Webhook | None = None
@@ -146,7 +147,7 @@ def load(env: Mapping[str, str] | None = None) -> TelegramConfig | None:
     return TelegramConfig(
         token=token,
         staff_chat_id=staff_chat_id,
-        database=Path(_get(env, "BOT_DATABASE") or shared.DEFAULT_DATABASE),
+        database=shared.database_location(_get(env, "BOT_DATABASE")),
         intents=Path(_get(env, "BOT_INTENTS") or shared.DEFAULT_INTENTS),
         api_base_url=api_base_url,
         webhook=webhook,

@@ -271,7 +271,9 @@ async def serve(
         return  # stopped (SIGTERM) while the folder was still loading
     try:
         db = await Database.open(config.database)
-    except (OSError, sqlite3.Error, StorageError) as error:
+    except StorageError as error:  # names the file, or the server without the password
+        raise ConfigError("BOT_DATABASE", str(error)) from error
+    except (OSError, sqlite3.Error) as error:
         raise ConfigError("BOT_DATABASE", f"cannot open {config.database}: {error}") from error
     async with db:
         bot = TelegramBot(
