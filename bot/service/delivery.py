@@ -9,6 +9,11 @@ more duplicates. Retries back off exponentially unless the platform said exactly
 Different customers are served concurrently (up to ``concurrency`` at once; the platform's own rate limits
 are the channel's business: PTB's rate limiter for Telegram), each customer's rows strictly in order: one
 customer's slow or failing chat never holds up another's answers.
+
+Several replicas may send from one database: each claims customers (a lease on the customer, see
+``bot/storage/coordination.py`` and docs/replicas-coordination.md) and sends only their rows. A customer is
+served by one replica at a time, so their replies keep their order; a replica that dies leaves its customers
+to the others when the lease lapses, and the row it was sending is sent once more and counted as a resend.
 """
 
 from __future__ import annotations
