@@ -14,11 +14,14 @@ safety-net poll saw new messages) wakes every connection once; each reads from i
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from bot.channels.base import Outbound
 from bot.storage.notify import Notifications
+
+log = logging.getLogger(__name__)
 
 NAME = "web"
 TOPIC = "web"
@@ -38,8 +41,13 @@ class WebChannel:
         del message  # already stored, numbered and read from the database by each connection
         if self.notifications is None:
             self.wake(user_id)
-        else:
+            return None
+        try:
             await self.notifications.publish(TOPIC, user_id)  # here at once, elsewhere at commit
+        except Exception as error:
+            # The reply is stored either way; the other replicas' listeners lost their connection too and
+            # wake every widget when they have it back, which replays it.
+            log.warning("could not notify the other replicas of a web reply: %s", error)
         return None
 
     def notify(self, visitor_id: str) -> None:
