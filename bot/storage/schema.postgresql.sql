@@ -259,6 +259,9 @@ CREATE TABLE leases (
 
 CREATE INDEX leases_owner ON leases (owner);
 
+-- A chat's oldest pending update is the only one a replica may claim: found by this index, not by a scan.
+CREATE INDEX inbound_updates_chat ON inbound_updates (channel, chat, id) WHERE state = 'pending';
+
 CREATE TABLE budgets (
     name TEXT PRIMARY KEY CHECK (length(name) > 0),
     window_no BIGINT NOT NULL,
