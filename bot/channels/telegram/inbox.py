@@ -15,7 +15,8 @@ Rows of one chat are processed strictly in order; different chats run concurrent
 With several replicas on one database each chat is leased to one of them at a time (``leases``, scope
 ``inbox:telegram``): whichever replica stored an update, the chat's holder processes it, in order. A replica
 that dies mid-update leaves its chats to the others when the lease lapses; the interrupted update is then
-processed again and its ``attempts`` counted (poisoned after :data:`MAX_INTERRUPTIONS`).
+processed again and its ``attempts`` counted. It is not poisoned for that: a replica killed by its
+operator (a deploy, a chaos test) says nothing about the update, and a customer's message must not be skipped.
 """
 
 from __future__ import annotations
@@ -53,10 +54,6 @@ CONCURRENT_CHATS = 8
 
 KEEP_FINISHED = timedelta(days=7)
 """Finished rows are kept this long to recognise a redelivery (Telegram keeps updates at most a day)."""
-
-MAX_INTERRUPTIONS = 3
-"""An update whose replica died (its lease lapsed) while processing it this often is poisoned instead of
-tried again: it may be what kills them."""
 
 
 def chat_key(raw: Mapping[str, Any]) -> str:
@@ -234,12 +231,7 @@ class UpdateInbox:
     async def _process(self, row: StoredUpdate) -> bool:
         """One update; False when its outcome could not be recorded (it stays pending)."""
         try:
-            if row.attempts >= MAX_INTERRUPTIONS:
-                await self._poison(
-                    row, RuntimeError(f"interrupted {row.attempts} times while being processed"), attempts=0
-                )
-            else:
-                await self._process_row(row)
+            await self._process_row(row)
         except Exception:
             # Storage trouble marking the row: it stays pending and is tried again on the next round.
             log.exception("update %s: could not record its outcome", row.external_id)
