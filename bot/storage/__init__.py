@@ -1,6 +1,8 @@
-"""Persistence in one SQLite file through aiosqlite: the only layer that speaks SQL.
+"""Persistence in one SQLite file (aiosqlite) or a PostgreSQL database (psycopg 3): the only layer that
+speaks SQL. One API for both engines; what differs between them lives in :mod:`bot.storage.dialect`.
 
-See ``docs/queue.md`` for the data model, the ticket lifecycle and the durability guarantees.
+See ``docs/queue.md`` for the data model, the ticket lifecycle, the two engines and the durability
+guarantees.
 """
 
 from bot.storage.database import Database, Tx
@@ -18,7 +20,7 @@ from bot.storage.records import (
     StoredUpdate,
     Ticket,
 )
-from bot.storage.transaction import StorageError
+from bot.storage.transaction import StorageError, StorageUnavailable
 
 __all__ = [
     "DEFAULT_SLA",
@@ -32,6 +34,7 @@ __all__ = [
     "Resolution",
     "SlaPolicy",
     "StorageError",
+    "StorageUnavailable",
     "StoredMessage",
     "StoredUpdate",
     "Ticket",

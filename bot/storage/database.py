@@ -287,6 +287,9 @@ class Database:
                 if not postgres.is_disconnect(error, conn):
                     raise
                 last = error
+                # The server restarted (or dropped us): the other idle connections are dead as well.
+                # Check them all now instead of failing on each in turn; the pool reconnects (with backoff).
+                await self._pool.check()
             except BaseException:
                 await self._release(conn)
                 raise

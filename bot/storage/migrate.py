@@ -164,11 +164,12 @@ async def pg_version(conn: Any) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-async def migrate_postgresql(conn: Any, target: int | None = None) -> tuple[int, int]:
+async def migrate_postgresql(conn: Any, target: int | None = None, *, fresh: bool = True) -> tuple[int, int]:
     """Bring a PostgreSQL database to ``target`` (default: latest); ``(before, after)``.
 
     ``conn`` is a psycopg connection in autocommit mode. Everything, the version row included, happens in
-    one transaction under the migration advisory lock.
+    one transaction under the migration advisory lock. ``fresh=False`` takes the migrations even for a new
+    database (the test that both paths agree).
     """
     goal = LATEST if target is None else target
     if goal < FIRST_POSTGRESQL:
@@ -179,7 +180,7 @@ async def migrate_postgresql(conn: Any, target: int | None = None) -> tuple[int,
         await conn.execute(SCHEMA_VERSION_TABLE)
         before = await pg_version(conn)
         _check_goal(before, goal)
-        if before == 0 and goal == LATEST:
+        if before == 0 and goal == LATEST and fresh:
             scripts = [fresh_schema("postgresql")]
         else:
             scripts = [script for version, script in migrations("postgresql") if before < version <= goal]

@@ -83,6 +83,15 @@ def test_a_port_in_use_is_one_line_naming_the_variable(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
+def test_an_unreachable_postgresql_is_one_line_naming_it_without_the_password(tmp_path: Path) -> None:
+    process = _start(tmp_path, "run", BOT_DATABASE="postgresql://carebot:sekret@127.0.0.1:1/carebot")
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 2
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: BOT_DATABASE: cannot connect to postgresql://127.0.0.1:1/carebot: ")
+    assert "Traceback" not in err and "sekret" not in err
+
+
 def test_a_malformed_origin_is_refused_at_start(tmp_path: Path) -> None:
     process = _start(tmp_path, BOT_WEB_ORIGINS="shop.example")
     _, err = process.communicate(timeout=120)

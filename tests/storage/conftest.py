@@ -1,4 +1,5 @@
-"""Real SQLite files in ``tmp_path``; every database opened here is closed again."""
+"""Real databases on both engines (a SQLite file in ``tmp_path``, the test PostgreSQL server; see
+tests/conftest.py); every database opened here is closed again."""
 
 from __future__ import annotations
 

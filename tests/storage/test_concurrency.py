@@ -1,8 +1,10 @@
-"""Ten agents, each with its own connection to the same file, race for a thousand tickets.
+"""Ten agents, each with its own Database (its own connection, or its own pool), race for a thousand tickets.
 
 Each agent reads the head of the queue (stale as soon as it is read, like a real screen) and tries to claim
-a ticket from it. ``BEGIN IMMEDIATE`` plus the conditional update must give every ticket exactly one owner,
-and ``busy_timeout`` must turn contention into waiting, never into "database is locked".
+a ticket from it. On SQLite ``BEGIN IMMEDIATE`` plus the conditional update must give every ticket exactly one
+owner, and ``busy_timeout`` must turn contention into waiting, never into "database is locked". On
+PostgreSQL (READ COMMITTED, ten pools = ten processes' worth of connections) the row lock of the claim and
+the same conditional update must do it, with no serialization error reaching the agent.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ AGENTS = 10
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-async def _seed(path: Path) -> None:
+async def _seed(path: Path | str) -> None:
     async with await Database.open(path) as db, db.transaction() as tx:
         for n in range(TICKETS):
             customer = await tx.upsert_customer("terminal", f"c{n}", f"Customer {n}", "de")
@@ -37,7 +39,7 @@ async def _seed(path: Path) -> None:
             )
 
 
-async def _agent(path: Path, name: str, start: asyncio.Event) -> tuple[list[int], int]:
+async def _agent(path: Path | str, name: str, start: asyncio.Event) -> tuple[list[int], int]:
     rng = random.Random(name)
     won: list[int] = []
     lost = 0
@@ -55,8 +57,8 @@ async def _agent(path: Path, name: str, start: asyncio.Event) -> tuple[list[int]
                 lost += 1
 
 
-async def test_every_ticket_is_claimed_exactly_once(tmp_path: Path) -> None:
-    path = tmp_path / "bot.db"
+async def test_every_ticket_is_claimed_exactly_once(database_location: Path | str) -> None:
+    path = database_location
     await _seed(path)
     start = asyncio.Event()
     agents = [asyncio.create_task(_agent(path, f"agent{n}", start)) for n in range(AGENTS)]

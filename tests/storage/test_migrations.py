@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from pathlib import Path
 
 import aiosqlite
@@ -145,3 +146,39 @@ async def test_the_tickets_rebuild_keeps_rows_references_and_allows_withdrawn(tm
             assert await tx.withdraw(7, ticket.created_at)
         closed = await db.ticket(7)
         assert closed is not None and closed.resolution == "withdrawn"
+
+
+async def test_one_active_ticket_per_customer_keeps_the_newest_of_old_duplicates(tmp_path: Path) -> None:
+    """Migration 0009 adds the partial unique index; a database that already has two active tickets for one
+    customer keeps the newest (the one the bot and staff work with) and closes the older as handed back."""
+    path = tmp_path / "old.db"
+    conn = await connect(path)
+    try:
+        await migrate(conn, target=8)
+        await conn.execute(
+            "INSERT INTO customers (id, channel, external_id, created_at) VALUES (1, 't', 'u', '2026')"
+        )
+        for ticket_id in (3, 5):
+            await conn.execute(
+                "INSERT INTO tickets (id, customer_id, status, priority, reason, created_at, waiting_since,"
+                " first_response_due, resolution_due, updated_at)"
+                f" VALUES ({ticket_id}, 1, 'open', 'high', 'angry', '{T}', '{T}', '{T}', '{T}', '{T}')"
+            )
+        await conn.commit()
+        assert await migrate(conn) == (8, LATEST)
+    finally:
+        await conn.close()
+    async with await Database.open(path) as db:
+        active = await db.active_ticket(1)
+        old = await db.ticket(3)
+        assert active is not None and active.id == 5
+        assert old is not None and (old.status.value, old.resolution) == ("resolved", "handed_back")
+        assert [(e.kind, e.detail) for e in await db.ticket_events(3)] == [("duplicate_closed", {"kept": 5})]
+        # And from now on the database itself refuses a second active ticket.
+        async with db.transaction() as tx:
+            with pytest.raises(sqlite3.IntegrityError):
+                await tx.execute(
+                    "INSERT INTO tickets (customer_id, status, priority, reason, created_at, waiting_since,"
+                    " first_response_due, resolution_due, updated_at)"
+                    f" VALUES (1, 'open', 'high', 'angry', '{T}', '{T}', '{T}', '{T}', '{T}')"
+                )
