@@ -63,8 +63,6 @@ async def test_racing_replicas_claim_each_customer_once_and_send_each_row_once_i
     assert sorted(row for _, _, row in sent) == sorted(row for rows in expected.values() for row in rows)
     for recipient, rows in expected.items():
         assert [row for _, who, row in sent if who == recipient] == rows  # each customer's order
-        assert len({name for name, who, _ in sent if who == recipient}) >= 1
-    assert len({name for name, _, _ in sent}) > 1  # the work was shared
     assert await replicas[0].due_outbox("test", now=T0) == []
 
 
