@@ -9,6 +9,7 @@ counted on the senders' side (claim, being-sent mark, sent mark, lease release).
 
     python -m benchmarks.outbox_claims                      # both engines, 1 and 3 replicas
     python -m benchmarks.outbox_claims --engines sqlite --replicas 1 2 3 --latency 0.05
+    python -m benchmarks.outbox_claims --budget             # the shared 30/s: the same total with 3 replicas
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.channels.base import Outbound
+from bot.channels.telegram.budget import SharedBudget
 from bot.core.model import Author
 from bot.service.delivery import OutboxSender
 from bot.storage import Database
@@ -31,13 +33,17 @@ from tests import pg
 
 @dataclass
 class Wire:
-    """A channel with a network round trip, recording (recipient, text) in arrival order."""
+    """A channel with a network round trip, recording (recipient, text) in arrival order; with ``budget``
+    each message first takes its place in the budget every replica shares (as the Telegram limiter does)."""
 
     latency: float
     arrived: list[tuple[str, str]]
+    budget: SharedBudget | None = None
     name: str = "bench"
 
     async def send(self, user_id: str, message: Outbound) -> str | None:
+        if self.budget is not None:
+            await self.budget.take()
         await asyncio.sleep(self.latency)
         self.arrived.append((user_id, message.text))
         return None
@@ -54,7 +60,7 @@ class Counted(Database):
 
 
 async def run(
-    location: str | Path, replicas: int, customers: int, replies: int, latency: float
+    location: str | Path, replicas: int, customers: int, replies: int, latency: float, shared: bool = False
 ) -> dict[str, float]:
     async with await Database.open(location) as setup:
         now = datetime.now(UTC)
@@ -66,7 +72,9 @@ async def run(
     databases = [await Counted.open(location) for _ in range(replicas)]
     try:
         senders = [
-            OutboxSender(db, {"bench": Wire(latency, arrived)}, owner=f"r{n}")
+            OutboxSender(
+                db, {"bench": Wire(latency, arrived, SharedBudget(db) if shared else None)}, owner=f"r{n}"
+            )
             for n, db in enumerate(databases)
         ]
         Counted.transactions = 0
@@ -100,6 +108,9 @@ async def main() -> None:
     parser.add_argument("--customers", type=int, default=100)
     parser.add_argument("--replies", type=int, default=5)
     parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument(
+        "--budget", action="store_true", help="take every message from the shared Telegram budget (30/s)"
+    )
     args = parser.parse_args()
     print("| engine | replicas | replies/s | transactions per reply | duplicates | out of order | missing |")
     print("|---|---|---|---|---|---|---|")
@@ -108,11 +119,18 @@ async def main() -> None:
             with tempfile.TemporaryDirectory() as folder:
                 if engine == "sqlite":
                     result = await run(
-                        Path(folder) / "bench.db", replicas, args.customers, args.replies, args.latency
+                        Path(folder) / "bench.db",
+                        replicas,
+                        args.customers,
+                        args.replies,
+                        args.latency,
+                        args.budget,
                     )
                 else:
                     with pg.scratch_database("carebot_bench") as url:
-                        result = await run(url, replicas, args.customers, args.replies, args.latency)
+                        result = await run(
+                            url, replicas, args.customers, args.replies, args.latency, args.budget
+                        )
             print(
                 f"| {engine} | {replicas} | {result['per_second']:.0f} | {result['transactions_per_reply']:.2f}"
                 f" | {result['duplicates']:.0f} | {result['out_of_order']:.0f} | {result['missing']:.0f} |"
