@@ -78,6 +78,7 @@ async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     channel = TerminalChannel(stdout)
     # Beside the SQLite file; with PostgreSQL beside the default file's folder (the server has no folder).
     log_file = (database if isinstance(database, Path) else config.DEFAULT_DATABASE).with_name("chat.log")
+    await asyncio.to_thread(log_file.parent.mkdir, parents=True, exist_ok=True)
     async with await Database.open(database) as db, _logs_to(log_file):
         sender = OutboxSender(db, {NAME: channel}, recipients={NAME: frozenset({user})})
         brain = Brain.build(loaded.content)

@@ -14,14 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
-import psycopg
 
 from bot.cli.queue import add_db_argument, db_path, fail, table
 from bot.config import database_location
 from bot.storage import Database
-from bot.storage import postgres as pg
 from bot.storage.catalog import existing_tables, schema_version
-from bot.storage.copy import copy_database
 from bot.storage.database import Tx, connect
 from bot.storage.dialect import POSTGRESQL_HEALTH
 from bot.storage.migrate import LATEST, SchemaError, migrate, migrate_postgresql
@@ -87,7 +84,11 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def _name(location: Path | str) -> str:
     """How messages name a database: the path, or the server and database without the password."""
-    return str(location) if isinstance(location, Path) else pg.describe(location)
+    if isinstance(location, Path):
+        return str(location)
+    from bot.storage.postgres import describe  # psycopg only for PostgreSQL: SQLite commands start faster
+
+    return describe(location)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -95,7 +96,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     async def main() -> tuple[int, int]:
         if isinstance(location, str):
-            conn = await pg.connect(location)
+            from bot.storage import postgres
+
+            conn = await postgres.connect(location)
             try:
                 return await migrate_postgresql(conn)
             finally:
@@ -111,8 +114,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         before, after = asyncio.run(main())
     except (SchemaError, StorageError, OSError) as error:
         return fail(str(error))
-    except psycopg.Error as error:
-        return fail(f"{_name(location)}: {pg.reason(error, location if isinstance(location, str) else '')}")
+    except Exception as error:
+        if not isinstance(location, str):
+            raise
+        from bot.storage.postgres import reason
+
+        return fail(f"{_name(location)}: {reason(error, location)}")
     if before == after:
         print(f"{_name(location)}: schema is up to date (version {after}).")
     else:
@@ -230,6 +237,10 @@ def cmd_copy(args: argparse.Namespace) -> int:
     target: Path | str = args.to
     if _name(source) == _name(target):
         return fail("--from and --to name the same database")
+    import psycopg
+
+    from bot.storage.copy import copy_database
+
     try:
         checks = asyncio.run(copy_database(source, target))
     except (StorageError, SchemaError) as error:

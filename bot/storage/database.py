@@ -26,14 +26,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
-import psycopg
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from bot.core.model import Priority
-from bot.storage import postgres
 from bot.storage.customers import CustomerQueries
 from bot.storage.dialect import ERASED_TABLES, POSTGRESQL, SQLITE, Engine, is_postgresql
 from bot.storage.messages import MessageQueries
@@ -54,6 +51,12 @@ RETRIES = 5
 DEFAULT_POOL_SIZE = 10
 """Connections per Database on PostgreSQL: how many customers' transactions one replica runs in parallel."""
 
+if (
+    TYPE_CHECKING
+):  # psycopg is imported when a PostgreSQL database is opened: SQLite-only commands start faster
+    import psycopg
+    from psycopg_pool import AsyncConnectionPool
+
 BUSY_TIMEOUT_MS = 15_000
 """How long a writer waits for the lock. Transactions here last milliseconds; 15 s only matters when a
 disk stalls, and then waiting beats dropping a customer's message."""
@@ -71,6 +74,12 @@ class Tx(CustomerQueries, MessageQueries, TicketQueries, OutboxQueries, UpdateQu
     """
 
 
+def _retryable(error: Exception) -> bool:
+    from bot.storage import postgres
+
+    return postgres.is_retryable(error)
+
+
 def _expose(
     method: Callable[Concatenate[Tx, P], Awaitable[R]], *, read_only: bool = False
 ) -> Callable[Concatenate[Database, P], Awaitable[R]]:
@@ -85,8 +94,8 @@ def _expose(
             try:
                 async with self.snapshot() if read_only else self.transaction() as tx:
                     return await method(tx, *args, **kwargs)
-            except psycopg.Error as error:
-                if attempt == RETRIES or not postgres.is_retryable(error):
+            except Exception as error:
+                if self._pool is None or attempt == RETRIES or not _retryable(error):
                     raise
             await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
         raise AssertionError("unreachable")
@@ -139,6 +148,8 @@ class Database:
     @property
     def name(self) -> str:
         """What messages may show: the file path, or the server and database without the password."""
+        from bot.storage import postgres
+
         return str(self.location) if isinstance(self.location, Path) else postgres.describe(self.location)
 
     @classmethod
@@ -185,6 +196,10 @@ class Database:
     async def _open_postgresql(
         cls, url: str, *, sla: Mapping[Priority, SlaPolicy] | None, migrate_schema: bool, pool_size: int
     ) -> Database:
+        import psycopg
+
+        from bot.storage import postgres
+
         if migrate_schema:
             conn = await postgres.connect(url)
             try:
@@ -246,6 +261,8 @@ class Database:
         """One pooled connection for the block; it goes back to the pool rolled back or closed, whatever
         happens to the caller (a task cancelled mid-statement must not leave a transaction open on a
         connection the next task gets)."""
+        from bot.storage import postgres
+
         assert self._pool is not None
         task = asyncio.current_task()
         if task in self._owners:
@@ -270,6 +287,11 @@ class Database:
         """A pooled connection with ``begin`` done. A connection the server dropped while it sat in the
         pool (a restart) fails right here, before anything was sent: it is discarded and another one tried.
         """
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        from bot.storage import postgres
+
         assert self._pool is not None
         last: BaseException | None = None
         for _ in range(3):
@@ -298,6 +320,8 @@ class Database:
         )
 
     async def _release(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        from bot.storage import postgres
+
         assert self._pool is not None
         releasing = postgres.release(self._pool, conn)
         self._releasing.add(releasing)

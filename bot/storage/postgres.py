@@ -96,7 +96,7 @@ def reason(error: BaseException, url: str) -> str:
 
 def is_disconnect(error: BaseException, conn: psycopg.AsyncConnection[Any] | None = None) -> bool:
     """The server or the network went away (as opposed to a query the server refused)."""
-    if isinstance(error, psycopg.errors.TransactionRollback):
+    if is_retryable(error):
         return False  # serialization failure / deadlock: retried, the connection is fine
     if isinstance(error, PoolTimeout | psycopg.errors.AdminShutdown | psycopg.errors.CannotConnectNow):
         return True
@@ -106,8 +106,11 @@ def is_disconnect(error: BaseException, conn: psycopg.AsyncConnection[Any] | Non
 
 
 def is_retryable(error: BaseException) -> bool:
-    """A serialization failure or a deadlock: the transaction was rolled back and may simply run again."""
-    return isinstance(error, psycopg.errors.TransactionRollback)
+    """A serialization failure or a deadlock: the transaction was rolled back and may simply run again.
+
+    By SQLSTATE class 40 (transaction rollback): psycopg's ``DeadlockDetected`` is not a subclass of its
+    ``TransactionRollback``."""
+    return isinstance(error, psycopg.Error) and str(getattr(error, "sqlstate", "") or "").startswith("40")
 
 
 async def run(

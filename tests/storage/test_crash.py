@@ -1,5 +1,8 @@
 """SIGKILL the real message loop (engine, storage, outbox) at random points; nothing may be lost.
 
+SQLite only: it is about what a killed process leaves in the file and its WAL. A PostgreSQL server does not
+die with the bot; tests/storage/test_postgresql.py ends the server's connections mid-transaction instead.
+
 After the last restart every customer message is stored and handled, each one either got an answer or
 belongs to a ticket, and every reply in the outbox reached the channel (at least once).
 """

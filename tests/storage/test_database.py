@@ -36,6 +36,7 @@ async def _ticket(db: Database, customer: Customer, priority: Priority = Priorit
 
 
 async def test_open_sets_pragmas_and_schema_version(tmp_path: Path) -> None:
+    """SQLite only: its pragmas (PostgreSQL's settings are the server's)."""
     async with await Database.open(tmp_path / "nested" / "bot.db") as db, db.snapshot() as tx:
         mode = await tx.fetch_one("PRAGMA journal_mode")
         keys = await tx.fetch_one("PRAGMA foreign_keys")
@@ -254,8 +255,8 @@ async def test_tasks_sharing_one_database_take_turns(db: Database, customer: Cus
     assert row is not None and row[0] == 20
 
 
-async def test_closed_database_refuses_work(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "bot.db")
+async def test_closed_database_refuses_work(database_location: Path | str) -> None:
+    db = await Database.open(database_location)
     await db.close()
     await db.close()  # idempotent
     with pytest.raises(StorageError, match="closed"):
@@ -315,6 +316,7 @@ async def test_ticket_messages_show_everything_the_customer_saw_in_the_ticket_sp
 
 
 async def test_a_file_that_is_not_sqlite_is_a_clear_storage_error(tmp_path: Path) -> None:
+    """SQLite only (PostgreSQL's counterpart, an unreachable server, is in test_postgresql.py)."""
     path = tmp_path / "notes.db"
     path.write_text("this is a text file, not a database\n" * 100, encoding="utf-8")
     with pytest.raises(StorageError, match=r"cannot open the database .*notes\.db: file is not a database"):

@@ -1,4 +1,7 @@
-"""A database migrated step by step must equal one created fresh, and keep its data on the way."""
+"""A database migrated step by step must equal one created fresh, and keep its data on the way.
+
+SQLite only: ``PRAGMA user_version``, ``sqlite_master`` and the file's rebuilt tables. PostgreSQL's fresh
+equals migrated test is in test_postgresql.py."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ import pytest
 
 from bot.core.model import Priority, Reason, TicketStatus
 from bot.storage import Database
+from bot.storage.database import Tx, _expose
 from bot.storage.migrate import FIRST_POSTGRESQL, LATEST, SchemaError, migrate_postgresql, pg_version
 from bot.storage.postgres import connect
 from bot.storage.reports import forget_customer
@@ -189,3 +190,25 @@ async def test_forgetting_vacuums_the_erased_row_versions_away(postgres_url: str
             cursor = await conn.execute("SELECT count(*) FROM messages WHERE text LIKE '%IBAN%'")
             assert (await cursor.fetchone()) == (0,)
     assert vacuumed == {"messages": True, "customers": True, "conversations": True}
+
+
+async def test_a_deadlock_victim_is_run_again_by_the_single_call_methods(postgres_url: str) -> None:
+    """Two transactions lock two customers in opposite order: PostgreSQL aborts one with a deadlock error,
+    and the ``_expose`` wrapper runs it again (it changed nothing), so both calls succeed."""
+    pg.empty_tables(postgres_url)
+    both_hold_one = asyncio.Barrier(2)
+    attempts: list[str] = []
+
+    async def lock_both(tx: Tx, first: int, second: int) -> int:
+        attempts.append(f"{first}->{second}")
+        await tx.lock("customer", first)
+        if len(attempts) <= 2:
+            await both_hold_one.wait()  # the first attempts really do cross
+        await tx.lock("customer", second)
+        return first
+
+    crossing = _expose(lock_both)
+    async with await Database.open(postgres_url) as one, await Database.open(postgres_url) as two:
+        results = await asyncio.gather(crossing(one, 1, 2), crossing(two, 2, 1))
+    assert sorted(results) == [1, 2]
+    assert len(attempts) == 3, attempts  # one of the two ran a second time
