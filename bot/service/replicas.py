@@ -41,8 +41,10 @@ def _pid_alive(pid: int) -> bool:
 async def expire_dead_local(db: Database, owner: str | None = None) -> int:
     """Let the leases of this host's dead processes lapse at once (a restart need not wait them out).
 
-    A process of this host is dead when its pid is gone, or when the pid is ours but the owner is not (the
-    same container restarted: pid 1 again, a new random part). Other hosts' leases run out by time.
+    A process of this host (same hostname in its replica id) is dead when its pid no longer exists. Leases of
+    other hosts, and of a process with our own pid (a restarted container is pid 1 again; so is every other
+    container that shares its hostname), run out by time: a pid says nothing across pid namespaces. So every
+    replica needs a hostname of its own (Docker and Kubernetes give each container one).
     """
     me = owner or replica_id()
     host = me.rsplit("-", 2)[0]
@@ -52,7 +54,7 @@ async def expire_dead_local(db: Database, owner: str | None = None) -> int:
         if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
             continue
         pid = int(parts[1])
-        if pid != os.getpid() and _pid_alive(pid):
+        if pid == os.getpid() or _pid_alive(pid):
             alive.append(name)
     expired = await db.expire_dead_local(me, alive)
     if expired:

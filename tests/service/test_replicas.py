@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import shutil
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ from bot.content.loader import LoadResult, load_folder
 from bot.content.reload import ContentWatcher
 from bot.core.model import Author
 from bot.service.delivery import OutboxSender
-from bot.service.replicas import SharedContentReload, run_job
+from bot.service.replicas import SharedContentReload, expire_dead_local, run_job
 from bot.storage import Database
 from bot.storage.coordination import JOB
 from tests.content.conftest import DEFAULTS, GOOD
@@ -142,3 +144,21 @@ async def test_a_reload_on_one_replica_reaches_every_replica(
     finally:
         stop.set()
         await asyncio.gather(*running)
+
+
+async def test_a_restart_takes_over_the_leases_of_this_hosts_dead_processes_only(db: Database) -> None:
+    finished = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await finished.wait()  # its pid is free now: a replica that was SIGKILLed
+    dead, mine = finished.pid, os.getpid()
+    now = datetime.now(UTC)
+    owners = {
+        "dead": f"box-{dead}-aaaaaa",
+        "same pid": f"box-{mine}-bbbbbb",  # a container restarted as pid 1 again, or another container
+        "other host": f"elsewhere-{dead}-cccccc",
+    }
+    for key, owner in owners.items():
+        assert await db.take_lease("outbox", key, owner, now=now, until=now + timedelta(minutes=1))
+    assert await expire_dead_local(db, f"box-{mine}-dddddd") == 1
+    assert await db.lease_holder("outbox", "dead", now) is None
+    assert await db.lease_holder("outbox", "same pid", now) == owners["same pid"]
+    assert await db.lease_holder("outbox", "other host", now) == owners["other host"]
