@@ -83,6 +83,10 @@ def _event(kind: str, at: Cursor, data: object) -> str:
 TOPIC = "inbox"
 """The wake-up topic of the inbox's event streams (published by the database's trigger on PostgreSQL)."""
 
+LISTENING_SLOWDOWN = 5
+"""While the PostgreSQL listener is connected every change wakes the streams at once, so their poll is only
+the safety net and runs this many times less often."""
+
 
 class Pulse:
     """Wakes every waiting stream at once; a stream that was not waiting reads the cursor anyway."""
@@ -102,8 +106,17 @@ class Pulse:
 def live_endpoint(state: InboxState) -> Handler:
     db = state.deps.db
     pulse = Pulse()
-    if state.deps.notifications is not None:
-        state.deps.notifications.subscribe(TOPIC, pulse.fire)
+    notifications = state.deps.notifications
+    if notifications is not None:
+        notifications.subscribe(TOPIC, pulse.fire)
+
+    def pause() -> float:
+        listening = (
+            notifications is not None
+            and notifications.engine == "postgresql"
+            and notifications.connected.is_set()
+        )
+        return state.deps.poll_interval * (LISTENING_SLOWDOWN if listening else 1)
 
     async def events(request: Request, agent: Agent) -> Response:
         raw = request.query_params.get("lifetime")
@@ -131,7 +144,7 @@ def live_endpoint(state: InboxState) -> Handler:
                     seen = now
                 if loop.time() >= deadline:
                     return
-                await pulse.wait(state.deps.poll_interval)
+                await pulse.wait(pause())
 
         return secured(
             StreamingResponse(stream(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"})
