@@ -65,6 +65,8 @@ class Notifications:
         return self.db.engine
 
     def subscribe(self, topic: str, handler: Handler) -> None:
+        """Call ``handler`` for ``topic``'s wake-ups. Subscribe before :meth:`run` starts: the PostgreSQL
+        listener ``LISTEN``s to the topics it knows when it connects."""
         self._handlers.setdefault(topic, []).append(handler)
 
     def _deliver(self, topic: str, payload: str | None) -> None:
