@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 
 from bot.channels.base import Outbound
-from bot.content.loader import LoadResult, load_folder
+from bot.content.brain import Brain
+from bot.content.loader import Content, LoadResult, load_folder
 from bot.content.reload import ContentWatcher
 from bot.core.model import Author
 from bot.service.delivery import OutboxSender
+from bot.service.engine import ConversationService
 from bot.service.replicas import SharedContentReload, expire_dead_local, run_job
 from bot.storage import Database
 from bot.storage.coordination import JOB
@@ -162,3 +164,30 @@ async def test_a_restart_takes_over_the_leases_of_this_hosts_dead_processes_only
     assert await db.lease_holder("outbox", "dead", now) is None
     assert await db.lease_holder("outbox", "same pid", now) == owners["same pid"]
     assert await db.lease_holder("outbox", "other host", now) == owners["other host"]
+
+
+async def test_two_replicas_recovering_the_same_message_answer_it_once(
+    replicas: list[Database], content: Content
+) -> None:
+    """A replica starting up recovers every unhandled message, also one a live replica is answering: the
+    customer's lock makes them take turns, and the second finds it handled instead of answering again."""
+    a, b, _ = replicas
+    customer = await a.upsert_customer("test", "u9", "Alex", "de")
+    stored = await a.record_inbound(
+        customer.id,
+        text="Rechnung herunterladen",
+        attachment=None,
+        payload=None,
+        channel_message_id="1",
+        received_at=datetime.now(UTC),
+    )
+    services = [ConversationService(db, Brain.build(content)) for db in (a, b)]
+    reports = [report for found in await asyncio.gather(*(s.recover() for s in services)) for report in found]
+    assert sorted(r.duplicate for r in reports if r.message_id == stored.id)[0] is False
+    async with a.snapshot() as tx:
+        replies = await tx.fetch_all(
+            "SELECT o.id, m.text FROM outbox o JOIN messages m ON m.id = o.message_id WHERE o.customer_id = ?",
+            (customer.id,),
+        )
+    texts = [str(r["text"]) for r in replies]
+    assert len(texts) == 2 and texts[1].startswith("Ihre Rechnungen"), texts  # greeting + answer, once
