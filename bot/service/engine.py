@@ -40,9 +40,12 @@ from bot.core.policy import (
 )
 from bot.messages import Button, Inbound
 from bot.service.clock import Clock, utcnow
-from bot.storage import Customer, Database, RecordedMessage, Tx
+from bot.storage import Customer, Database, RecordedMessage, StorageUnavailable, Tx, is_retryable
 
 log = logging.getLogger(__name__)
+
+TURN_RETRIES = 3
+"""How often a turn PostgreSQL rolled back for a deadlock or serialization failure is run again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,11 +235,22 @@ class ConversationService:
         Without this, one message that always raises would stay unhandled, be retried by every
         :meth:`recover` and keep the bot from starting at all.
         """
-        try:
-            return await self._run_turn(customer, message_id, inbound)
-        except Exception as error:
-            log.exception("turn for message %s failed; handing it to a human", message_id)
-            return await self._fail_safe(customer, message_id, inbound, error)
+        for attempt in range(TURN_RETRIES + 1):
+            try:
+                return await self._run_turn(customer, message_id, inbound)
+            except StorageUnavailable:
+                raise  # the database is away: the message stays stored and unhandled, to be handled later
+            except Exception as error:
+                if is_retryable(error) and attempt < TURN_RETRIES:
+                    # PostgreSQL rolled the turn back (deadlock, serialization failure): nothing of it was
+                    # committed, so it runs again instead of going to a human as a "failed" turn.
+                    log.warning(
+                        "turn for message %s collided with another transaction; running it again", message_id
+                    )
+                    continue
+                log.exception("turn for message %s failed; handing it to a human", message_id)
+                return await self._fail_safe(customer, message_id, inbound, error)
+        raise AssertionError("unreachable")
 
     async def _fail_safe(
         self, customer: Customer, message_id: int, inbound: Inbound, error: Exception

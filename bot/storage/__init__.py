@@ -20,7 +20,7 @@ from bot.storage.records import (
     StoredUpdate,
     Ticket,
 )
-from bot.storage.transaction import StorageError, StorageUnavailable
+from bot.storage.transaction import StorageError, StorageUnavailable, is_retryable
 
 __all__ = [
     "DEFAULT_SLA",
@@ -39,4 +39,5 @@ __all__ = [
     "StoredUpdate",
     "Ticket",
     "Tx",
+    "is_retryable",
 ]

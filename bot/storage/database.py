@@ -42,7 +42,7 @@ from bot.storage.records import (
 )
 from bot.storage.threads import ThreadQueries
 from bot.storage.tickets import TicketQueries
-from bot.storage.transaction import StorageError, StorageUnavailable, TxBase
+from bot.storage.transaction import StorageError, StorageUnavailable, TxBase, is_retryable
 from bot.storage.updates import UpdateQueries
 
 RETRIES = 5
@@ -74,12 +74,6 @@ class Tx(CustomerQueries, MessageQueries, TicketQueries, OutboxQueries, UpdateQu
     """
 
 
-def _retryable(error: Exception) -> bool:
-    from bot.storage import postgres
-
-    return postgres.is_retryable(error)
-
-
 def _expose(
     method: Callable[Concatenate[Tx, P], Awaitable[R]], *, read_only: bool = False
 ) -> Callable[Concatenate[Database, P], Awaitable[R]]:
@@ -95,7 +89,7 @@ def _expose(
                 async with self.snapshot() if read_only else self.transaction() as tx:
                     return await method(tx, *args, **kwargs)
             except Exception as error:
-                if self._pool is None or attempt == RETRIES or not _retryable(error):
+                if attempt == RETRIES or not is_retryable(error):
                     raise
             await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
         raise AssertionError("unreachable")
@@ -200,14 +194,16 @@ class Database:
 
         from bot.storage import postgres
 
-        if migrate_schema:
-            conn = await postgres.connect(url)
-            try:
+        # One direct connection first, migrating or not: an unreachable server is one clear error at once,
+        # instead of the pool's retries for CONNECT_TIMEOUT_S with a warning for each.
+        conn = await postgres.connect(url)
+        try:
+            if migrate_schema:
                 await migrate_postgresql(conn)
-            except psycopg.Error as error:
-                raise StorageError(f"cannot migrate {postgres.describe(url)}: {error}") from error
-            finally:
-                await conn.close()
+        except psycopg.Error as error:
+            raise StorageError(f"cannot migrate {postgres.describe(url)}: {error}") from error
+        finally:
+            await conn.close()
         pool = await postgres.open_pool(url, pool_size)
         return cls(None, url, sla or DEFAULT_SLA, pool=pool)
 

@@ -10,6 +10,7 @@ asyncpg is faster per call but needs ``$1`` placeholders, typed parameters and i
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ import psycopg.errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from bot.storage import transaction
 from bot.storage.transaction import StorageUnavailable
 
 CONNECT_TIMEOUT_S = 10
@@ -88,10 +90,13 @@ def describe(url: str) -> str:
 
 
 def reason(error: BaseException, url: str) -> str:
-    """The driver's first line, with the password cut out should the driver ever quote it."""
+    """The driver's first line, with the password cut out should the driver ever quote it (as part of a
+    URL or a ``password=`` setting; the bare word is not searched for, it may be one letter)."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     password = conninfo_to_dict(url).get("password") if url else None
-    return text.replace(str(password), "***") if password else text
+    if password:
+        text = text.replace(f":{password}@", ":***@")
+    return re.sub(r"password=\S+", "password=***", text)
 
 
 def is_disconnect(error: BaseException, conn: psycopg.AsyncConnection[Any] | None = None) -> bool:
@@ -106,11 +111,8 @@ def is_disconnect(error: BaseException, conn: psycopg.AsyncConnection[Any] | Non
 
 
 def is_retryable(error: BaseException) -> bool:
-    """A serialization failure or a deadlock: the transaction was rolled back and may simply run again.
-
-    By SQLSTATE class 40 (transaction rollback): psycopg's ``DeadlockDetected`` is not a subclass of its
-    ``TransactionRollback``."""
-    return isinstance(error, psycopg.Error) and str(getattr(error, "sqlstate", "") or "").startswith("40")
+    """See :func:`bot.storage.transaction.is_retryable`."""
+    return transaction.is_retryable(error)
 
 
 async def run(

@@ -36,6 +36,15 @@ class StorageUnavailable(StorageError):
     """
 
 
+def is_retryable(error: BaseException) -> bool:
+    """A serialization failure or a deadlock (SQLSTATE class 40, PostgreSQL): the transaction was rolled
+    back and may simply run again. Never true on SQLite, where one writer at a time cannot collide.
+
+    By SQLSTATE because psycopg's ``DeadlockDetected`` is not a subclass of its ``TransactionRollback``."""
+    state = getattr(error, "sqlstate", None)
+    return isinstance(state, str) and state.startswith("40")
+
+
 class TxBase:
     """One open transaction: the SQL plumbing and the lookups every group of queries needs."""
 

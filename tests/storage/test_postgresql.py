@@ -212,3 +212,32 @@ async def test_a_deadlock_victim_is_run_again_by_the_single_call_methods(postgre
         results = await asyncio.gather(crossing(one, 1, 2), crossing(two, 2, 1))
     assert sorted(results) == [1, 2]
     assert len(attempts) == 3, attempts  # one of the two ran a second time
+
+
+async def test_a_task_cancelled_mid_statement_leaves_no_transaction_on_the_pooled_connection(
+    postgres_url: str,
+) -> None:
+    """A browser closing an event stream cancels its task, perhaps while a statement runs on the server.
+    With one pooled connection, whatever it inherited would show: an open transaction would let the next
+    caller read the cancelled task's uncommitted write (and its BEGIN would only warn)."""
+    pg.empty_tables(postgres_url)
+    async with await Database.open(postgres_url, pool_size=1) as db:
+        customer = await db.upsert_customer("web", "v1", "", None)
+        started = asyncio.Event()
+
+        async def slow() -> None:
+            async with db.transaction() as tx:
+                await tx.save_conversation(customer.id, '{"cancelled": true}')
+                started.set()
+                await tx.fetch_one("SELECT pg_sleep(30)")
+
+        for _ in range(3):
+            task = asyncio.create_task(slow())
+            await started.wait()
+            await asyncio.sleep(0.05)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            started.clear()
+            assert await db.load_conversation(customer.id) is None
+        await db.save_conversation(customer.id, "{}")
+        assert await db.load_conversation(customer.id) == "{}"
