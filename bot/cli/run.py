@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from bot.content.loader import LoadResult
     from bot.service.engine import ConversationService
     from bot.storage import Database
+    from bot.storage.notify import Notifications
 
 SNOOZE_CHECK_SECONDS = 30.0
 HEARTBEAT_SECONDS = 20.0
@@ -129,6 +130,7 @@ async def _serve_with_telegram(
     from bot.channels.telegram.app import protect_logs
     from bot.channels.telegram.runtime import TelegramBot
     from bot.channels.web.runtime import WebServer
+    from bot.storage.notify import Notifications
 
     protect_logs(telegram.token)
     bot = TelegramBot(telegram, db, loaded)
@@ -139,8 +141,11 @@ async def _serve_with_telegram(
         for server in servers:
             server.sender.wake()
 
-    routes = _extra_routes(db, bot.conversation, web_config, wake=wake, notify_staff=True)
-    web = WebServer(db, bot.conversation, web_config, extra_routes=routes)
+    notifications = Notifications(db)
+    routes = _extra_routes(
+        db, bot.conversation, web_config, wake=wake, notify_staff=True, notifications=notifications
+    )
+    web = WebServer(db, bot.conversation, web_config, extra_routes=routes, notifications=notifications)
     servers.append(web)
     web.bind()
     mode = f"webhook {telegram.webhook.url}" if telegram.webhook else "polling"
@@ -157,6 +162,7 @@ async def _serve_without_telegram(
     from bot.content.brain import Brain
     from bot.content.problems import ContentError
     from bot.content.reload import ContentWatcher
+    from bot.service.replicas import SharedContentReload
 
     conversation, web = web_service(db, await asyncio.to_thread(Brain.build, loaded.content), web_config)
     web.bind()
@@ -167,7 +173,9 @@ async def _serve_without_telegram(
     def broken(error: ContentError) -> None:
         _say(f"the intents folder has errors; still serving the last good version\n{error}")
 
-    watcher = ContentWatcher(intents, on_reload=reloaded, on_error=broken, initial=loaded)
+    watcher = ContentWatcher(
+        intents, on_reload=reloaded, on_error=broken, initial=loaded, shared=SharedContentReload(db)
+    )
     await conversation.recover()
     _say("Telegram is off because TELEGRAM_BOT_TOKEN is not set (docs/telegram.md)")
     _announce(web.url, _has_inbox(web))
@@ -194,6 +202,7 @@ def web_service(db: Database, brain: Brain, config: WebConfig) -> tuple[Conversa
     """
     from bot.channels.web.runtime import WebServer
     from bot.service.engine import ConversationService
+    from bot.storage.notify import Notifications
 
     servers: list[WebServer] = []
 
@@ -202,18 +211,24 @@ def web_service(db: Database, brain: Brain, config: WebConfig) -> tuple[Conversa
             server.sender.wake()
 
     conversation = ConversationService(db, brain, on_enqueued=wake)
-    routes = _extra_routes(db, conversation, config, wake=wake, notify_staff=False)
-    web = WebServer(db, conversation, config, extra_routes=routes)
+    notifications = Notifications(db)
+    routes = _extra_routes(
+        db, conversation, config, wake=wake, notify_staff=False, notifications=notifications
+    )
+    web = WebServer(db, conversation, config, extra_routes=routes, notifications=notifications)
     servers.append(web)
     return conversation, web
 
 
 async def _wake_snoozed(db: Database, stop: asyncio.Event) -> None:
-    """Snoozed tickets whose time has come go back to the queue (Telegram's runtime has its own job)."""
-    while not stop.is_set():
+    """Snoozed tickets whose time has come go back to the queue, on the one replica holding the job's
+    lease (Telegram's runtime has its own job)."""
+    from bot.service.replicas import run_job
+
+    async def wake() -> None:
         await db.wake_snoozed(datetime.now(UTC))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), SNOOZE_CHECK_SECONDS)
+
+    await run_job(db, "snooze", wake, stop, every=SNOOZE_CHECK_SECONDS)
 
 
 async def _heartbeat(path: Path, web: WebServer, stop: asyncio.Event) -> None:
@@ -235,6 +250,7 @@ def _extra_routes(
     *,
     wake: Callable[[], None],
     notify_staff: bool,
+    notifications: Notifications | None = None,
 ) -> Sequence[BaseRoute]:
     """Other web surfaces served beside the widget on the same port: the staff inbox (docs/inbox.md),
     ``/readyz`` and ``/metrics`` (docs/scaling.md).
@@ -247,7 +263,11 @@ def _extra_routes(
     from bot.channels.web.inbox import InboxDeps, inbox_routes
 
     deps = InboxDeps(
-        db=db, renderer=lambda: conversation.brain.renderer, notify_staff=notify_staff, wake=wake
+        db=db,
+        renderer=lambda: conversation.brain.renderer,
+        notify_staff=notify_staff,
+        wake=wake,
+        notifications=notifications,
     )
     health = Health(db, conversation.metrics, lambda: conversation.brain, token=config.metrics_token)
     return [*inbox_routes(deps), *health.routes()]

@@ -6,6 +6,10 @@ when those change, and validated only when the hash differs from the version bei
 change, or ``touch``, does not reload). A broken folder never replaces a good one: the bot keeps serving the
 last good version and ``on_error`` says why. Loading runs in a worker thread so customers' messages are
 never held up by an editor's save.
+
+With several replicas (``shared``, see :class:`SharedReload`) only one of them looks at the folder; when it
+reloads, or when staff ask for ``/reload`` on any replica, a generation counter in the database goes up, and
+every replica that sees the new number checks its own folder at once.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from bot.content.loader import LoadResult, folder_fingerprint, load_folder, yaml_files
 from bot.content.problems import ContentError, Problem
@@ -52,6 +56,22 @@ class ReloadOutcome:
         return f"the folder has {errors} error(s); still serving the last good version:\n{self.error}"
 
 
+class SharedReload(Protocol):
+    """How the replicas of one deployment agree on reloads (implemented on the database by the service)."""
+
+    async def may_watch(self) -> bool:
+        """True on the one replica that looks at the folder (the others follow the generation)."""
+        ...
+
+    async def generation(self) -> int:
+        """The deployment's reload counter."""
+        ...
+
+    async def announce(self) -> int:
+        """Count the generation up (every replica checks its folder); returns the new number."""
+        ...
+
+
 class ContentWatcher:
     def __init__(
         self,
@@ -62,8 +82,11 @@ class ContentWatcher:
         initial: LoadResult | None = None,
         interval: float = 2.0,
         defaults: str | Path | None = None,
+        shared: SharedReload | None = None,
     ) -> None:
         self.folder = Path(folder)
+        self.shared = shared
+        self._generation: int | None = None
         self.on_reload = on_reload
         self.on_error = on_error
         self.current = initial
@@ -85,8 +108,46 @@ class ContentWatcher:
         except OSError:
             return ()  # folder gone or a file vanished mid-scan: check_now reports it properly
 
-    async def check_now(self) -> ReloadOutcome:
-        """Reload if the folder differs from what is served; ``on_reload``/``on_error`` are called on change."""
+    async def check_now(self, *, everywhere: bool = False) -> ReloadOutcome:
+        """Reload if the folder differs from what is served; ``on_reload``/``on_error`` are called on change.
+
+        ``everywhere`` (a staff ``/reload``) makes every replica check its folder too.
+        """
+        outcome = await self._check()
+        if everywhere or outcome.status == "reloaded":
+            await self._announce()
+        return outcome
+
+    async def _announce(self) -> None:
+        if self.shared is None:
+            return
+        try:
+            self._generation = await self.shared.announce()
+        except Exception:
+            log.warning("could not tell the other replicas to reload", exc_info=True)
+
+    async def _follow(self) -> None:
+        """Check the folder when another replica announced a reload (the generation moved)."""
+        if self.shared is None:
+            return
+        try:
+            current = await self.shared.generation()
+        except Exception:
+            log.warning("could not read the reload generation; checking the folder here", exc_info=True)
+            return
+        seen, self._generation = self._generation, current
+        if seen is not None and current != seen:
+            await self._check(quiet=True)  # errors are the announcing replica's to report, once
+
+    async def _may_watch(self) -> bool:
+        if self.shared is None:
+            return True
+        try:
+            return await self.shared.may_watch()
+        except Exception:
+            return True  # cannot agree: watching twice is harmless, not watching is not
+
+    async def _check(self, *, quiet: bool = False) -> ReloadOutcome:
         async with self._lock:
             self._seen = await asyncio.to_thread(self._snapshot)
             fingerprint: str | None = None
@@ -98,7 +159,7 @@ class ContentWatcher:
                     return ReloadOutcome("failed", self.current, self.last_error)  # reported already
                 result = await self._off_loop(load_folder)
             except ContentError as error:
-                return await self._failed(error, fingerprint)
+                return await self._failed(error, fingerprint, quiet=quiet)
             self.current = result
             self.last_error = None
             self._failed_fingerprint = None
@@ -113,23 +174,32 @@ class ContentWatcher:
         except OSError as error:
             raise ContentError([Problem(str(self.folder), 1, "", f"cannot be read: {error}")]) from error
 
-    async def _failed(self, error: ContentError, fingerprint: str | None) -> ReloadOutcome:
+    async def _failed(
+        self, error: ContentError, fingerprint: str | None, *, quiet: bool = False
+    ) -> ReloadOutcome:
         self.last_error = error
         self._failed_fingerprint = fingerprint
         log.warning("intents folder %s has errors; keeping the last good version:\n%s", self.folder, error)
-        await _call(self.on_error, error)
+        if not quiet:
+            await _call(self.on_error, error)
         return ReloadOutcome("failed", self.current, error)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll every ``interval`` seconds until ``stop`` is set."""
         await self._poll(force=True)  # catches changes made between the first load and the watcher's start
+        await self._follow()
         while not stop.is_set():
             try:
                 await asyncio.wait_for(stop.wait(), timeout=self.interval)
                 return
             except TimeoutError:
                 pass
-            await self._poll()
+            try:
+                await self._follow()
+                if await self._may_watch():
+                    await self._poll()
+            except Exception:  # the watcher must outlive any bug
+                log.exception("watching %s failed", self.folder)
 
     async def _poll(self, force: bool = False) -> None:
         snapshot = await asyncio.to_thread(self._snapshot)

@@ -271,6 +271,10 @@ class ConversationService:
         now = self._clock()
         async with self._lock(customer.id), self.db.transaction() as tx:
             await tx.lock("customer", customer.id)  # one turn at a time per customer, across replicas
+            if await _handled_meanwhile(tx, message_id):
+                return TurnReport(
+                    message_id, "duplicate", "already handled by another replica", duplicate=True
+                )
             ticket = await tx.active_ticket(customer.id)
             language = brain.renderer.language(customer.language or inbound.language_hint)
             if ticket is None:
@@ -301,6 +305,10 @@ class ConversationService:
         now = self._clock()
         async with self._lock(customer.id), self.db.transaction() as tx:
             await tx.lock("customer", customer.id)  # one turn at a time per customer, across replicas
+            if await _handled_meanwhile(tx, message_id):
+                return TurnReport(
+                    message_id, "duplicate", "already handled by another replica", duplicate=True
+                )
             if customer.blocked:
                 await tx.mark_handled(message_id, analysis_json=None, ticket_id=None)
                 return TurnReport(message_id, "ignored", "customer is blocked")
@@ -557,3 +565,11 @@ async def _summary(tx: Tx, customer_id: int, inbound: Inbound, unanswered: int) 
     if inbound.attachment:
         text = f"[{inbound.attachment}] {text}".strip()
     return text[:200] or "(no text)"
+
+
+async def _handled_meanwhile(tx: Tx, message_id: int) -> bool:
+    """Whether the message's turn already ran: checked under the customer's lock, because another replica
+    may have run it while this one waited (a replica starting up recovers every unhandled message, including
+    those a live replica is answering right now). Running it again would answer the customer twice."""
+    stored = await tx.message(message_id)
+    return stored is not None and stored.handled_at is not None

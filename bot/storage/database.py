@@ -464,6 +464,22 @@ class Database:
     record_staff_post = _expose(Tx.record_staff_post)
     message_by_external = _expose(Tx.message_by_external, read_only=True)
     linked_copy_of_delivered = _expose(Tx.linked_copy_of_delivered, read_only=True)
+    # Several replicas (bot/storage/coordination.py): claims, leases, budgets, generations.
+    claim_outbox = _expose(Tx.claim_outbox)
+    claim_updates = _expose(Tx.claim_updates)
+    next_update = _expose(Tx.next_update)
+    take_lease = _expose(Tx.take_lease)
+    renew_lease = _expose(Tx.renew_lease)
+    renew_leases = _expose(Tx.renew_leases)
+    release_leases = _expose(Tx.release_leases)
+    lease_holder = _expose(Tx.lease_holder, read_only=True)
+    lease_owners = _expose(Tx.lease_owners, read_only=True)
+    expire_dead_local = _expose(Tx.expire_dead_local)
+    take_budget = _expose(Tx.take_budget)
+    block_budget = _expose(Tx.block_budget)
+    budget_use = _expose(Tx.budget_use, read_only=True)
+    bump_generation = _expose(Tx.bump_generation)
+    generation = _expose(Tx.generation, read_only=True)
 
 
 async def _switch_to_wal(conn: aiosqlite.Connection) -> sqlite3.Row | None:

@@ -245,3 +245,48 @@ CREATE TABLE web_keys (
     value TEXT NOT NULL CHECK (length(value) >= 32),
     created_at TEXT NOT NULL
 );
+
+-- Several replicas (migration 0010_replicas): leases, budgets, generations, the inbox's NOTIFY trigger;
+-- see bot/storage/coordination.py and bot/storage/notify.py.
+
+CREATE TABLE leases (
+    scope TEXT NOT NULL CHECK (length(scope) > 0),
+    key TEXT NOT NULL,
+    owner TEXT NOT NULL CHECK (length(owner) > 0),
+    lease_until TEXT NOT NULL,
+    PRIMARY KEY (scope, key)
+);
+
+CREATE INDEX leases_owner ON leases (owner);
+
+-- A chat's oldest pending update is the only one a replica may claim: found by this index, not by a scan.
+CREATE INDEX inbound_updates_chat ON inbound_updates (channel, chat, id) WHERE state = 'pending';
+
+CREATE TABLE budgets (
+    name TEXT PRIMARY KEY CHECK (length(name) > 0),
+    window_no BIGINT NOT NULL,
+    used INTEGER NOT NULL CHECK (used >= 0),
+    blocked_until TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE generations (
+    name TEXT PRIMARY KEY CHECK (length(name) > 0),
+    value BIGINT NOT NULL CHECK (value >= 0),
+    changed_at TEXT NOT NULL
+);
+
+CREATE FUNCTION inbox_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('carebot_inbox', '');
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER tickets_inbox_changed AFTER INSERT OR UPDATE ON tickets
+    FOR EACH STATEMENT EXECUTE FUNCTION inbox_changed();
+
+CREATE TRIGGER messages_inbox_changed AFTER INSERT ON messages
+    FOR EACH STATEMENT EXECUTE FUNCTION inbox_changed();
+
+CREATE TRIGGER events_inbox_changed AFTER INSERT ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION inbox_changed();

@@ -243,3 +243,30 @@ CREATE TABLE web_keys (
 
 -- One active ticket per customer (migration 0009_one_active_ticket, issue #16).
 CREATE UNIQUE INDEX tickets_one_active ON tickets (customer_id) WHERE status <> 'resolved';
+
+-- Several replicas (migration 0010_replicas): leases, budgets, generations; see bot/storage/coordination.py.
+CREATE TABLE leases (
+    scope TEXT NOT NULL CHECK (length(scope) > 0),
+    key TEXT NOT NULL,
+    owner TEXT NOT NULL CHECK (length(owner) > 0),
+    lease_until TEXT NOT NULL,
+    PRIMARY KEY (scope, key)
+) STRICT;
+
+CREATE INDEX leases_owner ON leases (owner);
+
+-- A chat's oldest pending update is the only one a replica may claim: found by this index, not by a scan.
+CREATE INDEX inbound_updates_chat ON inbound_updates (channel, chat, id) WHERE state = 'pending';
+
+CREATE TABLE budgets (
+    name TEXT PRIMARY KEY CHECK (length(name) > 0),
+    window_no INTEGER NOT NULL,
+    used INTEGER NOT NULL CHECK (used >= 0),
+    blocked_until TEXT NOT NULL DEFAULT ''
+) STRICT;
+
+CREATE TABLE generations (
+    name TEXT PRIMARY KEY CHECK (length(name) > 0),
+    value INTEGER NOT NULL CHECK (value >= 0),
+    changed_at TEXT NOT NULL
+) STRICT;

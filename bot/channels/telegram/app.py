@@ -10,14 +10,18 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, BaseRateLimiter, ContextTypes, ExtBot, JobQueue
 from telegram.request import BaseRequest
 
 from bot.channels.base import ON_THE_WIRE
+from bot.channels.telegram.channel import retry_after_seconds
 from bot.channels.telegram.config import TelegramConfig
+
+if TYPE_CHECKING:
+    from bot.channels.telegram.budget import SharedBudget
 
 TelegramApp = Application[
     ExtBot[int], ContextTypes.DEFAULT_TYPE, dict[Any, Any], dict[Any, Any], dict[Any, Any],
@@ -50,11 +54,17 @@ class SplitRateLimiter(BaseRateLimiter[int]):
     ``AIORateLimiter`` pauses *every* request while it waits out a 429. Telegram's group limit (20 a minute)
     is much stricter than the rest, so one 429 from the staff group would hold up customers' answers; split in
     two, it only holds up the staff group.
+
+    ``shared`` (set by the Telegram runtime) puts the budget every replica shares in front of both: a message
+    waits for its place in the database's budget right before it is sent, and a 429 pauses every replica.
     """
 
-    def __init__(self, private: AIORateLimiter, groups: AIORateLimiter) -> None:
+    def __init__(
+        self, private: AIORateLimiter, groups: AIORateLimiter, shared: SharedBudget | None = None
+    ) -> None:
         self.private = private
         self.groups = groups
+        self.shared = shared
         self.on_flood: Callable[[str], None] | None = None
         """Called with ``"group"`` or ``"private"`` for every 429 Telegram answers, also for those the
         limiter waits out itself (the runtime counts them: ``carebot_telegram_429``)."""
@@ -88,14 +98,24 @@ class SplitRateLimiter(BaseRateLimiter[int]):
         if self.on_flood is not None:
             callback = _noticing_floods(callback, self.on_flood, "group" if writes_to_group else "private")
         hook = ON_THE_WIRE.get()
-        if hook is not None:
-            # The outbox marks its row as being sent here, after the limiter's wait, right before the
-            # request (and again, harmlessly, before a retry after a 429).
+        shared = self.shared if not endpoint.startswith("get") else None
+        if hook is not None or shared is not None:
+            # The shared budget is taken after this process's limiter waited, then the outbox marks its row
+            # as being sent, right before the request (and again, harmlessly, before a retry after a 429).
             request = callback
+            group = str(data.get("chat_id")) if writes_to_group else None
 
             async def callback(*args: Any, **kwargs: Any) -> bool | JSONDict | list[JSONDict]:
-                await hook()
-                return await request(*args, **kwargs)
+                if shared is not None:
+                    await shared.take(group)
+                if hook is not None:
+                    await hook()
+                try:
+                    return await request(*args, **kwargs)
+                except RetryAfter as error:
+                    if shared is not None:
+                        await shared.blocked(group, retry_after_seconds(error))
+                    raise
 
         return await limiter.process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
 

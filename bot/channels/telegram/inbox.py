@@ -12,11 +12,17 @@ update of the batch. Here the order is fixed:
 An update PTB cannot parse, or whose handlers fail every time, is marked ``poisoned`` once, logged once
 (update id and exception, never the customer's text) and skipped, so it cannot stall everyone behind it.
 Rows of one chat are processed strictly in order; different chats run concurrently, a few at a time.
+With several replicas on one database each chat is leased to one of them at a time (``leases``, scope
+``inbox:telegram``): whichever replica stored an update, the chat's holder processes it, in order. A replica
+that dies mid-update leaves its chats to the others when the lease lapses; the interrupted update is then
+processed again and its ``attempts`` counted. It is not poisoned for that: a replica killed by its
+operator (a deploy, a chaos test) says nothing about the update, and a customer's message must not be skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -27,7 +33,9 @@ from telegram import Update
 
 from bot.channels.telegram.app import TelegramApp
 from bot.channels.telegram.channel import CHANNEL_NAME
+from bot.service.replicas import LEASE_SECONDS, expire_dead_local, kept
 from bot.storage import Database, StoredUpdate
+from bot.storage.coordination import inbox_scope, replica_id
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +54,6 @@ CONCURRENT_CHATS = 8
 
 KEEP_FINISHED = timedelta(days=7)
 """Finished rows are kept this long to recognise a redelivery (Telegram keeps updates at most a day)."""
-
-BATCH = 200
 
 
 def chat_key(raw: Mapping[str, Any]) -> str:
@@ -83,10 +89,21 @@ def describe(error: BaseException) -> str:
 class UpdateInbox:
     """Stores raw updates and feeds them to the PTB ``Application``'s handlers from storage."""
 
-    def __init__(self, db: Database, app: TelegramApp, *, concurrency: int = CONCURRENT_CHATS) -> None:
+    def __init__(
+        self,
+        db: Database,
+        app: TelegramApp,
+        *,
+        concurrency: int = CONCURRENT_CHATS,
+        owner: str | None = None,
+        lease: float = LEASE_SECONDS,
+    ) -> None:
         self.db = db
         self.app = app
         self.concurrency = concurrency
+        self.owner = owner or replica_id()
+        """This replica's name in the chats' leases: one replica at a time processes a chat."""
+        self.lease = lease
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -136,8 +153,18 @@ class UpdateInbox:
         """Process stored updates until ``stop`` is set (pending rows from before a restart come first)."""
         try:
             await self.db.prune_updates(datetime.now(UTC) - KEEP_FINISHED)
+            await expire_dead_local(self.db, self.owner)
         except Exception:
             log.exception("could not delete old finished updates; continuing")
+        scope = inbox_scope(CHANNEL_NAME)
+        try:
+            async with kept(self.db, scope, self.owner, seconds=self.lease):
+                await self._loop(stop, interval)
+        finally:
+            with contextlib.suppress(Exception):
+                await self.db.release_leases(scope, self.owner)
+
+    async def _loop(self, stop: asyncio.Event, interval: float) -> None:
         try:
             while not stop.is_set():
                 self._wake.clear()
@@ -158,36 +185,58 @@ class UpdateInbox:
                 await asyncio.wait(self._tasks, timeout=10)
 
     async def _start_ready(self) -> int:
-        """Start the oldest pending row of every chat that has none in flight, up to ``concurrency``."""
-        started = 0
-        seen: set[str] = set()
-        for row in await self.db.pending_updates(CHANNEL_NAME, limit=BATCH):
-            if row.chat in seen:
-                continue  # only a chat's oldest pending row may start: order within a chat
-            seen.add(row.chat)
-            if row.chat in self._busy:
-                continue
-            if len(self._busy) >= self.concurrency:
-                break
+        """Claim chats with pending updates that no replica is processing (this one's busy chats excluded)
+        and start each one's oldest pending update, up to ``concurrency`` chats at a time."""
+        free = self.concurrency - len(self._busy)
+        if free <= 0:
+            return 0
+        now = datetime.now(UTC)
+        rows = await self.db.claim_updates(
+            CHANNEL_NAME,
+            self.owner,
+            now=now,
+            until=now + timedelta(seconds=self.lease),
+            chats=free,
+            exclude=sorted(self._busy),
+        )
+        for row in rows:
             self._busy.add(row.chat)
-            task = asyncio.create_task(self._process(row), name=f"update-{row.external_id}")
+            task = asyncio.create_task(self._process_chat(row), name=f"update-{row.external_id}")
             self._tasks.add(task)
             task.add_done_callback(self._finished)
-            started += 1
-        return started
+        return len(rows)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self._wake.set()
 
-    async def _process(self, row: StoredUpdate) -> None:
+    async def _process_chat(self, row: StoredUpdate | None) -> None:
+        """A claimed chat's pending updates, in order, for as long as this replica holds its lease."""
+        scope = inbox_scope(CHANNEL_NAME)
+        chat = row.chat if row is not None else ""
+        try:
+            while row is not None:
+                if not await self._process(row):
+                    await self.db.release_leases(scope, self.owner, [chat])  # tried again next round
+                    return
+                now = datetime.now(UTC)
+                row = await self.db.next_update(
+                    CHANNEL_NAME, chat, self.owner, now=now, until=now + timedelta(seconds=self.lease)
+                )
+        except Exception:
+            log.exception("chat %s: reading its next update failed; its lease lapses", chat or "?")
+        finally:
+            self._busy.discard(chat)
+
+    async def _process(self, row: StoredUpdate) -> bool:
+        """One update; False when its outcome could not be recorded (it stays pending)."""
         try:
             await self._process_row(row)
         except Exception:
             # Storage trouble marking the row: it stays pending and is tried again on the next round.
             log.exception("update %s: could not record its outcome", row.external_id)
-        finally:
-            self._busy.discard(row.chat)
+            return False
+        return True
 
     async def _process_row(self, row: StoredUpdate) -> None:
         try:

@@ -15,14 +15,21 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseRateLimiter, ContextTypes
 from telegram.request import BaseRequest
 
-from bot.channels.telegram.app import ALLOWED_UPDATES, SplitRateLimiter, TelegramApp, build_application
+from bot.channels.telegram.app import (
+    ALLOWED_UPDATES,
+    SplitRateLimiter,
+    TelegramApp,
+    build_application,
+    default_rate_limiter,
+)
+from bot.channels.telegram.budget import SharedBudget
 from bot.channels.telegram.channel import CHANNEL_NAME, TelegramChannel
 from bot.channels.telegram.config import ConfigError, TelegramConfig
 from bot.channels.telegram.customers import CustomerHandlers
@@ -41,8 +48,10 @@ from bot.content.stoppable import load_unless_stopped
 from bot.service.delivery import OutboxSender
 from bot.service.engine import ConversationService
 from bot.service.metrics import Metrics
+from bot.service.replicas import SharedContentReload
 from bot.service.staff import StaffService
 from bot.storage import Database, StorageError
+from bot.storage.coordination import JOB
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +95,12 @@ class TelegramBot:
     ) -> None:
         self.config = config
         self.db = db
+        limiter = rate_limiter or default_rate_limiter()
+        if isinstance(limiter, SplitRateLimiter) and limiter.shared is None:
+            limiter.shared = SharedBudget(db)  # ~30/s and 20/min per group across every replica
         self.metrics = Metrics()
         self.app: TelegramApp = build_application(
-            config, request=request, get_updates_request=get_updates_request, rate_limiter=rate_limiter
+            config, request=request, get_updates_request=get_updates_request, rate_limiter=limiter
         )
         if isinstance(self.app.bot.rate_limiter, SplitRateLimiter):
             self.app.bot.rate_limiter.on_flood = self.metrics.flood  # every 429, waited out or not
@@ -106,6 +118,7 @@ class TelegramBot:
             on_reload=self._reloaded,
             on_error=self._broken,
             initial=content,
+            shared=SharedContentReload(db),
         )
         self.customers = CustomerHandlers(self.conversation, db, self.channel, self.topics.wake)
         self.staff = StaffService(db, lambda: self.conversation.brain.renderer, source=SOURCE)
@@ -144,8 +157,12 @@ class TelegramBot:
             log.warning("could not tell the staff group: %s", error)
 
     async def _wake_snoozed(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Snoozed tickets whose time has come go back to the queue (and their topics say so)."""
+        """Snoozed tickets whose time has come go back to the queue (and their topics say so): on the one
+        replica holding the job's lease."""
         now = datetime.now(UTC)
+        until = now + timedelta(seconds=3 * SNOOZE_CHECK_SECONDS)
+        if await self.db.take_lease(JOB, "snooze", self.sender.owner, now=now, until=until) is None:
+            return  # another replica runs it
         async with self.db.transaction() as tx:
             for ticket_id in await tx.wake_snoozed(now):
                 await tx.enqueue_staff(

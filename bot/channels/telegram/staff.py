@@ -381,7 +381,7 @@ class StaffDesk:
         message = await self._command(update, context)
         if message is None:
             return
-        outcome = await self.watcher.check_now()
+        outcome = await self.watcher.check_now(everywhere=True)  # every replica checks its folder
         self._say(context, str(outcome), message.message_thread_id)
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
@@ -31,7 +31,9 @@ from bot.channels.telegram.text import MAX_TOPIC_NAME, escape, split_text, trunc
 from bot.channels.telegram.threads import ReplyThreads
 from bot.core.model import Author, TicketStatus
 from bot.service.delivery import OutboxSender
+from bot.service.replicas import kept
 from bot.storage import Customer, Database, OutboxItem, StoredMessage, Ticket
+from bot.storage.coordination import OUTBOX
 from bot.storage.reports import FORGET_NOTIFICATION
 
 log = logging.getLogger(__name__)
@@ -164,6 +166,19 @@ class TopicRelay(OutboxSender):
         self.threads = threads
 
     async def _deliver_due(self) -> int:
+        """Relay the staff rows while holding the staff group's outbox lease: with several replicas one of
+        them relays at a time (in order per ticket; the group's 20 messages a minute need no more)."""
+        now = datetime.now(UTC)
+        until = now + timedelta(seconds=self.lease)
+        if await self.db.take_lease(OUTBOX, STAFF_CHANNEL, self.owner, now=now, until=until) is None:
+            return 0  # another replica is relaying
+        try:
+            async with kept(self.db, OUTBOX, self.owner, seconds=self.lease):
+                return await self._relay()
+        finally:
+            await self.db.release_leases(OUTBOX, self.owner, [STAFF_CHANNEL])
+
+    async def _relay(self) -> int:
         """Deliver due staff rows until none is left, in order per ticket (called by ``run_once``, one round
         at a time). The due list is read again after every message sent, so a ticket created meanwhile
         goes next, ahead of older mirrored messages."""

@@ -23,6 +23,7 @@ from bot.channels.web.visitors import WebVisitors
 from bot.service.delivery import OutboxSender
 from bot.service.engine import ConversationService
 from bot.storage import Database
+from bot.storage.notify import Notifications
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,11 @@ class WebServer:
         config: WebConfig,
         *,
         extra_routes: Sequence[BaseRoute] = (),
+        notifications: Notifications | None = None,
     ) -> None:
         self.config = config
-        self.channel = WebChannel()
+        self.notifications = notifications or Notifications(db)
+        self.channel = WebChannel(self.notifications)
         self.sender = OutboxSender(db, {NAME: self.channel}, metrics=conversation.metrics)
         self.visitors = WebVisitors(db, conversation, self.channel, config, wake=self.sender.wake)
         self.app = create_app(self.visitors, extra_routes=extra_routes)
@@ -102,6 +105,7 @@ class WebServer:
             )
         )
         delivery = asyncio.create_task(self.sender.run(stop, interval=1.0), name="web-outbox")
+        listening = asyncio.create_task(self.notifications.run(stop), name="web-wake-ups")
         serving = asyncio.create_task(server.serve(sockets=[sock]), name="web-server")
         waiting = asyncio.ensure_future(stop.wait())
         try:
@@ -117,4 +121,6 @@ class WebServer:
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await delivery
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
             sock.close()

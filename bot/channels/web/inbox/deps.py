@@ -13,6 +13,7 @@ from bot.service.accounts import AccountService, LoginThrottle
 from bot.service.clock import Clock, utcnow
 from bot.service.staff import StaffService
 from bot.storage import Database
+from bot.storage.notify import Notifications
 
 SOURCE = "inbox"
 """``StaffService`` source of every action taken in the browser; the staff group shows "Alice (inbox)"."""
@@ -35,6 +36,9 @@ class InboxDeps:
     """Called after every action: the process's outbox senders deliver at once instead of at their next look."""
     hasher: PasswordHasher | None = None
     """argon2 parameters for rehashing on login; None: argon2-cffi's recommended profile."""
+    notifications: Notifications | None = None
+    """Wake-ups across replicas (``bot/storage/notify.py``): on PostgreSQL a change to tickets, messages or
+    events wakes every open event stream at once; the poll below stays as the safety net."""
     poll_interval: float = 1.0
     """Seconds between the live-update stream's looks at the database."""
     stream_lifetime: float = 300.0

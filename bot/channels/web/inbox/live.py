@@ -3,7 +3,9 @@
 The stream watches the database itself, not this process's memory: once a second it reads the highest
 message, event and ticket ids and the latest ticket change. So a ticket created by the bot, a customer's
 message, or an action taken with ``python -m bot queue`` in another process all show up within a second.
-Each event's ``id`` is that cursor; a browser reconnecting sends it back as ``Last-Event-ID`` and is told
+On PostgreSQL a trigger notifies ``carebot_inbox`` on every such change (migration 0010), so with
+``InboxDeps.notifications`` a stream on any replica looks at once instead of at its next poll. Each event's
+``id`` is that cursor; a browser reconnecting sends it back as ``Last-Event-ID`` and is told
 about everything since, so nothing is missed between two streams. A stream ends after
 ``InboxDeps.stream_lifetime`` seconds and the browser reconnects by itself (no half-dead connections).
 """
@@ -11,6 +13,7 @@ about everything since, so nothing is missed between two streams. A stream ends 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -77,8 +80,43 @@ def _event(kind: str, at: Cursor, data: object) -> str:
     return f"id: {at.text()}\nevent: {kind}\ndata: {json.dumps(data)}\n\n"
 
 
+TOPIC = "inbox"
+"""The wake-up topic of the inbox's event streams (published by the database's trigger on PostgreSQL)."""
+
+LISTENING_SLOWDOWN = 5
+"""While the PostgreSQL listener is connected every change wakes the streams at once, so their poll is only
+the safety net and runs this many times less often."""
+
+
+class Pulse:
+    """Wakes every waiting stream at once; a stream that was not waiting reads the cursor anyway."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def fire(self, _payload: str | None = None) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), seconds)
+
+
 def live_endpoint(state: InboxState) -> Handler:
     db = state.deps.db
+    pulse = Pulse()
+    notifications = state.deps.notifications
+    if notifications is not None:
+        notifications.subscribe(TOPIC, pulse.fire)
+
+    def pause() -> float:
+        listening = (
+            notifications is not None
+            and notifications.engine == "postgresql"
+            and notifications.connected.is_set()
+        )
+        return state.deps.poll_interval * (LISTENING_SLOWDOWN if listening else 1)
 
     async def events(request: Request, agent: Agent) -> Response:
         raw = request.query_params.get("lifetime")
@@ -106,7 +144,7 @@ def live_endpoint(state: InboxState) -> Handler:
                     seen = now
                 if loop.time() >= deadline:
                     return
-                await asyncio.sleep(state.deps.poll_interval)
+                await pulse.wait(pause())
 
         return secured(
             StreamingResponse(stream(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"})
