@@ -40,13 +40,6 @@ from .fake_bot_api import FakeServer, FakeTelegram, WebhookDelivery
 REPLICAS = 3
 CUSTOMERS = int(os.environ.get("CAREBOT_CHAOS_CUSTOMERS", "100"))
 ROUNDS = int(os.environ.get("CAREBOT_CHAOS_ROUNDS", "1"))
-UNTIL_CROSS_REPLICA_ORDER = False
-"""Issue #16, not merged yet: the inbox has no claim across processes and a customer's turns are serialised
-only inside one process, so two replicas can run a customer's consecutive messages at once (the later
-answer first), and a restarting replica re-runs turns and re-sends rows that live replicas are working on.
-While this is True, an order violation, a turn run twice or an uncounted duplicate makes the test xfail
-with the numbers instead of failing; set it to False when the claims, leases and per-customer locks are
-merged. A lost or doubly stored message always fails."""
 SPREAD = CUSTOMERS * 5 / 40
 """Seconds over which a round's questions arrive (customers typing, not one instant): a little faster than
 three replicas answer on the 2-core reference machine, so that questions are still arriving when the kill
@@ -73,7 +66,7 @@ async def test_three_replicas_one_killed_mid_burst_lose_nothing_and_keep_each_cu
     report: list[str] = []
     seen_duplicates = 0
     turns_twice = 0
-    known: list[str] = []
+    violations: list[str] = []
     with FakeServer(fake).running() as server:
         async with cluster.replicas(REPLICAS, server.url, database, tmp_path) as replicas:
             delivery = WebhookDelivery(fake, [replica.url for replica in replicas])
@@ -112,13 +105,15 @@ async def test_three_replicas_one_killed_mid_burst_lose_nothing_and_keep_each_cu
                     assert stored.questions == stored.distinct == stored.handled == total, line
                     assert stored.pending_updates == 0, line
                     if verdict.order_violations:
-                        known.append(f"round {round_ + 1}: order violations {verdict.order_violations[:10]}")
+                        violations.append(
+                            f"round {round_ + 1}: order violations {verdict.order_violations[:10]}"
+                        )
                     if why.duplicate_turns:
                         # Not a resend: a restarting replica's recover() re-ran turns a live replica was
                         # running (the customer gets two answers from two stored replies).
-                        known.append(f"round {round_ + 1}: {why.duplicate_turns} turns ran twice")
+                        violations.append(f"round {round_ + 1}: {why.duplicate_turns} turns ran twice")
                     if seen_duplicates - turns_twice > stored.resends:
-                        known.append(
+                        violations.append(
                             f"round {round_ + 1}: {seen_duplicates - turns_twice} duplicates sent, only"
                             f" {stored.resends} resends counted"
                         )
@@ -127,15 +122,15 @@ async def test_three_replicas_one_killed_mid_burst_lose_nothing_and_keep_each_cu
                     # times that, never more.
                     assert stored.resends <= (round_ + 1) * REPLICAS * CONCURRENCY, line
                     if stored.resends > (round_ + 1) * CONCURRENCY:
-                        known.append(f"round {round_ + 1}: {stored.resends} resends after {round_ + 1} kills")
+                        violations.append(
+                            f"round {round_ + 1}: {stored.resends} resends after {round_ + 1} kills"
+                        )
             failed_posts = sum(1 for a in delivery.attempts if a.status != 200)
     print(f"{len(delivery.attempts)} webhook POSTs, {failed_posts} failed and retried on another replica")
     assert sum(replica.kills for replica in replicas) == ROUNDS
     logs = {r.number: r.log.read_text()[-2000:] for r in replicas if r.exit_code != 0}
     assert logs == {}, "a replica did not stop cleanly on SIGTERM"
-    if known and UNTIL_CROSS_REPLICA_ORDER:
-        pytest.xfail("; ".join(known) + " (issue #16: cross-replica claims not merged yet)")
-    assert known == [], "\n".join(report)
+    assert violations == [], "\n".join(report)
 
 
 async def test_webhook_delivery_serialises_a_chat_and_retries_a_refused_post_on_the_next_replica() -> None:
