@@ -73,11 +73,10 @@ async def test_a_wake_up_published_on_one_replica_reaches_the_other(
         assert await web.next() is None  # the slow poll saw a new message: everyone reads once
 
 
+@pytest.mark.parametrize("engine", ["postgresql"])  # SQLite has no listening connection
 async def test_a_listener_that_reconnects_wakes_everyone_once(
     db: Database, listening: tuple[Notifications, Heard, Heard]
 ) -> None:
-    if db.engine != "postgresql":
-        pytest.skip("SQLite has no listening connection")
     _, web, _ = listening
     async with db.transaction() as tx:  # what a server restart or a network cut does to the listener
         await tx.fetch_one(
@@ -87,11 +86,10 @@ async def test_a_listener_that_reconnects_wakes_everyone_once(
     assert await web.next() is None  # reconnected: every local listener reads from its cursor
 
 
+@pytest.mark.parametrize("engine", ["postgresql"])  # SQLite has no listening connection
 async def test_a_new_message_wakes_the_inbox_streams_of_every_replica(
     db: Database, listening: tuple[Notifications, Heard, Heard]
 ) -> None:
-    if db.engine != "postgresql":
-        pytest.skip("SQLite's inbox streams poll")
     _, _, inbox = listening
     customer = await db.upsert_customer("web", "visitor-2", "V", "de")
     await db.enqueue_outbound(customer.id, text="Hallo", author=Author.BOT, now=T0)  # the trigger notifies
