@@ -68,3 +68,14 @@ async def db(database_location: str | Path) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.close()
+
+
+@pytest.fixture
+async def replicas(db: Database) -> AsyncIterator[list[Database]]:
+    """``db`` and two more connections to the same database, each standing for one replica."""
+    others = [await Database.open(db.location) for _ in range(2)]
+    try:
+        yield [db, *others]
+    finally:
+        for other in others:
+            await other.close()

@@ -13,6 +13,19 @@ GOOD = FIXTURES / "good"
 BROKEN = FIXTURES / "broken"
 DEFAULTS = FIXTURES / "default_messages.yaml"
 
+ROUTER_INTENT = """
+intents:
+  - id: router_reset
+    title: {de: Router, en: Router}
+    examples:
+      de: [Router neu starten, Router reset, Router geht nicht]
+      en: [restart router, router reset, router broken]
+    answers:
+      de: ["Ziehen Sie den Stecker für 30 Sekunden."]
+      en: ["Unplug it for 30 seconds."]
+"""
+"""One intent file an editor adds while the bot runs (the reload tests drop it into a folder)."""
+
 MakeFolder = Callable[..., Path]
 
 

@@ -8,19 +8,7 @@ from pathlib import Path
 
 from bot.content.loader import ContentError, LoadResult, load_folder
 from bot.content.reload import ContentWatcher
-from tests.content.conftest import DEFAULTS, MakeFolder
-
-NEW_INTENT = """
-intents:
-  - id: router_reset
-    title: {de: Router, en: Router}
-    examples:
-      de: [Router neu starten, Router reset, Router geht nicht]
-      en: [restart router, router reset, router broken]
-    answers:
-      de: ["Ziehen Sie den Stecker für 30 Sekunden."]
-      en: ["Unplug it for 30 seconds."]
-"""
+from tests.content.conftest import DEFAULTS, ROUTER_INTENT, MakeFolder
 
 
 class Recorder:
@@ -63,12 +51,12 @@ async def test_good_change_reloads_and_broken_change_keeps_the_last_good(make_fo
     outcome = await watcher.check_now()
     assert outcome.status == "unchanged" and not recorder.reloads and not recorder.errors
 
-    (folder / "router.yaml").write_text(NEW_INTENT, encoding="utf-8")
+    (folder / "router.yaml").write_text(ROUTER_INTENT, encoding="utf-8")
     outcome = await watcher.check_now()
     assert outcome.status == "reloaded" and str(outcome) == "reloaded: now serving 5 intents"
     assert ids(recorder.reloads[-1])[-1] == "router_reset"
 
-    (folder / "router.yaml").write_text(NEW_INTENT.replace("answers:", "answer:"), encoding="utf-8")
+    (folder / "router.yaml").write_text(ROUTER_INTENT.replace("answers:", "answer:"), encoding="utf-8")
     outcome = await watcher.check_now()
     assert outcome.status == "failed" and not outcome.ok
     assert len(recorder.errors) == 1 and "unknown key 'answer'" in str(recorder.errors[0])
@@ -99,7 +87,7 @@ async def test_run_polls_until_stopped(make_folder: MakeFolder) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(watcher.run(stop))
     await asyncio.sleep(0.05)
-    (folder / "router.yaml").write_text(NEW_INTENT, encoding="utf-8")
+    (folder / "router.yaml").write_text(ROUTER_INTENT, encoding="utf-8")
     await asyncio.wait_for(recorder.event.wait(), timeout=5)
     assert ids(recorder.reloads[-1])[-1] == "router_reset"
 

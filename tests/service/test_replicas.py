@@ -7,12 +7,9 @@ import os
 import random
 import shutil
 import sys
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from bot.channels.base import Outbound
 from bot.content.brain import Brain
@@ -24,29 +21,7 @@ from bot.service.engine import ConversationService
 from bot.service.replicas import SharedContentReload, expire_dead_local, run_job
 from bot.storage import Database
 from bot.storage.coordination import JOB
-from tests.content.conftest import DEFAULTS, GOOD
-
-ROUTER = """
-intents:
-  - id: router_reset
-    title: {de: Router, en: Router}
-    examples:
-      de: [Router neu starten, Router reset, Router geht nicht]
-      en: [restart router, router reset, router broken]
-    answers:
-      de: ["Ziehen Sie den Stecker für 30 Sekunden."]
-      en: ["Unplug it for 30 seconds."]
-"""
-
-
-@pytest.fixture
-async def replicas(db: Database) -> AsyncIterator[list[Database]]:
-    others = [await Database.open(db.location) for _ in range(2)]
-    try:
-        yield [db, *others]
-    finally:
-        for other in others:
-            await other.close()
+from tests.content.conftest import DEFAULTS, GOOD, ROUTER_INTENT
 
 
 @dataclass
@@ -131,7 +106,7 @@ async def test_a_reload_on_one_replica_reaches_every_replica(
     running = [asyncio.create_task(watcher.run(stop)) for watcher in watchers.values()]
     try:
         await asyncio.sleep(0.2)  # both started (each checks its own folder once at start)
-        (folders[1] / "router.yaml").write_text(ROUTER, encoding="utf-8")
+        (folders[1] / "router.yaml").write_text(ROUTER_INTENT, encoding="utf-8")
         await asyncio.sleep(0.3)
         assert reloaded["B"] == []  # B does not watch its folder: A does, and A's did not change
         outcome = await watchers["A"].check_now(everywhere=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -16,17 +15,6 @@ from bot.storage.coordination import JOB, OUTBOX, Budget, LeaseLost, inbox_scope
 from .conftest import T0
 
 LEASE = timedelta(seconds=15)
-
-
-@pytest.fixture
-async def replicas(db: Database) -> AsyncIterator[list[Database]]:
-    """``db`` and two more connections to the same database, each standing for one replica."""
-    others = [await Database.open(db.location) for _ in range(2)]
-    try:
-        yield [db, *others]
-    finally:
-        for other in others:
-            await other.close()
 
 
 async def queue(db: Database, customers: int, replies: int) -> dict[str, list[int]]:
