@@ -23,6 +23,7 @@ async def test_python_m_bot_run_serves_customers_and_staff_by_polling(tmp_path: 
             TELEGRAM_BOT_TOKEN=TOKEN,
             TELEGRAM_STAFF_CHAT_ID=str(STAFF_CHAT_ID),
             TELEGRAM_API_BASE_URL=server.url,
+            BOT_WEB_PORT="0",  # any free port: 8080 may be taken on a shared machine
             BOT_DATABASE=str(tmp_path / "bot.db"),
             BOT_INTENTS=str(FIXTURES / "intents"),
             BOT_LOG_LEVEL="INFO",
@@ -77,6 +78,7 @@ async def test_sigterm_while_the_intents_folder_loads_stops_at_once(tmp_path: Pa
             TELEGRAM_BOT_TOKEN=TOKEN,
             TELEGRAM_STAFF_CHAT_ID=str(STAFF_CHAT_ID),
             TELEGRAM_API_BASE_URL=server.url,
+            BOT_WEB_PORT="0",  # any free port: 8080 may be taken on a shared machine
             BOT_DATABASE=str(tmp_path / "bot.db"),
             BOT_INTENTS=str(folder),
         )
