@@ -189,7 +189,7 @@ class CoordinationQueries(TxBase):
         )
 
     async def budget_use(self, name: str) -> tuple[int, int] | None:
-        """``(window number, used in it)`` of ``name``, for tests and ``db status``."""
+        """``(window number, used in it)`` of ``name``: what the budget holds now, for inspection."""
         row = await self.fetch_one("SELECT window_no, used FROM budgets WHERE name = ?", (name,))
         return None if row is None else (int(row["window_no"]), int(row["used"]))
 

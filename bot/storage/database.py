@@ -452,7 +452,6 @@ class Database:
     recover_sending = _expose(Tx.recover_sending)
     delivery_marks = _expose(Tx.delivery_marks, read_only=True)
     store_updates = _expose(Tx.store_updates)
-    pending_updates = _expose(Tx.pending_updates, read_only=True)
     finish_update = _expose(Tx.finish_update)
     poison_update = _expose(Tx.poison_update)
     prune_updates = _expose(Tx.prune_updates)

@@ -34,14 +34,6 @@ class UpdateQueries(CoordinationQueries):
             added += row is not None
         return added
 
-    async def pending_updates(self, channel: str, *, limit: int = 200) -> list[StoredUpdate]:
-        """Stored updates not processed yet, in the order they arrived."""
-        rows = await self.fetch_all(
-            "SELECT * FROM inbound_updates WHERE channel = ? AND state = 'pending' ORDER BY id LIMIT ?",
-            (channel, limit),
-        )
-        return [_update(row) for row in rows]
-
     # --- claims: several replicas share the inbox, each chat processed by one at a time, in order -------
 
     async def claim_updates(

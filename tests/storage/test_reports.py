@@ -190,8 +190,10 @@ async def test_forgetting_erases_the_customers_poisoned_updates_from_the_inbox(
     raw = json.dumps({"update_id": 7, "message": {"chat": {"id": "u1"}, "text": "IBAN DE89"}})
     other = json.dumps({"update_id": 8, "message": {"chat": {"id": "u2"}, "text": "hallo"}})
     await db.store_updates(customer.channel, [("7", "u1", raw), ("8", "u2", other)], T0)
-    for row in await db.pending_updates(customer.channel):
-        await db.poison_update(row.id, "ValueError", T0)
+    async with db.snapshot() as tx:
+        stored = await tx.fetch_all("SELECT id FROM inbound_updates ORDER BY id")
+    for row in stored:
+        await db.poison_update(int(row["id"]), "ValueError", T0)
     async with db.transaction() as tx:
         assert await forget_customer(tx, customer.id, "dpo", T0)
         kept = await tx.fetch_all("SELECT chat, raw FROM inbound_updates")
