@@ -28,7 +28,7 @@ from functools import cache
 from typing import Literal
 
 from bot.storage.records import from_db_time, to_db_time
-from bot.storage.transaction import StorageError, TxBase
+from bot.storage.transaction import StorageError, TxBase, marks
 
 OUTBOX = "outbox"
 """Lease scope of customers' outbox queues (key: the customer id) and the staff group's (key: ``staff``)."""
@@ -114,9 +114,8 @@ class CoordinationQueries(TxBase):
         released = 0
         for start in range(0, len(keys), 500):
             chunk = list(keys[start : start + 500])
-            marks = ",".join("?" for _ in chunk)
             released += await self.execute(
-                f"DELETE FROM leases WHERE scope = ? AND owner = ? AND key IN ({marks})",
+                f"DELETE FROM leases WHERE scope = ? AND owner = ? AND key IN ({marks(chunk)})",
                 [scope, owner, *chunk],
             )
         return released

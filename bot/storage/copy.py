@@ -26,7 +26,7 @@ from bot.storage.database import Database, Tx
 from bot.storage.dialect import POSTGRESQL, SQLITE, is_postgresql
 from bot.storage.migrate import LATEST
 from bot.storage.records import DEFAULT_SLA
-from bot.storage.transaction import StorageError
+from bot.storage.transaction import StorageError, marks
 
 BATCH = 1000
 """Rows per ``executemany`` while copying."""
@@ -162,8 +162,7 @@ async def _copy_tables(src: Tx, tx: Tx, order: Sequence[str]) -> None:
         # replaced by the source's own: the target was empty, so anything here came from a trigger.
         await tx.execute(f"DELETE FROM {table}")
         rows = await src.fetch_all(f"SELECT {', '.join(stored)} FROM {table}")
-        marks = ", ".join("?" for _ in stored)
-        insert = f"INSERT INTO {table} ({', '.join(stored)}) VALUES ({marks})"
+        insert = f"INSERT INTO {table} ({', '.join(stored)}) VALUES ({marks(stored)})"
         for start in range(0, len(rows), BATCH):
             await tx.execute_many(insert, [tuple(row) for row in rows[start : start + BATCH]])
     if tx.engine == "postgresql":

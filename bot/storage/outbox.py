@@ -21,7 +21,7 @@ from bot.storage.records import (
 from bot.storage.rows import (
     json_text,
 )
-from bot.storage.transaction import StorageError
+from bot.storage.transaction import StorageError, marks
 
 _ITEMS = (
     "SELECT o.*, coalesce(m.text, '') AS text, coalesce(m.buttons, '[]') AS buttons,"
@@ -203,12 +203,12 @@ class OutboxQueries(CoordinationQueries):
         ``recipients`` limits this to some customers (a terminal chat serves exactly one). Rows of a
         customer whose lease another replica holds are left alone: that replica is sending them right now.
         """
-        marks = ",".join("?" for _ in channels)
+        in_channels = marks(channels)
         rows = await self.fetch_all(
             "SELECT s.outbox_id, s.resends, o.customer_id, coalesce(c.external_id, '') AS recipient"
             " FROM outbox_sending s"
             " JOIN outbox o ON o.id = s.outbox_id LEFT JOIN customers c ON c.id = o.customer_id"
-            f" WHERE s.sending_since IS NOT NULL AND o.status = 'pending' AND o.channel IN ({marks})"
+            f" WHERE s.sending_since IS NOT NULL AND o.status = 'pending' AND o.channel IN ({in_channels})"
             " ORDER BY s.outbox_id",
             list(channels),
         )
@@ -274,13 +274,13 @@ class OutboxQueries(CoordinationQueries):
                 return []
             only = (
                 " AND o.customer_id IN (SELECT id FROM customers WHERE external_id IN ("
-                + ",".join("?" for _ in recipients)
+                + marks(recipients)
                 + "))"
             )
             params.extend(recipients)
         skip = ""
         if exclude:
-            skip = " AND o.customer_id NOT IN (" + ",".join("?" for _ in exclude) + ")"
+            skip = f" AND o.customer_id NOT IN ({marks(exclude)})"
             params.extend(int(key) for key in exclude)
         params.append(customers)
         heads = await self.fetch_all(
@@ -303,13 +303,13 @@ class OutboxQueries(CoordinationQueries):
                 continue  # another replica got there first
             interrupted: list[Interrupted] = []
             if taken != "kept":
-                marks = await self.fetch_all(
+                in_flight = await self.fetch_all(
                     "SELECT s.outbox_id, s.resends FROM outbox_sending s JOIN outbox o ON o.id = s.outbox_id"
                     " WHERE s.sending_since IS NOT NULL AND o.status = 'pending' AND o.customer_id = ?"
                     " ORDER BY s.outbox_id",
                     (head["customer_id"],),
                 )
-                for mark in marks:
+                for mark in in_flight:
                     interrupted.append(await self._interrupted(int(mark["outbox_id"]), int(mark["resends"])))
             rows = await self.fetch_all(
                 _ITEMS + " WHERE o.customer_id = ? AND o.channel = ? AND o.status = 'pending'"

@@ -17,6 +17,7 @@ from bot.storage.outbox import STAFF_CHANNEL
 from bot.storage.records import Customer, Event, Resolution, StoredMessage, Ticket, from_db_time, to_db_time
 from bot.storage.rows import Row, customer_from_row, median, ticket_from_row
 from bot.storage.tickets import ACTIVE_STATUSES
+from bot.storage.transaction import marks
 
 CONVERSATION_GAP = timedelta(hours=24)
 """Customer messages further apart than this belong to different conversations (for the bot-resolved share)."""
@@ -89,7 +90,7 @@ async def queue_entries(
     limit: int = 200,
 ) -> list[QueueEntry]:
     """Active tickets in queue order: most urgent first, then whoever has waited longest."""
-    placeholders = ", ".join("?" for _ in statuses)
+    placeholders = marks(statuses)
     sql = (
         "SELECT t.*, c.id AS c_id, c.channel AS c_channel, c.external_id AS c_external_id,"
         " c.display_name AS c_display_name, c.language AS c_language, c.blocked AS c_blocked,"

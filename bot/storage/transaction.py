@@ -7,7 +7,7 @@ that answer ``row["column"]`` and ``row[0]`` (``sqlite3.Row`` on SQLite, ``postg
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Sized
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
@@ -23,6 +23,11 @@ from bot.storage.rows import Row, customer_from_row, ticket_from_row
 
 if TYPE_CHECKING:
     import psycopg
+
+
+def marks(values: Sized) -> str:
+    """``?, ?, ?``: one placeholder per value, for ``IN (...)`` lists and ``VALUES (...)`` rows."""
+    return ", ".join("?" * len(values))
 
 
 class StorageError(RuntimeError):

@@ -11,6 +11,7 @@ from bot.storage.records import (
     StoredUpdate,
     to_db_time,
 )
+from bot.storage.transaction import marks
 
 
 class UpdateQueries(CoordinationQueries):
@@ -58,7 +59,7 @@ class UpdateQueries(CoordinationQueries):
         skip = ""
         params: list[object] = [channel, scope, stamp, owner]
         if exclude:
-            skip = " AND u.chat NOT IN (" + ",".join("?" for _ in exclude) + ")"
+            skip = f" AND u.chat NOT IN ({marks(exclude)})"
             params.extend(exclude)
         params.append(chats)
         heads = await self.fetch_all(
